@@ -1,0 +1,198 @@
+"""Borough-scale benchmark: builds a database with the CLI, then times the app's work beside plain baselines.
+
+    python -m bench [--devices 5000] [--repeat 30] [--keep DIR]
+
+Prints medians. Targets (issue 2): first window under 0.8 s and 120 MB; inventory search under 5 ms in
+the service and under 50 ms from keystroke to repainted table; a 1,000-label PDF under 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+SEARCHES = ("tab", "TAB-00", "lenovo idea", "galaxy tab", "chromebook 314", "zzz-no-match")
+
+
+def median_ms(work: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def row(what: str, ours: str, baseline: str = "", note: str = "") -> None:
+    print(f"  {what:44} {ours:>14} {baseline:>14}  {note}")
+
+
+def build_database(path: Path, devices: int) -> float:
+    from digiknow_desk.app import main
+
+    start = time.perf_counter()
+    for args in (["init"], ["demo-data", "--devices", str(devices), "--seed", "7"]):
+        if main(["digiknow-desk", "--db", str(path), *args]) != 0:
+            raise SystemExit(f"building the database failed at {args}")
+    return time.perf_counter() - start
+
+
+def first_window(kind: str, argument: str, repeat: int) -> tuple[float, float, float]:
+    """Median (seconds to first paint in the process, wall seconds including Python start, peak MB)."""
+    inside, wall, memory = [], [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        output = subprocess.run(
+            [sys.executable, "-m", "bench.first_window", kind, argument],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        ).stdout.split()
+        wall.append(time.perf_counter() - start)
+        inside.append(float(output[0]))
+        memory.append(float(output[1]))
+    return statistics.median(inside), statistics.median(wall), statistics.median(memory)
+
+
+def search_timings(db_path: Path, repeat: int) -> None:
+    from digiknow_desk.app import open_services
+    from digiknow_desk.config import load_config
+    from digiknow_desk.domain.devices import DeviceFilter
+
+    services = open_services(load_config(str(db_path)), create=False)
+    raw = sqlite3.connect(db_path)
+    for text in SEARCHES:
+        device_filter = DeviceFilter(text=text)
+        ours = median_ms(lambda f=device_filter: services.inventory.search(f, limit=200), repeat)
+        count = median_ms(lambda f=device_filter: services.inventory.count(f), repeat)
+        pattern = f"%{text.lower()}%"
+        plain = median_ms(
+            lambda p=pattern: raw.execute(
+                "SELECT * FROM devices WHERE search_text LIKE ? ORDER BY tag LIMIT 200", (p,)
+            ).fetchall(),
+            repeat,
+        )
+        row(
+            f"search '{text}' (first page + count)",
+            f"{ours:.2f}+{count:.2f} ms",
+            f"{plain:.2f} ms",
+            "raw sqlite3",
+        )
+    raw.close()
+    services.database.dispose()
+
+
+def keystroke_timings(db_path: Path, repeat: int) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from digiknow_desk.app import open_services
+    from digiknow_desk.config import load_config
+    from digiknow_desk.ui.main_window import MainWindow
+    from digiknow_desk.ui.tasks import TaskRunner
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    services = open_services(load_config(str(db_path)), create=False)
+    window = MainWindow(services, TaskRunner())
+    window.show()
+    app.processEvents()
+    page = window.inventory_page
+    for text in ("t", "ta", "tab-0", "lenovo", "galaxy tab a8"):
+
+        def type_and_paint(text: str = text) -> None:
+            page.apply_search_now(text)
+            page.table.viewport().repaint()
+
+        row(f"keystroke to repainted table '{text}'", f"{median_ms(type_and_paint, repeat):.2f} ms")
+    window.close()
+    services.database.dispose()
+
+
+def label_timings(db_path: Path) -> None:
+    import qrcode
+    import zxingcpp
+
+    from digiknow_desk.app import open_services
+    from digiknow_desk.config import load_config
+    from digiknow_desk.domain.devices import DeviceFilter
+    from digiknow_desk.labels.qr import qr_matrix
+    from digiknow_desk.services.labels import LabelRequest
+
+    services = open_services(load_config(str(db_path)), create=False)
+    tags = tuple(device.tag for device in services.inventory.search(DeviceFilter(), limit=1000))
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "labels.pdf"
+        start = time.perf_counter()
+        count = services.labels.write_pdf(LabelRequest(stock_name="L7160", tags=tags), out)
+        seconds = time.perf_counter() - start
+        row(f"{count} labels to a PDF (L7160)", f"{seconds:.2f} s", "", f"{out.stat().st_size // 1024} KiB")
+    start = time.perf_counter()
+    for tag in tags:
+        qr_matrix(tag)
+    ours = time.perf_counter() - start
+    start = time.perf_counter()
+    for tag in tags:
+        code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_H)
+        code.add_data(tag)
+        code.make(fit=True)
+    automatic = time.perf_counter() - start
+    start = time.perf_counter()
+    for tag in tags:
+        zxingcpp.create_barcode(tag, zxingcpp.BarcodeFormat.QRCode, ec_level="H")
+    native = time.perf_counter() - start
+    row(
+        f"encode {len(tags)} QR codes (version+mask fixed)",
+        f"{ours:.2f} s",
+        f"{automatic:.2f} s",
+        "qrcode automatic search",
+    )
+    row("", "", f"{native:.2f} s", "zxing-cpp (C++) encoder")
+    services.database.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--keep", type=Path, help="build the database in this folder and keep it")
+    args = parser.parse_args()
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="digiknow-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    db_path = folder / "bench.db"
+    for leftover in folder.glob("bench.db*"):
+        leftover.unlink()
+    os.environ["DIGIKNOW_DATA_DIR"] = str(folder / "data")
+
+    print(
+        f"DigiKnow Desk benchmark: {args.devices} devices, medians of {args.repeat} runs, "
+        f"{os.cpu_count()} cores"
+    )
+    row("what", "ours", "baseline", "")
+    row("build the database with the CLI", f"{build_database(db_path, args.devices):.2f} s")
+    app_first = first_window("app", str(db_path), 5)
+    bare_first = first_window("bare", str(args.devices), 5)
+    row(
+        "first window painted (in process)",
+        f"{app_first[0]:.2f} s",
+        f"{bare_first[0]:.2f} s",
+        "bare PySide6 window with a table",
+    )
+    row("first window painted (incl. Python start)", f"{app_first[1]:.2f} s", f"{bare_first[1]:.2f} s")
+    row("first window peak memory", f"{app_first[2]:.0f} MB", f"{bare_first[2]:.0f} MB")
+    search_timings(db_path, args.repeat)
+    keystroke_timings(db_path, args.repeat)
+    label_timings(db_path)
+
+
+if __name__ == "__main__":
+    main()

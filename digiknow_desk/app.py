@@ -1,0 +1,136 @@
+"""The one place that wires the app: arguments, config, database, migrations, services, then CLI or GUI."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from digiknow_desk.config import Config, load_config
+from digiknow_desk.domain.errors import DomainError
+from digiknow_desk.services.context import ServiceContext, system_clock
+from digiknow_desk.services.demo import DemoDataService
+from digiknow_desk.services.device_csv import DeviceCsvService
+from digiknow_desk.services.inventory import InventoryService
+from digiknow_desk.services.labels import LabelService
+from digiknow_desk.services.venues import VenueService
+from digiknow_desk.storage.database import Database
+from digiknow_desk.storage.migrate import NewerDatabaseError, upgrade_to_head
+
+
+@dataclass(frozen=True)
+class Services:
+    """Every service the CLI and the GUI call, sharing one database."""
+
+    database: Database
+    inventory: InventoryService
+    venues: VenueService
+    labels: LabelService
+    device_csv: DeviceCsvService
+    demo: DemoDataService
+
+
+def build_services(database: Database, actor: str, clock: Callable[[], datetime] = system_clock) -> Services:
+    context = ServiceContext(db=database, actor=actor, clock=clock)
+    inventory = InventoryService(context)
+    venues = VenueService(context)
+    return Services(
+        database=database,
+        inventory=inventory,
+        venues=venues,
+        labels=LabelService(context, inventory),
+        device_csv=DeviceCsvService(context, inventory, venues),
+        demo=DemoDataService(context, inventory, venues),
+    )
+
+
+def current_actor() -> str:
+    """Who is working, until staff sign-in arrives: the operating-system account name."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "staff"
+
+
+_DB_HINT = "Use a SQLite file path (e.g. C:\\DigiKnow\\desk.db) or a URL such as postgresql://host/digiknow."
+
+
+def open_database(config: Config, *, create: bool) -> Database:
+    """Open the configured database and bring its schema up to date.
+
+    A SQLite file that does not exist yet is made only when `create` is true (first start, `init`,
+    `demo-data`); other commands refuse, so a mistyped path never yields an empty database.
+    """
+    try:
+        url = make_url(config.db_url)
+    except ArgumentError as error:
+        raise DomainError(f"That is not a database path or URL. {_DB_HINT}") from error
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise DomainError(f"DigiKnow Desk keeps its data in a file: give --db a file path. {_DB_HINT}")
+        path = Path(url.database)
+        if not path.exists():
+            if not create:
+                raise DomainError(
+                    f"There is no database at {path}. Run 'digiknow-desk init' first, or check --db."
+                )
+            if path.parent == config.data_dir:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            elif not path.parent.is_dir():
+                raise DomainError(
+                    f"The folder {path.parent} does not exist; create it or choose another --db."
+                )
+    try:
+        database = Database(config.db_url)
+    except (ImportError, SQLAlchemyError) as error:
+        shown = url.render_as_string(hide_password=True)
+        raise DomainError(f"DigiKnow Desk cannot use the database '{shown}': {error}. {_DB_HINT}") from error
+    try:
+        upgrade_to_head(database)
+    except NewerDatabaseError as error:
+        database.dispose()
+        raise DomainError(str(error)) from error
+    except SQLAlchemyError as error:
+        database.dispose()
+        reason = getattr(error, "orig", None) or error
+        raise DomainError(
+            f"Could not open the database {database.display_name}: {reason}. "
+            "Check the path or server address, that it is a DigiKnow Desk database, "
+            "and that you may write there."
+        ) from error
+    return database
+
+
+def open_services(config: Config, *, create: bool) -> Services:
+    """Open the configured database (see open_database) and the services on it."""
+    return build_services(open_database(config, create=create), actor=current_actor())
+
+
+def main(argv: Sequence[str]) -> int:
+    """Run the command given on the command line, or the GUI when there is none."""
+    from digiknow_desk import cli
+
+    args = cli.parse(list(argv[1:]))
+    config = load_config(args.db)
+    if args.command is None:
+        from digiknow_desk.ui.application import run_gui
+
+        return run_gui(config, list(argv), open_services)
+    try:
+        return cli.execute(args, config)
+    except BrokenPipeError:
+        # The reader of our output went away (e.g. `| head`): stop quietly, as other tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def console_main() -> None:
+    sys.exit(main(sys.argv))

@@ -1,0 +1,47 @@
+"""Every setting the app reads at start-up, declared once with its default."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+from sqlalchemy.engine import URL
+
+APP_NAME = "DigiKnow Desk"
+APP_AUTHOR = "DigiKnow"
+DB_ENV = "DIGIKNOW_DB"
+DATA_DIR_ENV = "DIGIKNOW_DATA_DIR"
+DEFAULT_DB_FILE = "digiknow.db"
+DEFAULT_LABEL_STOCK = "L7160"
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    db_url: str
+    default_label_stock: str = DEFAULT_LABEL_STOCK
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+
+def database_url(db: str) -> str:
+    """A SQLAlchemy URL from what a person typed: a URL as it is, anything else as a SQLite file path."""
+    if "://" in db:
+        return db
+    # URL.create quotes the path, so a folder named like "50%20off" or "a?b" is not read as URL syntax.
+    return URL.create("sqlite", database=Path(db).expanduser().resolve().as_posix()).render_as_string()
+
+
+def load_config(db: str | None = None, environ: Mapping[str, str] = os.environ) -> Config:
+    """The settings from the command line (`db`), then the environment, then the defaults."""
+    # Resolved like the database path, so the default database is found inside it through symlinks
+    # and relative overrides alike.
+    data_dir = Path(environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir(APP_NAME, APP_AUTHOR))
+    data_dir = data_dir.expanduser().resolve()
+    chosen = db or environ.get(DB_ENV) or str(data_dir / DEFAULT_DB_FILE)
+    return Config(data_dir=data_dir, db_url=database_url(chosen))

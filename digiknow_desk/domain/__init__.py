@@ -1,0 +1,1 @@
+"""Plain-Python records, enums and rules of the lending library; no database, no Qt."""

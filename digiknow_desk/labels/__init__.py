@@ -1,0 +1,1 @@
+"""QR labels: label stocks described as data, QR encoding and label-sheet PDFs (reportlab; no Qt)."""

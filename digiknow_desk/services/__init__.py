@@ -1,0 +1,1 @@
+"""One service class per area; each public method is one transaction and returns plain records."""

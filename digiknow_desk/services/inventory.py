@@ -1,0 +1,416 @@
+"""The device inventory: find, add, edit and move devices through their statuses, with history."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from digiknow_desk.domain.devices import (
+    Device,
+    DeviceDraft,
+    DeviceFilter,
+    DeviceStatus,
+    DeviceType,
+    StatusChange,
+    check_transition,
+    format_tag,
+    normalise_tag,
+)
+from digiknow_desk.domain.errors import InvalidTransition, NotFound, ValidationError
+from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.storage.models import (
+    DeviceKitItemRow,
+    DeviceRow,
+    DeviceStatusEventRow,
+    TagCounterRow,
+    VenueRow,
+)
+
+BLANK_TAG_PREFIX = "DK"
+_CHUNK = 500  # values per IN (...) list, well under every database's parameter limit
+# A new device may start in any status but "on loan": loans are made at the desk, not typed in.
+STARTING_STATUSES = frozenset(DeviceStatus) - {DeviceStatus.ON_LOAN}
+
+
+def search_text(draft: DeviceDraft) -> str:
+    return " ".join(part for part in (draft.tag, draft.serial, draft.make, draft.model) if part).lower()
+
+
+def device_record(row: DeviceRow) -> Device:
+    return Device(
+        id=row.id,
+        tag=row.tag,
+        device_type=row.device_type,
+        make=row.make,
+        model=row.model,
+        serial=row.serial or "",
+        os=row.os,
+        condition=row.condition,
+        status=row.status,
+        home_venue_id=row.home_venue_id,
+        home_venue_name=row.home_venue.name if row.home_venue else "",
+        current_venue_id=row.current_venue_id,
+        current_venue_name=row.current_venue.name if row.current_venue else "",
+        source=row.source,
+        acquired_on=row.acquired_on,
+        notes=row.notes,
+        kit=tuple(item.name for item in row.kit_items),
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filtered(query: Select[Any], device_filter: DeviceFilter) -> Select[Any]:
+    for word in device_filter.text.lower().split():
+        query = query.where(DeviceRow.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
+    if device_filter.device_type is not None:
+        query = query.where(DeviceRow.device_type == device_filter.device_type)
+    if device_filter.status is not None:
+        query = query.where(DeviceRow.status == device_filter.status)
+    elif not device_filter.include_retired:
+        query = query.where(DeviceRow.status != DeviceStatus.RETIRED)
+    if device_filter.venue_id is not None:
+        query = query.where(
+            or_(
+                DeviceRow.current_venue_id == device_filter.venue_id,
+                DeviceRow.home_venue_id == device_filter.venue_id,
+            )
+        )
+    return query
+
+
+class InventoryService:
+    def __init__(self, context: ServiceContext) -> None:
+        self._context = context
+
+    # Finding devices
+
+    def search(self, device_filter: DeviceFilter, *, limit: int = 200, offset: int = 0) -> list[Device]:
+        """One page of the devices that match, in tag order."""
+        with self._context.db.read() as session:
+            query = (
+                _filtered(select(DeviceRow), device_filter)
+                .order_by(DeviceRow.tag)
+                .limit(limit)
+                .offset(offset)
+            )
+            return [device_record(row) for row in session.scalars(query).unique()]
+
+    def count(self, device_filter: DeviceFilter) -> int:
+        with self._context.db.read() as session:
+            query = _filtered(select(func.count()).select_from(DeviceRow), device_filter)
+            return int(session.scalar(query) or 0)
+
+    def counts_by_status(self) -> dict[DeviceStatus, int]:
+        with self._context.db.read() as session:
+            rows = session.execute(select(DeviceRow.status, func.count()).group_by(DeviceRow.status))
+            counts = {status: 0 for status in DeviceStatus}
+            counts.update({status: number for status, number in rows})
+            return counts
+
+    def get(self, tag: str) -> Device:
+        """The device with this asset tag (any case, surrounding spaces ignored)."""
+        with self._context.db.read() as session:
+            return device_record(self._row_by_tag(session, tag))
+
+    def find(self, tag: str) -> Device | None:
+        """The device a scanned or typed code names, or None when no device has that tag."""
+        with self._context.db.read() as session:
+            row = session.scalar(select(DeviceRow).where(DeviceRow.tag == normalise_tag(tag)))
+            return device_record(row) if row else None
+
+    def for_labels(self, tags: Sequence[str] = (), status: DeviceStatus | None = None) -> list[Device]:
+        """The devices to print labels for: the tags named, or by status, or every device not retired."""
+        with self._context.db.read() as session:
+            if tags:
+                wanted = [normalise_tag(tag) for tag in tags]
+                rows = {
+                    row.tag: row
+                    for row in session.scalars(select(DeviceRow).where(DeviceRow.tag.in_(wanted)))
+                }
+                missing = [tag for tag in wanted if tag not in rows]
+                if missing:
+                    raise NotFound(
+                        f"No device has the tag {', '.join(missing)}; check the tags and try again."
+                    )
+                return [device_record(rows[tag]) for tag in dict.fromkeys(wanted)]
+            device_filter = DeviceFilter(status=status, include_retired=False)
+            query = _filtered(select(DeviceRow), device_filter).order_by(DeviceRow.tag)
+            return [device_record(row) for row in session.scalars(query).unique()]
+
+    def history(self, tag: str) -> list[StatusChange]:
+        """Every status change of the device, oldest first."""
+        with self._context.db.read() as session:
+            device = self._row_by_tag(session, tag)
+            events = session.scalars(
+                select(DeviceStatusEventRow)
+                .where(DeviceStatusEventRow.device_id == device.id)
+                .order_by(DeviceStatusEventRow.at, DeviceStatusEventRow.id)
+            )
+            return [
+                StatusChange(
+                    at=e.at,
+                    from_status=e.from_status,
+                    to_status=e.to_status,
+                    by=e.changed_by,
+                    reason=e.reason,
+                )
+                for e in events
+            ]
+
+    # Tags and checks
+
+    def next_tag(self, device_type: DeviceType) -> str:
+        """The next free tag for this type, e.g. TAB-0043 after TAB-0042."""
+        with self._context.db.read() as session:
+            return format_tag(device_type, self._last_number(session, device_type.tag_prefix) + 1)
+
+    def reserve_blank_tags(self, count: int) -> list[str]:
+        """`count` new tags for blank labels, never handed out before (DK-00001, DK-00002, ...)."""
+        if not 1 <= count <= 5000:
+            raise ValidationError({"blank": "Print between 1 and 5,000 blank labels at a time."})
+        with self._context.db.write() as session:
+            counter = session.get(TagCounterRow, BLANK_TAG_PREFIX)
+            if counter is None:
+                counter = TagCounterRow(prefix=BLANK_TAG_PREFIX, last_number=0)
+                session.add(counter)
+            first = max(counter.last_number, self._last_number(session, BLANK_TAG_PREFIX)) + 1
+            counter.last_number = first + count - 1
+            return [f"{BLANK_TAG_PREFIX}-{number:05d}" for number in range(first, first + count)]
+
+    def problems(self, draft: DeviceDraft, device_id: uuid.UUID | None = None) -> dict[str, str]:
+        """Everything wrong with `draft`, including a tag or serial that another device has."""
+        draft = draft.cleaned()
+        with self._context.db.read() as session:
+            return self._problems(session, draft, device_id)
+
+    # Changes
+
+    def add(
+        self, draft: DeviceDraft, status: DeviceStatus = DeviceStatus.AVAILABLE, reason: str = ""
+    ) -> Device:
+        return self.add_many([draft], status=status, reason=reason)[0]
+
+    def add_many(
+        self, drafts: Sequence[DeviceDraft], status: DeviceStatus = DeviceStatus.AVAILABLE, reason: str = ""
+    ) -> list[Device]:
+        """Add devices in one transaction: all of them, or (with the reasons) none."""
+        return self.add_with_statuses([(draft, status) for draft in drafts], reason)
+
+    def add_with_statuses(
+        self, entries: Sequence[tuple[DeviceDraft, DeviceStatus]], reason: str
+    ) -> list[Device]:
+        """Add devices, each with its own starting status, in one transaction; all or none."""
+        now = self._context.now()
+        with self._context.db.write() as session:
+            ids: list[uuid.UUID] = []
+            device_rows: list[dict[str, object]] = []
+            kit_rows: list[dict[str, object]] = []
+            event_rows: list[dict[str, object]] = []
+            seen_tags: dict[str, int] = {}
+            seen_serials: dict[str, int] = {}
+            rejected: dict[int, dict[str, str]] = {}
+            drafts = [raw.cleaned() for raw, _status in entries]
+            taken_tags, taken_serials = self._taken(session, drafts)
+            venue_ids = set(session.scalars(select(VenueRow.id)))
+            today = self._context.today()
+            for index, (draft, (_raw, status)) in enumerate(zip(drafts, entries, strict=True)):
+                problems = draft.problems(today)
+                if draft.tag in taken_tags:
+                    problems["tag"] = f"Another device already has the tag {draft.tag}."
+                elif draft.tag in seen_tags:
+                    problems["tag"] = f"The tag {draft.tag} appears twice in this batch."
+                if draft.serial in taken_serials:
+                    problems["serial"] = (
+                        f"The serial {draft.serial} is already recorded on {taken_serials[draft.serial]}."
+                    )
+                elif draft.serial and draft.serial in seen_serials:
+                    problems["serial"] = f"The serial {draft.serial} appears twice in this batch."
+                for field_name in ("home_venue_id", "current_venue_id"):
+                    venue_id = getattr(draft, field_name)
+                    if venue_id is not None and venue_id not in venue_ids:
+                        problems[field_name] = "That venue no longer exists; choose another."
+                if status not in STARTING_STATUSES:
+                    problems["status"] = "A new device cannot start on loan: issue it at the desk instead."
+                # Remembered even when the draft is rejected for something else, so a later repeat
+                # of its tag or serial is reported in the same pass.
+                if "tag" not in problems:
+                    seen_tags[draft.tag] = index
+                if draft.serial and "serial" not in problems:
+                    seen_serials[draft.serial] = index
+                if problems:
+                    rejected[index] = problems
+                    continue
+                device_id = uuid.uuid4()
+                ids.append(device_id)
+                device_rows.append(
+                    self._columns(draft)
+                    | {"id": device_id, "status": status, "created_at": now, "updated_at": now}
+                )
+                kit_rows.extend(
+                    {"id": uuid.uuid4(), "device_id": device_id, "position": position, "name": name}
+                    for position, name in enumerate(draft.kit)
+                )
+                event_rows.append(
+                    {
+                        "id": uuid.uuid4(),
+                        "device_id": device_id,
+                        "at": now,
+                        "from_status": None,
+                        "to_status": status,
+                        "changed_by": self._context.actor,
+                        "reason": reason or "Added to the inventory",
+                    }
+                )
+            if len(entries) == 1 and rejected:
+                raise ValidationError(rejected[0])
+            if rejected:
+                raise ValidationError(
+                    {
+                        f"device {index + 1}": "; ".join(dict.fromkeys(problems.values()))
+                        for index, problems in rejected.items()
+                    }
+                )
+            if device_rows:
+                session.execute(insert(DeviceRow), device_rows)
+                if kit_rows:
+                    session.execute(insert(DeviceKitItemRow), kit_rows)
+                session.execute(insert(DeviceStatusEventRow), event_rows)
+        return self._by_ids(ids)
+
+    def update(self, device_id: uuid.UUID, draft: DeviceDraft) -> Device:
+        """Save edits to a device's details (its status changes only through `change_status`)."""
+        draft = draft.cleaned()
+        with self._context.db.write() as session:
+            row = session.get(DeviceRow, device_id)
+            if row is None:
+                raise NotFound("That device no longer exists; refresh the list.")
+            if problems := self._problems(session, draft, device_id):
+                raise ValidationError(problems)
+            for name, value in self._columns(draft).items():
+                setattr(row, name, value)
+            row.updated_at = self._context.now()
+            row.kit_items = [DeviceKitItemRow(position=i, name=name) for i, name in enumerate(draft.kit)]
+            session.flush()
+            session.refresh(row)
+            return device_record(row)
+
+    def change_status(self, tag: str, new_status: DeviceStatus, reason: str) -> Device:
+        """Move a device to `new_status` if the state machine allows it, recording who, when and why."""
+        reason = reason.strip()
+        if not reason:
+            raise ValidationError(
+                {"reason": "Say why the status changes (e.g. 'Screen cracked, sent for repair')."}
+            )
+        if new_status == DeviceStatus.ON_LOAN:
+            raise InvalidTransition("A device goes on loan only when it is issued to a resident at the desk.")
+        with self._context.db.write() as session:
+            row = self._row_by_tag(session, tag)
+            check_transition(row.status, new_status)
+            now = self._context.now()
+            last = session.scalar(
+                select(func.max(DeviceStatusEventRow.at)).where(DeviceStatusEventRow.device_id == row.id)
+            )
+            if last is not None and now <= last:
+                # History is read in time order: a clock that has not ticked (coarse timers) or has been
+                # set back must not put this change before the previous one.
+                now = last + timedelta(microseconds=1)
+            session.add(
+                DeviceStatusEventRow(
+                    device_id=row.id,
+                    at=now,
+                    from_status=row.status,
+                    to_status=new_status,
+                    changed_by=self._context.actor,
+                    reason=reason,
+                )
+            )
+            row.status = new_status
+            row.updated_at = now
+            session.flush()
+            return device_record(row)
+
+    # Helpers
+
+    def _by_ids(self, ids: Sequence[uuid.UUID]) -> list[Device]:
+        with self._context.db.read() as session:
+            rows: dict[uuid.UUID, DeviceRow] = {}
+            for start in range(0, len(ids), _CHUNK):
+                query = select(DeviceRow).where(DeviceRow.id.in_(ids[start : start + _CHUNK]))
+                rows.update((row.id, row) for row in session.scalars(query).unique())
+            return [device_record(rows[device_id]) for device_id in ids]
+
+    @staticmethod
+    def _row_by_tag(session: Session, tag: str) -> DeviceRow:
+        row = session.scalar(select(DeviceRow).where(DeviceRow.tag == normalise_tag(tag)))
+        if row is None:
+            raise NotFound(
+                f"No device has the tag '{normalise_tag(tag)}'. Check the label, or add the device first."
+            )
+        return row
+
+    @staticmethod
+    def _taken(session: Session, drafts: Sequence[DeviceDraft]) -> tuple[set[str], dict[str, str]]:
+        """Which of the drafts' tags are already used, and the tag of the device holding each used serial."""
+        tags = list({draft.tag for draft in drafts})
+        serials = list({draft.serial for draft in drafts if draft.serial})
+        taken_tags: set[str] = set()
+        taken_serials: dict[str, str] = {}
+        for start in range(0, len(tags), _CHUNK):
+            chunk = tags[start : start + _CHUNK]
+            taken_tags.update(session.scalars(select(DeviceRow.tag).where(DeviceRow.tag.in_(chunk))))
+        for start in range(0, len(serials), _CHUNK):
+            chunk = serials[start : start + _CHUNK]
+            rows = session.execute(select(DeviceRow.serial, DeviceRow.tag).where(DeviceRow.serial.in_(chunk)))
+            taken_serials.update({serial: tag for serial, tag in rows if serial})
+        return taken_tags, taken_serials
+
+    @staticmethod
+    def _last_number(session: Session, prefix: str) -> int:
+        tags = session.scalars(select(DeviceRow.tag).where(DeviceRow.tag.like(f"{prefix}-%")))
+        numbers = [int(tag[len(prefix) + 1 :]) for tag in tags if tag[len(prefix) + 1 :].isdigit()]
+        return max(numbers, default=0)
+
+    @staticmethod
+    def _columns(draft: DeviceDraft) -> dict[str, object]:
+        return {
+            "tag": draft.tag,
+            "device_type": draft.device_type,
+            "make": draft.make,
+            "model": draft.model,
+            "serial": draft.serial or None,
+            "os": draft.os,
+            "condition": draft.condition,
+            "home_venue_id": draft.home_venue_id,
+            "current_venue_id": draft.current_venue_id,
+            "source": draft.source,
+            "acquired_on": draft.acquired_on,
+            "notes": draft.notes,
+            "search_text": search_text(draft),
+        }
+
+    def _problems(self, session: Session, draft: DeviceDraft, device_id: uuid.UUID | None) -> dict[str, str]:
+        problems = draft.problems(self._context.today())
+        if "tag" not in problems:
+            clash = session.scalar(select(DeviceRow.id).where(DeviceRow.tag == draft.tag))
+            if clash is not None and clash != device_id:
+                problems["tag"] = f"Another device already has the tag {draft.tag}."
+        if draft.serial and "serial" not in problems:
+            clash = session.scalar(select(DeviceRow.id).where(DeviceRow.serial == draft.serial))
+            if clash is not None and clash != device_id:
+                other = session.scalar(select(DeviceRow.tag).where(DeviceRow.id == clash))
+                problems["serial"] = f"The serial {draft.serial} is already recorded on {other}."
+        for field_name, venue_id in (
+            ("home_venue_id", draft.home_venue_id),
+            ("current_venue_id", draft.current_venue_id),
+        ):
+            if venue_id is not None and session.get(VenueRow, venue_id) is None:
+                problems[field_name] = "That venue no longer exists; choose another."
+        return problems

@@ -1,0 +1,112 @@
+"""Starts the desktop app: the Qt application, logging and error reporting, then the main window."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Protocol
+
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
+
+from digiknow_desk import __version__
+from digiknow_desk.app import Services
+from digiknow_desk.config import APP_AUTHOR, APP_NAME, Config, database_url
+from digiknow_desk.domain.errors import DomainError
+from digiknow_desk.paths import shipped_dir
+from digiknow_desk.ui.errors import ErrorReporter, setup_logging
+from digiknow_desk.ui.main_window import MainWindow
+from digiknow_desk.ui.tasks import Progress, TaskRunner
+
+DEMO_DB_FILE = "demo.db"
+
+
+class OpenServices(Protocol):
+    def __call__(self, config: Config, *, create: bool) -> Services: ...
+
+
+class DeskApplication:
+    """Owns the open database and its main window; can swap to the demo database."""
+
+    def __init__(self, config: Config, open_services: OpenServices) -> None:
+        self._config = config
+        self._open_services = open_services
+        self._tasks = TaskRunner()
+        self._log_path = setup_logging(config.log_dir)
+        self._reporter = ErrorReporter(None, self._log_path)
+        self._reporter.install()
+        self.services: Services | None = None
+        self.window: MainWindow | None = None
+
+    def open(self, config: Config, *, is_demo: bool = False) -> bool:
+        """Open `config`'s database in a new main window; on failure say why and keep what was open."""
+        try:
+            services = self._open_services(config, create=True)
+        except DomainError as error:
+            QMessageBox.critical(self.window, "DigiKnow Desk cannot open the database", str(error))
+            return False
+        old_window, old_services = self.window, self.services
+        self.services = services
+        self.window = MainWindow(
+            services, self._tasks, is_demo=is_demo, label_stock=self._config.default_label_stock
+        )
+        self.window.demo_requested.connect(self.open_demo)
+        self._reporter = ErrorReporter(self.window, self._log_path)
+        self._reporter.install()
+        self.window.show()
+        if old_window is not None:
+            old_window.close()
+            old_window.deleteLater()
+        if old_services is not None:
+            old_services.database.dispose()
+        return True
+
+    def open_demo(self) -> None:
+        """Fill a separate demo database (in the background) and open it, leaving the real one untouched."""
+        demo_config = replace(self._config, db_url=database_url(str(self._config.data_dir / DEMO_DB_FILE)))
+        try:
+            demo_services = self._open_services(demo_config, create=True)
+        except DomainError as error:
+            self._reporter.report(error)
+            return
+        progress = QProgressDialog("Making the demo database…", "", 0, 0, self.window)
+        progress.setCancelButton(None)
+        progress.setMinimumDuration(0)
+        progress.show()
+
+        def fill(_progress: Progress) -> None:
+            if not demo_services.venues.venues():
+                demo_services.demo.fill()
+            demo_services.database.dispose()
+
+        def done(_result: object) -> None:
+            progress.close()
+            self.open(demo_config, is_demo=True)
+
+        def failed(error: Exception) -> None:
+            progress.close()
+            self._reporter.report(error)
+
+        self._tasks.start(fill, done, failed)
+
+    def close(self) -> None:
+        self._tasks.shutdown()
+        if self.services is not None:
+            self.services.database.dispose()
+
+
+def run_gui(config: Config, argv: list[str], open_services: OpenServices) -> int:
+    app = QApplication.instance() or QApplication(argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(APP_AUTHOR)
+    app.setApplicationVersion(__version__)
+    app.setStyleSheet((shipped_dir("resources") / "style.qss").read_text(encoding="utf-8"))
+    desk = DeskApplication(config, open_services)
+    if not desk.open(config):
+        return 1
+    assert desk.window is not None
+    if desk.window.is_database_empty():
+        desk.window.show_welcome()
+    try:
+        return app.exec()
+    finally:
+        desk.close()

@@ -1,0 +1,193 @@
+"""The main window: navigation between the app's areas, the scan box, and which database is open."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QWidget,
+)
+
+from digiknow_desk.app import Services
+from digiknow_desk.domain.devices import DeviceFilter, normalise_tag
+from digiknow_desk.ui.inventory_page import InventoryPage
+from digiknow_desk.ui.settings_page import SettingsPage
+from digiknow_desk.ui.tasks import TaskRunner
+from digiknow_desk.ui.welcome import WelcomeChoice, WelcomeDialog
+
+SCAN_SHORTCUT = "F2"
+
+
+def ask_yes_no(parent: QWidget, title: str, question: str) -> bool:
+    answer = QMessageBox.question(parent, title, question)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+class MainWindow(QMainWindow):
+    """Areas on the left, the current area on the right, the scan box always one keystroke away (F2)."""
+
+    demo_requested = Signal()
+
+    def __init__(
+        self,
+        services: Services,
+        tasks: TaskRunner,
+        *,
+        is_demo: bool = False,
+        label_stock: str | None = None,
+        confirm: Callable[[QWidget, str, str], bool] = ask_yes_no,
+    ) -> None:
+        super().__init__()
+        self._services = services
+        self._tasks = tasks
+        self._confirm = confirm  # tests replace the modal question
+        self.setWindowTitle("DigiKnow Desk" + (" – demo database" if is_demo else ""))
+        self.setObjectName("mainWindow")
+
+        self._inventory = InventoryPage(services, tasks, label_stock=label_stock)
+        self._inventory.notice.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        self._settings = SettingsPage(services)
+        self._settings.venues_changed.connect(self._inventory.refresh)
+        self._areas: list[tuple[str, QWidget]] = [
+            ("Inventory", self._inventory),
+            ("Settings", self._settings),
+        ]
+
+        self._navigation = QListWidget()
+        self._navigation.setObjectName("navigation")
+        self._navigation.setAccessibleName("Areas")
+        self._pages = QStackedWidget()
+        for title, page in self._areas:
+            self._navigation.addItem(title)
+            self._pages.addWidget(page)
+        self._navigation.currentRowChanged.connect(self._pages.setCurrentIndex)
+        self._navigation.setCurrentRow(0)
+        splitter = QSplitter()
+        splitter.addWidget(self._navigation)
+        splitter.addWidget(self._pages)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(splitter)
+
+        self._scan_box = QLineEdit()
+        self._scan_box.setObjectName("scanBox")
+        self._scan_box.setAccessibleName("Scan box")
+        self._scan_box.setAccessibleDescription("Scan a QR label, or type an asset tag and press Enter")
+        self._scan_box.setPlaceholderText(f"Scan a label or type a tag, then Enter ({SCAN_SHORTCUT})")
+        self._scan_box.setClearButtonEnabled(True)
+        self._scan_box.returnPressed.connect(self._scanned)
+        scan_label = QLabel("&Scan:")
+        scan_label.setBuddy(self._scan_box)
+        toolbar = QToolBar("Scan")
+        toolbar.setObjectName("scanToolbar")
+        toolbar.setMovable(False)
+        toolbar.addWidget(scan_label)
+        toolbar.addWidget(self._scan_box)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+
+        self._database_label = QLabel(
+            ("Demo database: " if is_demo else "Database: ") + services.database.display_name
+        )
+        self._database_label.setAccessibleName("Open database")
+        self.statusBar().addPermanentWidget(self._database_label)
+        self._build_menus()
+        self.resize(1280, 800)
+
+    # Menus and keyboard
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Import devices from CSV…", "", self._inventory.import_devices)
+        self._action(file_menu, "&Print labels…", "Ctrl+P", self._inventory.print_labels)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        go_menu = self.menuBar().addMenu("&Go")
+        self._action(go_menu, "&Scan box", SCAN_SHORTCUT, self.focus_scan_box)
+        for number, (title, _page) in enumerate(self._areas, start=1):
+            self._action(go_menu, f"&{title}", f"Ctrl+{number}", partial(self.show_area, number - 1))
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&Welcome…", "", self.show_welcome)
+
+    def _action(
+        self, menu: QMenu, text: str, shortcut: str | QKeySequence.StandardKey, slot: Callable[[], object]
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        return action
+
+    # Areas
+
+    @property
+    def inventory_page(self) -> InventoryPage:
+        return self._inventory
+
+    @property
+    def settings_page(self) -> SettingsPage:
+        return self._settings
+
+    @property
+    def scan_box(self) -> QLineEdit:
+        return self._scan_box
+
+    def current_area(self) -> str:
+        return self._areas[self._pages.currentIndex()][0]
+
+    def show_area(self, row: int) -> None:
+        self._navigation.setCurrentRow(row)
+
+    def focus_scan_box(self) -> None:
+        self._scan_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self._scan_box.selectAll()
+
+    # Scanning
+
+    def _scanned(self) -> None:
+        tag = normalise_tag(self._scan_box.text())
+        self._scan_box.selectAll()  # the next scan replaces this one
+        if not tag:
+            return
+        self.show_area(0)
+        if self._inventory.show_device(tag):
+            self.statusBar().showMessage(f"Opened {tag}.", 5000)
+            return
+        self.statusBar().showMessage(f"No device has the tag {tag}.", 10000)
+        if self._confirm(
+            self, "Unknown tag", f"No device has the tag {tag}.\n\nAdd a new device with this tag?"
+        ):
+            self._inventory.add_device(tag)
+
+    # First start
+
+    def is_database_empty(self) -> bool:
+        return not self._services.venues.venues() and self._services.inventory.count(DeviceFilter()) == 0
+
+    def show_welcome(self) -> None:
+        choice = WelcomeDialog.ask(self._services.database.display_name, self)
+        if choice is WelcomeChoice.SET_UP_VENUES:
+            self.show_area(1)
+            self._settings.add_venue()
+        elif choice is WelcomeChoice.IMPORT_STOCK:
+            self.show_area(0)
+            self._inventory.import_devices()
+        elif choice is WelcomeChoice.EXPLORE_DEMO:
+            self.demo_requested.emit()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._tasks.wait_for_all(seconds=10)
+        super().closeEvent(event)

@@ -1,0 +1,188 @@
+"""Migrations: an empty database upgraded to head matches the models, is seeded, tuned and guarded."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, func, inspect, select, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from digiknow_desk.app import open_database
+from digiknow_desk.config import Config, database_url
+from digiknow_desk.domain.errors import DomainError
+from digiknow_desk.paths import shipped_dir
+from digiknow_desk.storage.database import Database
+from digiknow_desk.storage.migrate import (
+    NewerDatabaseError,
+    current_revision,
+    head_revision,
+    upgrade_to_head,
+)
+from digiknow_desk.storage.models import Base, VenueRow, WardRow
+
+if TYPE_CHECKING:
+    from tests.conftest import FakeClock
+
+TABLES = {"wards", "venues", "devices", "device_kit_items", "device_status_events", "tag_counters"}
+
+
+@pytest.fixture
+def empty_database(db_path: Path) -> Iterator[Database]:
+    database = Database("sqlite:///" + db_path.as_posix())
+    yield database
+    database.dispose()
+
+
+def _table_names(database: Database) -> set[str]:
+    with database.reader.connect() as connection:
+        return set(inspect(connection).get_table_names())
+
+
+def _pragmas(engine: Engine) -> tuple[str, int, int]:
+    with engine.connect() as connection:
+        return (
+            connection.exec_driver_sql("PRAGMA journal_mode").scalar_one(),
+            connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one(),
+            connection.exec_driver_sql("PRAGMA synchronous").scalar_one(),
+        )
+
+
+def test_an_empty_database_upgraded_to_head_matches_the_models(empty_database: Database) -> None:
+    assert _table_names(empty_database) == set()
+    upgrade_to_head(empty_database)
+    assert _table_names(empty_database) == TABLES | {"alembic_version"}
+    with empty_database.writer.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_the_migrated_schema_uses_the_naming_convention(database: Database) -> None:
+    with database.reader.connect() as connection:
+        inspector = inspect(connection)
+        assert {c["name"] for c in inspector.get_unique_constraints("devices")} == {
+            "uq_devices_tag",
+            "uq_devices_serial",
+        }
+        assert {fk["name"] for fk in inspector.get_foreign_keys("devices")} == {
+            "fk_devices_home_venue_id_venues",
+            "fk_devices_current_venue_id_venues",
+        }
+        assert {i["name"] for i in inspector.get_indexes("device_status_events")} == {
+            "ix_device_status_events_device_id_at"
+        }
+
+
+def test_upgrade_records_the_head_revision_and_is_safe_to_repeat(database: Database) -> None:
+    assert current_revision(database) == head_revision()
+    with database.write() as session:
+        session.add(WardRow(code="E99999999", name="Test ward", population=1))
+    upgrade_to_head(database)
+    upgrade_to_head(database)
+    assert current_revision(database) == head_revision()
+    with database.read() as session:
+        assert session.scalar(select(func.count()).select_from(WardRow)) == 22
+        assert session.get(WardRow, "E99999999") is not None
+
+
+def test_downgrade_to_base_and_back_up_again(database: Database) -> None:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(shipped_dir("db")))
+    with database.writer.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+        connection.commit()
+    assert _table_names(database) == {"alembic_version"}
+    upgrade_to_head(database)
+    assert _table_names(database) == TABLES | {"alembic_version"}
+
+
+def test_the_21_stockport_wards_are_seeded(database: Database) -> None:
+    with database.read() as session:
+        wards = {row.code: (row.name, row.population) for row in session.scalars(select(WardRow))}
+    assert sorted(wards) == [f"E05000{number}" for number in range(779, 800)]
+    assert sum(population for _name, population in wards.values()) == 294_197
+    assert wards["E05000779"] == ("Bramhall North", 12_807)
+    assert wards["E05000783"] == ("Brinnington and Central", 17_622)
+    assert wards["E05000797"] == ("Reddish North", 15_046)
+    assert wards["E05000799"] == ("Stepping Hill", 13_256)
+    assert len({name for name, _population in wards.values()}) == 21
+
+
+def test_pragmas_are_in_force_on_the_writer_and_every_reader(database: Database) -> None:
+    assert _pragmas(database.writer) == ("wal", 1, 2)
+    assert _pragmas(database.reader) == ("wal", 1, 2)
+    # Two readers at once: the second is a fresh pooled connection and is tuned as well.
+    with database.reader.connect() as first, database.reader.connect() as second:
+        for connection in (first, second):
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar_one() == 2
+    with database.read() as session:
+        assert session.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+
+
+def test_foreign_keys_are_enforced(database: Database, clock: FakeClock) -> None:
+    with pytest.raises(IntegrityError), database.write() as session:
+        session.add(VenueRow(name="Nowhere Library", ward_code="E00000000", created_at=clock.now))
+    with database.read() as session:
+        assert session.scalar(select(func.count()).select_from(VenueRow)) == 0
+
+
+def test_a_failed_upgrade_leaves_foreign_keys_on(empty_database: Database, db_path: Path) -> None:
+    # A table in the way makes the first migration fail half-way.
+    with sqlite3.connect(db_path) as connection:
+        connection.execute("CREATE TABLE wards (code TEXT)")
+    connection.close()
+    with pytest.raises(OperationalError, match="already exists"):
+        upgrade_to_head(empty_database)
+    assert _pragmas(empty_database.writer) == ("wal", 1, 2)
+
+
+def _stamp(db_path: Path, revision: str) -> None:
+    connection = sqlite3.connect(db_path)
+    with connection:
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+        connection.execute("INSERT INTO alembic_version VALUES (?)", (revision,))
+    connection.close()
+
+
+def test_a_database_from_a_newer_version_is_refused(empty_database: Database, db_path: Path) -> None:
+    _stamp(db_path, "0999")
+    with pytest.raises(NewerDatabaseError) as refused:
+        upgrade_to_head(empty_database)
+    message = str(refused.value)
+    assert "newer version of DigiKnow Desk" in message
+    assert "0999" in message
+    assert str(db_path) in message
+    assert _table_names(empty_database) == {"alembic_version"}
+
+
+def test_open_database_wraps_the_newer_version_refusal(tmp_path: Path, db_path: Path) -> None:
+    _stamp(db_path, "0999")
+    config = Config(data_dir=tmp_path / "data", db_url=database_url(str(db_path)))
+    with pytest.raises(DomainError, match="newer version of DigiKnow Desk.*Install the newest version"):
+        open_database(config, create=False)
+
+
+def test_the_models_compile_for_postgresql() -> None:
+    # The shared server of a later issue runs PostgreSQL: nothing in the models may be SQLite-only.
+    dialect = postgresql.dialect()
+    for table in Base.metadata.sorted_tables:
+        ddl = str(CreateTable(table).compile(dialect=dialect))
+        assert f"CONSTRAINT pk_{table.name} PRIMARY KEY" in ddl
+        for index in table.indexes:
+            str(CreateIndex(index).compile(dialect=dialect))
+    devices = str(CreateTable(Base.metadata.tables["devices"]).compile(dialect=dialect))
+    assert "id UUID NOT NULL" in devices
+    assert "created_at TIMESTAMP WITH TIME ZONE NOT NULL" in devices
