@@ -35,7 +35,7 @@ from digiknow_desk.domain.errors import DomainError, ValidationError
 from digiknow_desk.domain.spreadsheet import from_spreadsheet_safe, spreadsheet_safe
 from digiknow_desk.domain.venues import Venue
 from digiknow_desk.services.context import ServiceContext
-from digiknow_desk.services.inventory import STARTING_STATUSES, InventoryService, device_record
+from digiknow_desk.services.inventory import STARTING_STATUSES, InventoryService, devices_query, load_devices
 from digiknow_desk.services.venues import VenueService
 from digiknow_desk.storage.models import DeviceRow
 
@@ -587,8 +587,7 @@ class DeviceCsvService:
         The file appears complete or not at all: it is written beside `out` and then moved into place.
         """
         with self._context.db.read() as session:
-            rows = session.scalars(select(DeviceRow).order_by(DeviceRow.tag)).unique()
-            devices = [device_record(row) for row in rows]
+            devices = load_devices(session, devices_query().order_by(DeviceRow.tag))
         folder = out.parent
         if not folder.is_dir():
             raise ExportFailed(f"The folder {folder} does not exist; choose another place to save.")

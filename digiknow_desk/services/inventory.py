@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, insert, or_, select
+from sqlalchemy import Select, String, func, insert, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from digiknow_desk.domain.devices import (
@@ -32,6 +32,7 @@ from digiknow_desk.storage.models import (
 )
 
 BLANK_TAG_PREFIX = "DK"
+PAGE_SIZE = 100  # rows per page of a device list: what a screen shows, and quick to fetch
 _CHUNK = 500  # values per IN (...) list, well under every database's parameter limit
 # A new device may start in any status but "on loan": loans are made at the desk, not typed in.
 STARTING_STATUSES = frozenset(DeviceStatus) - {DeviceStatus.ON_LOAN}
@@ -41,26 +42,85 @@ def search_text(draft: DeviceDraft) -> str:
     return " ".join(part for part in (draft.tag, draft.serial, draft.make, draft.model) if part).lower()
 
 
-def device_record(row: DeviceRow) -> Device:
-    return Device(
-        id=row.id,
-        tag=row.tag,
-        device_type=row.device_type,
-        make=row.make,
-        model=row.model,
-        serial=row.serial or "",
-        os=row.os,
-        condition=row.condition,
-        status=row.status,
-        home_venue_id=row.home_venue_id,
-        home_venue_name=row.home_venue.name if row.home_venue else "",
-        current_venue_id=row.current_venue_id,
-        current_venue_name=row.current_venue.name if row.current_venue else "",
-        source=row.source,
-        acquired_on=row.acquired_on,
-        notes=row.notes,
-        kit=tuple(item.name for item in row.kit_items),
+def _raw(column: Any) -> Any:
+    """A UUID column as the database's own text: parsing UUIDs is most of the cost of a page of rows."""
+    return type_coerce(column, String)
+
+
+def devices_query() -> Select[*tuple[Any, ...]]:
+    """Every device column as plain rows (much faster than ORM objects for lists).
+
+    Add `.where(...)`, `.order_by(...)`, `.limit(...)` and pass the result to `load_devices`.
+    """
+    return select(
+        DeviceRow.id,
+        DeviceRow.tag,
+        DeviceRow.device_type,
+        DeviceRow.make,
+        DeviceRow.model,
+        DeviceRow.serial,
+        DeviceRow.os,
+        DeviceRow.condition,
+        DeviceRow.status,
+        _raw(DeviceRow.home_venue_id).label("home_venue_id"),
+        _raw(DeviceRow.current_venue_id).label("current_venue_id"),
+        DeviceRow.source,
+        DeviceRow.acquired_on,
+        DeviceRow.notes,
     )
+
+
+def load_devices(session: Session, query: Select[*tuple[Any, ...]]) -> list[Device]:
+    """The Device records for a `devices_query()`, in its order, each with its kit and venue names."""
+    rows = session.execute(query).all()
+    # Venues are few: one small query names them all, keyed by the same raw id text as the rows.
+    venues = {
+        raw: (venue_id, name)
+        for raw, venue_id, name in session.execute(select(_raw(VenueRow.id), VenueRow.id, VenueRow.name))
+    }
+    no_venue: tuple[uuid.UUID | None, str] = (None, "")
+    # Kits keyed by tag, not id, for the same reason.
+    kits: dict[str, list[str]] = {}
+    ids = [row.id for row in rows]
+    for start in range(0, len(ids), _CHUNK):
+        items = session.execute(
+            select(DeviceRow.tag, DeviceKitItemRow.name)
+            .join(DeviceRow, DeviceRow.id == DeviceKitItemRow.device_id)
+            .where(DeviceKitItemRow.device_id.in_(ids[start : start + _CHUNK]))
+            .order_by(DeviceKitItemRow.device_id, DeviceKitItemRow.position)
+        )
+        for tag, name in items:
+            kits.setdefault(tag, []).append(name)
+    devices = []
+    for row in rows:
+        home_id, home_name = venues.get(row.home_venue_id, no_venue)
+        current_id, current_name = venues.get(row.current_venue_id, no_venue)
+        devices.append(
+            Device(
+                id=row.id,
+                tag=row.tag,
+                device_type=row.device_type,
+                make=row.make,
+                model=row.model,
+                serial=row.serial or "",
+                os=row.os,
+                condition=row.condition,
+                status=row.status,
+                home_venue_id=home_id,
+                home_venue_name=home_name,
+                current_venue_id=current_id,
+                current_venue_name=current_name,
+                source=row.source,
+                acquired_on=row.acquired_on,
+                notes=row.notes,
+                kit=tuple(kits.get(row.tag, ())),
+            )
+        )
+    return devices
+
+
+def _unknown_tag(tag: str) -> str:
+    return f"No device has the tag '{normalise_tag(tag)}'. Check the label, or add the device first."
 
 
 def _escape_like(text: str) -> str:
@@ -92,16 +152,13 @@ class InventoryService:
 
     # Finding devices
 
-    def search(self, device_filter: DeviceFilter, *, limit: int = 200, offset: int = 0) -> list[Device]:
+    def search(self, device_filter: DeviceFilter, *, limit: int = PAGE_SIZE, offset: int = 0) -> list[Device]:
         """One page of the devices that match, in tag order."""
         with self._context.db.read() as session:
             query = (
-                _filtered(select(DeviceRow), device_filter)
-                .order_by(DeviceRow.tag)
-                .limit(limit)
-                .offset(offset)
+                _filtered(devices_query(), device_filter).order_by(DeviceRow.tag).limit(limit).offset(offset)
             )
-            return [device_record(row) for row in session.scalars(query).unique()]
+            return load_devices(session, query)
 
     def count(self, device_filter: DeviceFilter) -> int:
         with self._context.db.read() as session:
@@ -117,33 +174,34 @@ class InventoryService:
 
     def get(self, tag: str) -> Device:
         """The device with this asset tag (any case, surrounding spaces ignored)."""
-        with self._context.db.read() as session:
-            return device_record(self._row_by_tag(session, tag))
+        device = self.find(tag)
+        if device is None:
+            raise NotFound(_unknown_tag(tag))
+        return device
 
     def find(self, tag: str) -> Device | None:
         """The device a scanned or typed code names, or None when no device has that tag."""
         with self._context.db.read() as session:
-            row = session.scalar(select(DeviceRow).where(DeviceRow.tag == normalise_tag(tag)))
-            return device_record(row) if row else None
+            found = load_devices(session, devices_query().where(DeviceRow.tag == normalise_tag(tag)))
+            return found[0] if found else None
 
     def for_labels(self, tags: Sequence[str] = (), status: DeviceStatus | None = None) -> list[Device]:
         """The devices to print labels for: the tags named, or by status, or every device not retired."""
         with self._context.db.read() as session:
             if tags:
                 wanted = [normalise_tag(tag) for tag in tags]
-                rows = {
-                    row.tag: row
-                    for row in session.scalars(select(DeviceRow).where(DeviceRow.tag.in_(wanted)))
+                found = {
+                    device.tag: device
+                    for device in load_devices(session, devices_query().where(DeviceRow.tag.in_(wanted)))
                 }
-                missing = [tag for tag in wanted if tag not in rows]
+                missing = [tag for tag in wanted if tag not in found]
                 if missing:
                     raise NotFound(
                         f"No device has the tag {', '.join(missing)}; check the tags and try again."
                     )
-                return [device_record(rows[tag]) for tag in dict.fromkeys(wanted)]
+                return [found[tag] for tag in dict.fromkeys(wanted)]
             device_filter = DeviceFilter(status=status, include_retired=False)
-            query = _filtered(select(DeviceRow), device_filter).order_by(DeviceRow.tag)
-            return [device_record(row) for row in session.scalars(query).unique()]
+            return load_devices(session, _filtered(devices_query(), device_filter).order_by(DeviceRow.tag))
 
     def history(self, tag: str) -> list[StatusChange]:
         """Every status change of the device, oldest first."""
@@ -299,8 +357,7 @@ class InventoryService:
             row.updated_at = self._context.now()
             row.kit_items = [DeviceKitItemRow(position=i, name=name) for i, name in enumerate(draft.kit)]
             session.flush()
-            session.refresh(row)
-            return device_record(row)
+            return self._device(session, row.id)
 
     def change_status(self, tag: str, new_status: DeviceStatus, reason: str) -> Device:
         """Move a device to `new_status` if the state machine allows it, recording who, when and why."""
@@ -335,25 +392,27 @@ class InventoryService:
             row.status = new_status
             row.updated_at = now
             session.flush()
-            return device_record(row)
+            return self._device(session, row.id)
 
     # Helpers
 
     def _by_ids(self, ids: Sequence[uuid.UUID]) -> list[Device]:
         with self._context.db.read() as session:
-            rows: dict[uuid.UUID, DeviceRow] = {}
+            found: dict[uuid.UUID, Device] = {}
             for start in range(0, len(ids), _CHUNK):
-                query = select(DeviceRow).where(DeviceRow.id.in_(ids[start : start + _CHUNK]))
-                rows.update((row.id, row) for row in session.scalars(query).unique())
-            return [device_record(rows[device_id]) for device_id in ids]
+                query = devices_query().where(DeviceRow.id.in_(ids[start : start + _CHUNK]))
+                found.update((device.id, device) for device in load_devices(session, query))
+            return [found[device_id] for device_id in ids]
+
+    @staticmethod
+    def _device(session: Session, device_id: uuid.UUID) -> Device:
+        return load_devices(session, devices_query().where(DeviceRow.id == device_id))[0]
 
     @staticmethod
     def _row_by_tag(session: Session, tag: str) -> DeviceRow:
         row = session.scalar(select(DeviceRow).where(DeviceRow.tag == normalise_tag(tag)))
         if row is None:
-            raise NotFound(
-                f"No device has the tag '{normalise_tag(tag)}'. Check the label, or add the device first."
-            )
+            raise NotFound(_unknown_tag(tag))
         return row
 
     @staticmethod

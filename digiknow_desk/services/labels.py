@@ -7,13 +7,19 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from digiknow_desk.domain.devices import Device, DeviceStatus
 from digiknow_desk.domain.errors import DomainError, ValidationError
-from digiknow_desk.labels.sheet import Label, LabelsCancelled, render_calibration_page, render_labels
 from digiknow_desk.labels.stock import LabelStock, LabelStockError, list_stocks, load_stock
 from digiknow_desk.services.context import ServiceContext
 from digiknow_desk.services.inventory import InventoryService
+
+if TYPE_CHECKING:
+    from digiknow_desk.labels.sheet import Label
+
+# labels.sheet (reportlab and qrcode) is imported where labels are drawn, not at start-up, where it
+# would cost every start about 50 ms.
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,8 @@ class LabelRequest:
 
 
 def device_label(device: Device) -> Label:
+    from digiknow_desk.labels.sheet import Label
+
     return Label(tag=device.tag, heading=device.device_type.label, detail=device.description)
 
 
@@ -82,6 +90,8 @@ class LabelService:
         is_cancelled: Callable[[], bool] | None = None,
     ) -> int:
         """Write the labels to `out` and return how many; DomainError when there is nothing to print."""
+        from digiknow_desk.labels.sheet import LabelsCancelled, render_labels
+
         stock = self.stock(request.stock_name)
         labels = self.labels_for(request)
         if not labels and not request.blank:
@@ -100,5 +110,7 @@ class LabelService:
         return len(labels) + len(blank_tags)
 
     def write_calibration_page(self, stock_name: str, out: Path) -> None:
+        from digiknow_desk.labels.sheet import render_calibration_page
+
         stock = self.stock(stock_name)
         _write_atomically(out, lambda path: render_calibration_page(stock, path))

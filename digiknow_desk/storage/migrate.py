@@ -1,31 +1,47 @@
-"""Runs the Alembic migrations in db/ against a database: the only way the schema is made or changed."""
+"""Runs the Alembic migrations in db/ against a database: the only way the schema is made or changed.
+
+Alembic is imported only when there is something to migrate: it adds about 0.1 s to every start.
+"""
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from typing import TYPE_CHECKING
+
+from sqlalchemy import inspect, text
 
 from digiknow_desk.paths import shipped_dir
 from digiknow_desk.storage.database import Database
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+# The newest migration in db/versions; a test keeps it in step with Alembic's own view of the head.
+HEAD_REVISION = "0001"
+
 
 def _alembic_config() -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(shipped_dir("db")))
     return config
 
 
 def head_revision() -> str:
+    """The head as Alembic reads it from the migration scripts."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None, "db/versions holds no migration"
     return head
 
 
 def current_revision(database: Database) -> str | None:
+    """The revision the database is at, or None for an empty database."""
     with database.writer.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 class NewerDatabaseError(RuntimeError):
@@ -34,8 +50,13 @@ class NewerDatabaseError(RuntimeError):
 
 def upgrade_to_head(database: Database) -> None:
     """Create or upgrade the schema to the newest migration (safe to repeat)."""
-    config = _alembic_config()
     revision = current_revision(database)
+    if revision == HEAD_REVISION:
+        return
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    config = _alembic_config()
     known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
     if revision is not None and revision not in known:
         raise NewerDatabaseError(

@@ -110,10 +110,8 @@ class DeviceRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
-    home_venue: Mapped[VenueRow | None] = relationship(foreign_keys=[home_venue_id], lazy="joined")
-    current_venue: Mapped[VenueRow | None] = relationship(foreign_keys=[current_venue_id], lazy="joined")
     kit_items: Mapped[list[DeviceKitItemRow]] = relationship(
-        order_by="DeviceKitItemRow.position", cascade="all, delete-orphan", lazy="selectin"
+        order_by="DeviceKitItemRow.position", cascade="all, delete-orphan"
     )
 
 

@@ -8,10 +8,9 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from digiknow_desk.domain.devices import Device, DeviceFilter, StatusChange
-from digiknow_desk.services.inventory import InventoryService
+from digiknow_desk.services.inventory import PAGE_SIZE, InventoryService
 
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
-PAGE_SIZE = 100  # rows read per query: a few screens full; more arrive as the table scrolls
 _Index = QModelIndex | QPersistentModelIndex
 
 

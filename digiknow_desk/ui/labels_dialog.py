@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pypdfium2 as pdfium
 from PySide6.QtCore import QMarginsF, QSizeF, Qt, Signal
 from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
@@ -95,6 +94,8 @@ def print_pdf(
 
     Runs on a worker thread: Qt allows painting on a QPrinter and QImages outside the GUI thread.
     """
+    import pypdfium2 as pdfium  # only when printing: it adds to every start-up otherwise
+
     document = pdfium.PdfDocument(str(pdf_path))
     painter = QPainter()
     try:

@@ -23,6 +23,7 @@ from digiknow_desk.domain.errors import DomainError
 from digiknow_desk.paths import shipped_dir
 from digiknow_desk.storage.database import Database
 from digiknow_desk.storage.migrate import (
+    HEAD_REVISION,
     NewerDatabaseError,
     current_revision,
     head_revision,
@@ -186,3 +187,9 @@ def test_the_models_compile_for_postgresql() -> None:
     devices = str(CreateTable(Base.metadata.tables["devices"]).compile(dialect=dialect))
     assert "id UUID NOT NULL" in devices
     assert "created_at TIMESTAMP WITH TIME ZONE NOT NULL" in devices
+
+
+def test_the_start_up_shortcut_knows_the_newest_migration() -> None:
+    # upgrade_to_head skips Alembic when the database is at HEAD_REVISION, so a new migration
+    # must move that constant too, or existing databases would never be upgraded.
+    assert HEAD_REVISION == head_revision()
