@@ -282,7 +282,6 @@ class InventoryPage(QWidget):
         self.setTabOrder(self._status, self._venue)
         self.setTabOrder(self._venue, self._table)
         self.setTabOrder(self._table, self._history)
-        self.setFocusProxy(self._search)
 
         self.apply_filter()
 

@@ -8,15 +8,17 @@ from functools import partial
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QLabel,
     QLineEdit,
-    QListWidget,
     QMainWindow,
     QMenu,
     QMessageBox,
+    QPushButton,
     QSplitter,
     QStackedWidget,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -65,15 +67,24 @@ class MainWindow(QMainWindow):
             ("Settings", self._settings),
         ]
 
-        self._navigation = QListWidget()
+        # The areas as a column of buttons: each is a Tab stop with its own name for screen readers.
+        self._navigation = QWidget()
         self._navigation.setObjectName("navigation")
         self._navigation.setAccessibleName("Areas")
+        self._area_buttons = QButtonGroup(self)
         self._pages = QStackedWidget()
-        for title, page in self._areas:
-            self._navigation.addItem(title)
+        column = QVBoxLayout(self._navigation)
+        for row, (title, page) in enumerate(self._areas):
+            button = QPushButton(title)
+            button.setCheckable(True)
+            button.setAccessibleName(title)
+            button.setToolTip(f"{title} (Ctrl+{row + 1})")
+            self._area_buttons.addButton(button, row)
+            column.addWidget(button)
             self._pages.addWidget(page)
-        self._navigation.currentRowChanged.connect(self._pages.setCurrentIndex)
-        self._navigation.setCurrentRow(0)
+        column.addStretch()
+        self._area_buttons.idClicked.connect(self.show_area)
+        self.show_area(0)
         splitter = QSplitter()
         splitter.addWidget(self._navigation)
         splitter.addWidget(self._pages)
@@ -149,7 +160,8 @@ class MainWindow(QMainWindow):
         return self._areas[self._pages.currentIndex()][0]
 
     def show_area(self, row: int) -> None:
-        self._navigation.setCurrentRow(row)
+        self._area_buttons.button(row).setChecked(True)
+        self._pages.setCurrentIndex(row)
 
     def focus_scan_box(self) -> None:
         self._scan_box.setFocus(Qt.FocusReason.ShortcutFocusReason)

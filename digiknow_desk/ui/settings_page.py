@@ -153,6 +153,7 @@ class SettingsPage(QWidget):
         self._table = QTableView()
         self._table.setModel(self._model)
         self._table.setAccessibleName("Venues")
+        self._table.setTabKeyNavigation(False)  # Tab leaves the table, as keyboard users expect
         self._table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self._table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
         self._table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)

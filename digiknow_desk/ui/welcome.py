@@ -57,6 +57,7 @@ class WelcomeDialog(QDialog):
         later.setAccessibleName("Not now")
         later.clicked.connect(self.reject)
         layout.addWidget(later)
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 34)
 
     def _choose(self, choice: WelcomeChoice) -> None:
         self.choice = choice

@@ -3,11 +3,11 @@ import and export, and an accessible name for every control on the page and its 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QModelIndex
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -490,27 +490,21 @@ def test_print_labels_passes_the_selected_devices(
     assert asked == [([page.model.device(1).tag, page.model.device(4).tag], "L7163")]
 
 
-# Speed
+# Size: the table reads one page at a time (speed itself is measured by `python -m bench`)
 
 
-def test_a_search_on_5000_devices_repaints_quickly(
+def test_a_search_over_thousands_of_devices_reads_one_page(
     services: Services, tasks: TaskRunner, qtbot: QtBot
 ) -> None:
-    services.demo.fill(devices=5000)
+    services.demo.fill(devices=1500)
     page = make_page(services, tasks, qtbot)
-    with qtbot.waitExposed(page):
-        page.show()
-    timings = []
-    for text in ("lenovo", "galaxy", "tab-00", "hp 250", ""):
-        page.search_box.setText(text)
-        start = time.perf_counter()
-        page.apply_filter()  # what the debounce timer calls
-        page.table.viewport().repaint()
-        timings.append(time.perf_counter() - start)
-
-    # The goal is 50 ms; allow slow CI machines twice that, but catch a full-table load (seconds).
-    assert sorted(timings)[len(timings) // 2] < 0.1, timings
+    page.search_box.setText("")
+    page.apply_filter()
     assert page.model.rowCount() == PAGE_SIZE
+    assert page.model.total == 1500
+    assert page.model.canFetchMore(QModelIndex())
+    page.model.fetchMore(QModelIndex())
+    assert page.model.rowCount() == 2 * PAGE_SIZE
 
 
 # Accessibility

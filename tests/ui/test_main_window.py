@@ -1,0 +1,193 @@
+"""The main window: areas, the scan box (F2, then scan and Enter), the open database, and first start."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from digiknow_desk.app import Services, open_services
+from digiknow_desk.config import database_url, load_config
+from digiknow_desk.domain.devices import DeviceDraft, DeviceType
+from digiknow_desk.ui.application import DEMO_DB_FILE, DeskApplication
+from digiknow_desk.ui.errors import log
+from digiknow_desk.ui.main_window import MainWindow
+from digiknow_desk.ui.tasks import TaskRunner
+
+
+@pytest.fixture
+def tasks() -> Iterator[TaskRunner]:
+    runner = TaskRunner()
+    yield runner
+    runner.shutdown()
+
+
+def make_window(services: Services, tasks: TaskRunner, qtbot: QtBot, answer: bool = False) -> MainWindow:
+    asked: list[str] = []
+
+    def confirm(_parent: QWidget, _title: str, question: str) -> bool:
+        asked.append(question)
+        return answer
+
+    window = MainWindow(services, tasks, confirm=confirm)
+    window.asked = asked  # type: ignore[attr-defined]  (the questions the test answered)
+    qtbot.addWidget(window)
+    return window
+
+
+def scan(window: MainWindow, qtbot: QtBot, text: str) -> None:
+    """What a USB scanner does: type the code, then Enter."""
+    window.scan_box.clear()
+    qtbot.keyClicks(window.scan_box, text)
+    qtbot.keyClick(window.scan_box, Qt.Key.Key_Return)
+
+
+def test_status_bar_names_the_open_database(services: Services, tasks: TaskRunner, qtbot: QtBot) -> None:
+    window = make_window(services, tasks, qtbot)
+    labels = [label.text() for label in window.statusBar().findChildren(QWidget) if hasattr(label, "text")]
+    assert f"Database: {services.database.display_name}" in labels
+
+
+def test_f2_puts_the_cursor_in_the_scan_box(services: Services, tasks: TaskRunner, qtbot: QtBot) -> None:
+    window = make_window(services, tasks, qtbot)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.settings_page.setFocus()
+    QTest.keyClick(window, Qt.Key.Key_F2)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.scan_box)
+
+
+def test_scanning_a_label_opens_that_device(services: Services, tasks: TaskRunner, qtbot: QtBot) -> None:
+    services.demo.fill(devices=40)
+    window = make_window(services, tasks, qtbot)
+    window.show_area(1)
+    scan(window, qtbot, "tab-0003")
+    assert window.current_area() == "Inventory"
+    assert window.inventory_page.shown_tag == "TAB-0003"
+    assert window.scan_box.selectedText() == "tab-0003"  # the next scan replaces it
+    assert window.asked == []  # type: ignore[attr-defined]
+
+
+def test_scanning_an_unknown_tag_offers_to_add_it(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = make_window(services, tasks, qtbot, answer=True)
+    added: list[str | None] = []
+    monkeypatch.setattr(window.inventory_page, "add_device", lambda tag=None: added.append(tag))
+    scan(window, qtbot, "DK-00012")
+    assert window.asked == ["No device has the tag DK-00012.\n\nAdd a new device with this tag?"]  # type: ignore[attr-defined]
+    assert added == ["DK-00012"]
+
+
+def test_declining_to_add_an_unknown_tag_changes_nothing(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = make_window(services, tasks, qtbot, answer=False)
+    added: list[str | None] = []
+    monkeypatch.setattr(window.inventory_page, "add_device", lambda tag=None: added.append(tag))
+    scan(window, qtbot, "NOPE-1")
+    assert added == []
+    assert "No device has the tag NOPE-1." in window.statusBar().currentMessage()
+
+
+def test_keyboard_reaches_each_area(services: Services, tasks: TaskRunner, qtbot: QtBot) -> None:
+    window = make_window(services, tasks, qtbot)
+    shortcuts = {
+        action.shortcut().toString(): action
+        for action in window.findChildren(QAction)
+    }
+    assert {"F2", "Ctrl+1", "Ctrl+2", "Ctrl+P"} <= set(shortcuts)
+    shortcuts["Ctrl+2"].trigger()
+    assert window.current_area() == "Settings"
+    shortcuts["Ctrl+1"].trigger()
+    assert window.current_area() == "Inventory"
+
+
+def test_empty_database_is_recognised(services: Services, tasks: TaskRunner, qtbot: QtBot) -> None:
+    window = make_window(services, tasks, qtbot)
+    assert window.is_database_empty()
+    services.inventory.add(DeviceDraft(tag="LAP-0001", device_type=DeviceType.LAPTOP))
+    assert not window.is_database_empty()
+
+
+# The application: opening databases and the demo
+
+
+@pytest.fixture
+def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DeskApplication]:
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # DeskApplication installs its own
+    monkeypatch.setenv("DIGIKNOW_DATA_DIR", str(tmp_path / "data"))
+    config = load_config(str(tmp_path / "desk.db"))
+    desk = DeskApplication(config, open_services)
+    yield desk
+    if desk.window is not None:
+        desk.window.close()
+    desk.close()
+    for handler in list(log.handlers):
+        if isinstance(handler, logging.FileHandler):
+            handler.close()
+            log.removeHandler(handler)
+
+
+def test_first_start_creates_the_database_and_shows_the_window(desk: DeskApplication, tmp_path: Path) -> None:
+    assert desk.open(load_config(str(tmp_path / "desk.db")))
+    assert (tmp_path / "desk.db").exists()
+    assert desk.window is not None and desk.window.isVisible()
+    assert desk.window.is_database_empty()
+    assert (tmp_path / "data" / "logs" / "digiknow-desk.log").exists()
+
+
+def test_explore_demo_opens_a_separate_filled_database(
+    desk: DeskApplication, tmp_path: Path, qtbot: QtBot
+) -> None:
+    assert desk.open(load_config(str(tmp_path / "desk.db")))
+    first_window = desk.window
+    desk.open_demo()
+    qtbot.waitUntil(lambda: desk.window is not first_window, timeout=20_000)
+    assert desk.window is not None and "demo database" in desk.window.windowTitle()
+    assert desk.services is not None
+    assert desk.services.database.url == database_url(str(tmp_path / "data" / DEMO_DB_FILE))
+    assert not desk.window.is_database_empty()
+    # The real database is untouched.
+    real = open_services(load_config(str(tmp_path / "desk.db")), create=False)
+    try:
+        assert real.venues.venues() == []
+    finally:
+        real.database.dispose()
+
+
+@pytest.mark.parametrize("area", [0, 1])
+def test_tab_reaches_every_control_of_the_area(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, area: int
+) -> None:
+    services.demo.fill(devices=5)
+    window = make_window(services, tasks, qtbot)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.show_area(area)
+    page = window.inventory_page if area == 0 else window.settings_page
+    wanted = {
+        widget
+        for widget in page.findChildren(QWidget)
+        if widget.isVisible() and widget.isEnabled() and widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+    } | {window.scan_box}
+    window.scan_box.setFocus()
+    reached = set()
+    for _ in range(3 * len(wanted) + 5):
+        focused = QApplication.focusWidget()
+        assert focused is not None
+        reached.add(focused)
+        QTest.keyClick(focused, Qt.Key.Key_Tab)
+    assert wanted - reached == set(), [w.accessibleName() for w in wanted - reached]
