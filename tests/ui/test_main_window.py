@@ -102,10 +102,7 @@ def test_declining_to_add_an_unknown_tag_changes_nothing(
 
 def test_keyboard_reaches_each_area(services: Services, tasks: TaskRunner, qtbot: QtBot) -> None:
     window = make_window(services, tasks, qtbot)
-    shortcuts = {
-        action.shortcut().toString(): action
-        for action in window.findChildren(QAction)
-    }
+    shortcuts = {action.shortcut().toString(): action for action in window.findChildren(QAction)}
     assert {"F2", "Ctrl+1", "Ctrl+2", "Ctrl+P"} <= set(shortcuts)
     shortcuts["Ctrl+2"].trigger()
     assert window.current_area() == "Settings"
