@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QDialog, QMessageBox
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
 from digiknow_desk.domain.errors import InvalidTransition, ValidationError
@@ -49,3 +51,26 @@ def test_refusals_are_plain_messages_not_error_reports(qtbot: QtBot) -> None:
         "A retired device cannot change status.",
         "Enter an asset tag.\nSerial taken.",
     ]
+
+
+@pytest.mark.qt_no_exception_capture
+def test_an_error_in_a_button_handler_is_reported_and_the_app_goes_on(
+    qtbot: QtBot, log_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    shown: list[QDialog] = []
+    ErrorReporter(None, log_path, show_dialog=shown.append).install()
+    clicks: list[int] = []
+
+    def handler() -> None:
+        clicks.append(1)
+        if len(clicks) == 1:
+            raise RuntimeError("printer on fire")
+
+    button = QPushButton("Go")
+    qtbot.addWidget(button)
+    button.clicked.connect(handler)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert len(shown) == 1 and "printer on fire" in shown[0].details  # type: ignore[attr-defined]
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # still working
+    assert clicks == [1, 1] and len(shown) == 1
