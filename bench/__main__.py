@@ -85,7 +85,7 @@ def search_timings(db_path: Path, repeat: int) -> None:
             repeat,
         )
         row(
-            f"search '{text}' (first page + count)",
+            f"search '{text}' ({PAGE_SIZE} rows + count)",
             f"{ours:.2f}+{count:.2f} ms",
             f"{plain:.2f} ms",
             "raw sqlite3",

@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     labels.add_argument("--stock", default=None, help="label stock, e.g. L7160, L7163, roll-62mm")
     labels.add_argument("--tags", nargs="+", default=[], metavar="TAG", help="only these devices")
     labels.add_argument("--status", choices=_choices(DeviceStatus), help="only devices with this status")
+    labels.add_argument("--all", action="store_true", help="every device that is not retired (the default)")
     labels.add_argument(
         "--blank", type=_positive, default=0, metavar="N", help="N labels with new, unassigned tags"
     )
@@ -350,14 +351,17 @@ def _labels(args: argparse.Namespace, services: Services, config: Config, out: T
         services.labels.write_calibration_page(stock_name, args.out)
         print(f"Saved the {stock_name} calibration page to {args.out}.", file=out)
         return 0
+    status = DeviceStatus(args.status) if args.status else None
     request = LabelRequest(
         stock_name=stock_name,
         tags=tuple(args.tags),
-        status=DeviceStatus(args.status) if args.status else None,
+        status=status,
+        # No filter means every device; `--blank N` alone means only blank labels.
+        every_device=args.all or (not args.tags and status is None and not args.blank),
         blank=args.blank,
     )
     count = services.labels.write_pdf(request, args.out)
-    print(f"Saved {count} labels ({stock_name}) to {args.out}.", file=out)
+    print(f"Saved {count} label{'' if count == 1 else 's'} ({stock_name}) to {args.out}.", file=out)
     return 0
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 
 APP_NAME = "DigiKnow Desk"
 APP_AUTHOR = "DigiKnow"
@@ -22,6 +22,7 @@ DEFAULT_LABEL_STOCK = "L7160"
 class Config:
     data_dir: Path
     db_url: str
+    db_named: bool = False  # True when --db or DIGIKNOW_DB named the database, not the default file
     default_label_stock: str = DEFAULT_LABEL_STOCK
 
     @property
@@ -43,5 +44,14 @@ def load_config(db: str | None = None, environ: Mapping[str, str] = os.environ) 
     # and relative overrides alike.
     data_dir = Path(environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir(APP_NAME, APP_AUTHOR))
     data_dir = data_dir.expanduser().resolve()
-    chosen = db or environ.get(DB_ENV) or str(data_dir / DEFAULT_DB_FILE)
-    return Config(data_dir=data_dir, db_url=database_url(chosen))
+    named = db or environ.get(DB_ENV)
+    chosen = named or str(data_dir / DEFAULT_DB_FILE)
+    return Config(data_dir=data_dir, db_url=database_url(chosen), db_named=bool(named))
+
+
+def sqlite_file(db_url: str) -> Path | None:
+    """The file of a SQLite database URL; None for a server database."""
+    url = make_url(db_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)

@@ -188,12 +188,13 @@ def upgrade() -> None:
     with op.batch_alter_table("device_status_events", schema=None) as batch_op:
         batch_op.create_index("ix_device_status_events_device_id_at", ["device_id", "at"], unique=False)
 
-    op.create_table(
+    tag_counters = op.create_table(
         "tag_counters",
         sa.Column("prefix", sa.String(length=8), nullable=False),
         sa.Column("last_number", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("prefix", name=op.f("pk_tag_counters")),
     )
+    op.bulk_insert(tag_counters, [{"prefix": "DK", "last_number": 0}])  # blank labels: DK-00001, ...
 
     with WARDS_CSV.open(encoding="utf-8", newline="") as wards_file:
         wards = [

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from digiknow_desk.paths import shipped_dir
-
 # Printed figures are rounded to 0.01 mm, so a layout may overrun the page by that much.
 _TOLERANCE_MM = 0.01
+_STOCK_NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 
 class LabelStockError(ValueError):
@@ -39,14 +39,10 @@ class LabelStock:
         return self.columns * self.rows
 
 
-def default_stock_dir() -> Path:
-    """The folder of label stocks that ships with the app."""
-    return shipped_dir("reports") / "label_stocks"
-
-
-def load_stock(name: str, directory: Path | None = None) -> LabelStock:
-    """The stock described by `<directory>/<name>.toml`."""
-    folder = default_stock_dir() if directory is None else directory
+def load_stock(name: str, folder: Path) -> LabelStock:
+    """The stock described by `<folder>/<name>.toml`."""
+    if not _STOCK_NAME.fullmatch(name):
+        raise LabelStockError(f"'{name}' is not a label stock name: use letters, digits, '.', '_' or '-'.")
     path = folder / f"{name}.toml"
     if not path.is_file():
         known = ", ".join(sorted(other.stem for other in folder.glob("*.toml"))) or "none"
@@ -54,9 +50,8 @@ def load_stock(name: str, directory: Path | None = None) -> LabelStock:
     return read_stock_file(path)
 
 
-def list_stocks(directory: Path | None = None) -> list[LabelStock]:
+def list_stocks(folder: Path) -> list[LabelStock]:
     """Every stock in the folder, by name; a broken file raises rather than vanishing from the list."""
-    folder = default_stock_dir() if directory is None else directory
     return [read_stock_file(path) for path in sorted(folder.glob("*.toml"))]
 
 

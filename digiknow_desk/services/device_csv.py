@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import itertools
-import os
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -18,9 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeVar
-
-from sqlalchemy import select
+from typing import BinaryIO, TypeVar
 
 from digiknow_desk.domain.devices import (
     AcquisitionSource,
@@ -35,7 +33,14 @@ from digiknow_desk.domain.errors import DomainError, ValidationError
 from digiknow_desk.domain.spreadsheet import from_spreadsheet_safe, spreadsheet_safe
 from digiknow_desk.domain.venues import Venue
 from digiknow_desk.services.context import ServiceContext
-from digiknow_desk.services.inventory import STARTING_STATUSES, InventoryService, devices_query, load_devices
+from digiknow_desk.services.files import write_atomically
+from digiknow_desk.services.inventory import (
+    STARTING_STATUSES,
+    InventoryService,
+    devices_query,
+    load_devices,
+    taken,
+)
 from digiknow_desk.services.venues import VenueService
 from digiknow_desk.storage.models import DeviceRow
 
@@ -66,16 +71,11 @@ SAVE_AS_UTF8 = (
     "character set 'Unicode (UTF-8)'."
 )
 _CHUNK_BYTES = 1 << 20
-_QUERY_CHUNK = 500  # values per IN (...) list, well under every database's parameter limit
 _SHOWN_VALUE = 40  # characters of a cell quoted back in a message
 
 
 class ImportRefused(DomainError):
     """The file as a whole cannot be imported; the message says why and what to do."""
-
-
-class ExportFailed(DomainError):
-    """The export file could not be written; nothing was left half-written."""
 
 
 @dataclass(frozen=True)
@@ -588,33 +588,16 @@ class DeviceCsvService:
         """
         with self._context.db.read() as session:
             devices = load_devices(session, devices_query().order_by(DeviceRow.tag))
-        folder = out.parent
-        if not folder.is_dir():
-            raise ExportFailed(f"The folder {folder} does not exist; choose another place to save.")
-        temporary: Path | None = None
-        try:
-            # Not tempfile.mkstemp: its files are private (0600); this one gets the usual permissions.
-            candidate = folder / f".{out.name}.{uuid.uuid4().hex}.tmp"
-            handle = os.open(
-                candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
-            )
-            temporary = candidate
-            with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as stream:
-                writer = csv.writer(stream)
-                writer.writerow(EXPORT_COLUMNS)
-                writer.writerows(_export_cells(device) for device in devices)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, out)
-            temporary = None
-        except OSError as error:
-            raise ExportFailed(
-                f"Could not save {out}: {error.strerror or error}. Close it if it is open in a "
-                "spreadsheet, or choose another folder."
-            ) from error
-        finally:
-            if temporary is not None:
-                temporary.unlink(missing_ok=True)
+
+        def write(stream: BinaryIO) -> None:
+            text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+            writer = csv.writer(text)
+            writer.writerow(EXPORT_COLUMNS)
+            writer.writerows(_export_cells(device) for device in devices)
+            text.flush()
+            text.detach()  # the stream stays open for write_atomically to sync and close
+
+        write_atomically(out, write)
         return len(devices)
 
     # Import
@@ -949,7 +932,8 @@ class DeviceCsvService:
                 lines_by_tag.setdefault(c.draft.tag, []).append(c.line)
             if c.draft.serial:
                 lines_by_serial.setdefault(c.draft.serial, []).append(c.line)
-        taken_tags, taken_serials = self._taken(list(lines_by_tag), list(lines_by_serial))
+        with self._context.db.read() as session:
+            taken_tags, taken_serials = taken(session, list(lines_by_tag), list(lines_by_serial))
         for c in candidates:
             if c.draft is None:
                 continue
@@ -973,22 +957,6 @@ class DeviceCsvService:
                     f"The serial {_shown(serial)} is on lines {_line_list(lines_by_serial[serial])}: "
                     "a serial belongs to one device."
                 )
-
-    def _taken(self, tags: Sequence[str], serials: Sequence[str]) -> tuple[set[str], dict[str, str]]:
-        """Which of `tags` are used, and the tag of the device holding each used serial: one read."""
-        taken_tags: set[str] = set()
-        taken_serials: dict[str, str] = {}
-        with self._context.db.read() as session:
-            for start in range(0, len(tags), _QUERY_CHUNK):
-                chunk = tags[start : start + _QUERY_CHUNK]
-                taken_tags.update(session.scalars(select(DeviceRow.tag).where(DeviceRow.tag.in_(chunk))))
-            for start in range(0, len(serials), _QUERY_CHUNK):
-                chunk = serials[start : start + _QUERY_CHUNK]
-                rows = session.execute(
-                    select(DeviceRow.serial, DeviceRow.tag).where(DeviceRow.serial.in_(chunk))
-                )
-                taken_serials.update({serial: tag for serial, tag in rows if serial})
-        return taken_tags, taken_serials
 
 
 _CHECKED_OUT = "It is checked out to a person in Snipe-IT, and loans are not imported."

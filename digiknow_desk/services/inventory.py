@@ -146,6 +146,21 @@ def _filtered(query: Select[Any], device_filter: DeviceFilter) -> Select[Any]:
     return query
 
 
+def taken(session: Session, tags: Sequence[str], serials: Sequence[str]) -> tuple[set[str], dict[str, str]]:
+    """Which of `tags` devices already have, and the tag of the device holding each of `serials` in use."""
+    tags, serials = list(dict.fromkeys(tags)), list(dict.fromkeys(serials))
+    taken_tags: set[str] = set()
+    taken_serials: dict[str, str] = {}
+    for start in range(0, len(tags), _CHUNK):
+        chunk = tags[start : start + _CHUNK]
+        taken_tags.update(session.scalars(select(DeviceRow.tag).where(DeviceRow.tag.in_(chunk))))
+    for start in range(0, len(serials), _CHUNK):
+        chunk = serials[start : start + _CHUNK]
+        rows = session.execute(select(DeviceRow.serial, DeviceRow.tag).where(DeviceRow.serial.in_(chunk)))
+        taken_serials.update({serial: tag for serial, tag in rows if serial})
+    return taken_tags, taken_serials
+
+
 class InventoryService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
@@ -165,13 +180,6 @@ class InventoryService:
             query = _filtered(select(func.count()).select_from(DeviceRow), device_filter)
             return int(session.scalar(query) or 0)
 
-    def counts_by_status(self) -> dict[DeviceStatus, int]:
-        with self._context.db.read() as session:
-            rows = session.execute(select(DeviceRow.status, func.count()).group_by(DeviceRow.status))
-            counts = {status: 0 for status in DeviceStatus}
-            counts.update({status: number for status, number in rows})
-            return counts
-
     def get(self, tag: str) -> Device:
         """The device with this asset tag (any case, surrounding spaces ignored)."""
         device = self.find(tag)
@@ -189,17 +197,18 @@ class InventoryService:
         """The devices to print labels for: the tags named, or by status, or every device not retired."""
         with self._context.db.read() as session:
             if tags:
-                wanted = [normalise_tag(tag) for tag in tags]
-                found = {
-                    device.tag: device
-                    for device in load_devices(session, devices_query().where(DeviceRow.tag.in_(wanted)))
-                }
+                wanted = list(dict.fromkeys(normalise_tag(tag) for tag in tags))
+                found: dict[str, Device] = {}
+                for start in range(0, len(wanted), _CHUNK):
+                    query = devices_query().where(DeviceRow.tag.in_(wanted[start : start + _CHUNK]))
+                    found.update((device.tag, device) for device in load_devices(session, query))
                 missing = [tag for tag in wanted if tag not in found]
                 if missing:
-                    raise NotFound(
-                        f"No device has the tag {', '.join(missing)}; check the tags and try again."
+                    shown = ", ".join(missing[:10]) + (
+                        f" and {len(missing) - 10} more" if len(missing) > 10 else ""
                     )
-                return [found[tag] for tag in dict.fromkeys(wanted)]
+                    raise NotFound(f"No device has the tag {shown}; check the tags and try again.")
+                return [found[tag] for tag in wanted]
             device_filter = DeviceFilter(status=status, include_retired=False)
             return load_devices(session, _filtered(devices_query(), device_filter).order_by(DeviceRow.tag))
 
@@ -235,10 +244,9 @@ class InventoryService:
         if not 1 <= count <= 5000:
             raise ValidationError({"blank": "Print between 1 and 5,000 blank labels at a time."})
         with self._context.db.write() as session:
-            counter = session.get(TagCounterRow, BLANK_TAG_PREFIX)
-            if counter is None:
-                counter = TagCounterRow(prefix=BLANK_TAG_PREFIX, last_number=0)
-                session.add(counter)
+            # The migration seeds this row; locking it keeps two desks from taking the same numbers.
+            counter = session.get(TagCounterRow, BLANK_TAG_PREFIX, with_for_update=True)
+            assert counter is not None, "migration 0001 seeds the blank-tag counter"
             first = max(counter.last_number, self._last_number(session, BLANK_TAG_PREFIX)) + 1
             counter.last_number = first + count - 1
             return [f"{BLANK_TAG_PREFIX}-{number:05d}" for number in range(first, first + count)]
@@ -276,7 +284,9 @@ class InventoryService:
             seen_serials: dict[str, int] = {}
             rejected: dict[int, dict[str, str]] = {}
             drafts = [raw.cleaned() for raw, _status in entries]
-            taken_tags, taken_serials = self._taken(session, drafts)
+            taken_tags, taken_serials = taken(
+                session, [draft.tag for draft in drafts], [draft.serial for draft in drafts if draft.serial]
+            )
             venue_ids = set(session.scalars(select(VenueRow.id)))
             today = self._context.today()
             for index, (draft, (_raw, status)) in enumerate(zip(drafts, entries, strict=True)):
@@ -347,7 +357,7 @@ class InventoryService:
         """Save edits to a device's details (its status changes only through `change_status`)."""
         draft = draft.cleaned()
         with self._context.db.write() as session:
-            row = session.get(DeviceRow, device_id)
+            row = session.get(DeviceRow, device_id, with_for_update=True)
             if row is None:
                 raise NotFound("That device no longer exists; refresh the list.")
             if problems := self._problems(session, draft, device_id):
@@ -369,7 +379,7 @@ class InventoryService:
         if new_status == DeviceStatus.ON_LOAN:
             raise InvalidTransition("A device goes on loan only when it is issued to a resident at the desk.")
         with self._context.db.write() as session:
-            row = self._row_by_tag(session, tag)
+            row = self._row_by_tag(session, tag, for_update=True)
             check_transition(row.status, new_status)
             now = self._context.now()
             last = session.scalar(
@@ -409,27 +419,14 @@ class InventoryService:
         return load_devices(session, devices_query().where(DeviceRow.id == device_id))[0]
 
     @staticmethod
-    def _row_by_tag(session: Session, tag: str) -> DeviceRow:
-        row = session.scalar(select(DeviceRow).where(DeviceRow.tag == normalise_tag(tag)))
+    def _row_by_tag(session: Session, tag: str, *, for_update: bool = False) -> DeviceRow:
+        """The device's row; `for_update` locks it until the transaction ends (a no-op on SQLite, whose
+        single writer already has the whole database)."""
+        query = select(DeviceRow).where(DeviceRow.tag == normalise_tag(tag))
+        row = session.scalar(query.with_for_update() if for_update else query)
         if row is None:
             raise NotFound(_unknown_tag(tag))
         return row
-
-    @staticmethod
-    def _taken(session: Session, drafts: Sequence[DeviceDraft]) -> tuple[set[str], dict[str, str]]:
-        """Which of the drafts' tags are already used, and the tag of the device holding each used serial."""
-        tags = list({draft.tag for draft in drafts})
-        serials = list({draft.serial for draft in drafts if draft.serial})
-        taken_tags: set[str] = set()
-        taken_serials: dict[str, str] = {}
-        for start in range(0, len(tags), _CHUNK):
-            chunk = tags[start : start + _CHUNK]
-            taken_tags.update(session.scalars(select(DeviceRow.tag).where(DeviceRow.tag.in_(chunk))))
-        for start in range(0, len(serials), _CHUNK):
-            chunk = serials[start : start + _CHUNK]
-            rows = session.execute(select(DeviceRow.serial, DeviceRow.tag).where(DeviceRow.serial.in_(chunk)))
-            taken_serials.update({serial: tag for serial, tag in rows if serial})
-        return taken_tags, taken_serials
 
     @staticmethod
     def _last_number(session: Session, prefix: str) -> int:

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from digiknow_desk.domain.devices import Device, DeviceStatus
 from digiknow_desk.domain.errors import DomainError, ValidationError
 from digiknow_desk.labels.stock import LabelStock, LabelStockError, list_stocks, load_stock
+from digiknow_desk.paths import shipped_dir
 from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.services.files import write_atomically
 from digiknow_desk.services.inventory import InventoryService
 
 if TYPE_CHECKING:
     from digiknow_desk.labels.sheet import Label
+
+
+def label_stock_folder() -> Path:
+    """The label stocks that ship with the app, one TOML file each."""
+    return shipped_dir("reports") / "label_stocks"
+
 
 # labels.sheet (reportlab and qrcode) is imported where labels are drawn, not at start-up, where it
 # would cost every start about 50 ms.
@@ -24,38 +30,24 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class LabelRequest:
-    """Which labels to print: the tags named, or the devices with a status, or every device not retired;
-    plus `blank` labels with new, unassigned tags. Blank labels alone print no device labels."""
+    """Which labels to print: the devices named by `tags`, or those with `status`, or (`every_device`)
+    every device that is not retired; then `blank` labels with new, unassigned tags."""
 
     stock_name: str
     tags: tuple[str, ...] = ()
     status: DeviceStatus | None = None
+    every_device: bool = False
     blank: int = 0
 
     @property
     def wants_devices(self) -> bool:
-        return bool(self.tags) or self.status is not None or self.blank == 0
+        return bool(self.tags) or self.status is not None or self.every_device
 
 
 def device_label(device: Device) -> Label:
     from digiknow_desk.labels.sheet import Label
 
     return Label(tag=device.tag, heading=device.device_type.label, detail=device.description)
-
-
-def _write_atomically(out: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file beside `out`, so a failure or cancel never leaves half a PDF."""
-    out = out.expanduser()
-    if not out.parent.is_dir():
-        raise DomainError(f"The folder {out.parent} does not exist; choose another place to save the PDF.")
-    handle, temporary = tempfile.mkstemp(prefix=".labels-", suffix=".pdf", dir=out.parent)
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 class LabelService:
@@ -65,12 +57,12 @@ class LabelService:
 
     @staticmethod
     def stocks() -> list[LabelStock]:
-        return list_stocks()
+        return list_stocks(label_stock_folder())
 
     @staticmethod
     def stock(name: str) -> LabelStock:
         try:
-            return load_stock(name)
+            return load_stock(name, label_stock_folder())
         except LabelStockError as error:
             raise DomainError(str(error)) from error
 
@@ -98,13 +90,18 @@ class LabelService:
             raise ValidationError({"labels": "No devices match, so there are no labels to print."})
         blank_tags = self._inventory.reserve_blank_tags(request.blank) if request.blank else []
 
-        def write(path: Path) -> None:
+        def write(stream: BinaryIO) -> None:
             render_labels(
-                labels, stock, path, blank_tags=blank_tags, on_progress=on_progress, is_cancelled=is_cancelled
+                labels,
+                stock,
+                stream,
+                blank_tags=blank_tags,
+                on_progress=on_progress,
+                is_cancelled=is_cancelled,
             )
 
         try:
-            _write_atomically(out, write)
+            write_atomically(out, write)
         except LabelsCancelled as cancelled:
             raise DomainError(f"{cancelled} No PDF was saved.") from cancelled
         return len(labels) + len(blank_tags)
@@ -113,4 +110,4 @@ class LabelService:
         from digiknow_desk.labels.sheet import render_calibration_page
 
         stock = self.stock(stock_name)
-        _write_atomically(out, lambda path: render_calibration_page(stock, path))
+        write_atomically(out, lambda stream: render_calibration_page(stock, stream))

@@ -11,10 +11,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_PRAGMAS = (
+    "PRAGMA busy_timeout=10000",  # first, so that switching to WAL waits for another process too
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=FULL",
-    "PRAGMA busy_timeout=10000",
 )
 
 

@@ -73,11 +73,12 @@ def upgrade_to_head(database: Database) -> None:
         try:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
-            connection.commit()
             if database.is_sqlite:
+                # Checked inside the upgrade's transaction, so broken references are never committed.
                 violations = raw.execute("PRAGMA foreign_key_check").fetchall()
                 if violations:
                     raise RuntimeError(f"The upgrade left broken references: {violations[:5]}")
+            connection.commit()
         finally:
             if database.is_sqlite:
                 # The writer connection goes back to the pool: it must enforce foreign keys again

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
-from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from digiknow_desk import __version__
 from digiknow_desk.app import Services
-from digiknow_desk.config import APP_AUTHOR, APP_NAME, Config, database_url
+from digiknow_desk.config import APP_AUTHOR, APP_NAME, Config, database_url, sqlite_file
 from digiknow_desk.domain.errors import DomainError
 from digiknow_desk.paths import shipped_dir
 from digiknow_desk.ui.errors import ErrorReporter, setup_logging
-from digiknow_desk.ui.main_window import MainWindow
-from digiknow_desk.ui.tasks import Progress, TaskRunner
+from digiknow_desk.ui.main_window import MainWindow, ask_yes_no
+from digiknow_desk.ui.tasks import Progress, TaskRunner, run_with_progress
 
 DEMO_DB_FILE = "demo.db"
 
@@ -26,18 +27,39 @@ class OpenServices(Protocol):
 class DeskApplication:
     """Owns the open database and its main window; can swap to the demo database."""
 
-    def __init__(self, config: Config, open_services: OpenServices) -> None:
+    def __init__(
+        self,
+        config: Config,
+        open_services: OpenServices,
+        confirm: Callable[[QWidget | None, str, str], bool] = ask_yes_no,
+    ) -> None:
         self._config = config
         self._open_services = open_services
         self._tasks = TaskRunner()
         self._log_path = setup_logging(config.log_dir)
         self._reporter = ErrorReporter(None, self._log_path)
         self._reporter.install()
+        self._confirm = confirm
+        self._making_demo = False
         self.services: Services | None = None
         self.window: MainWindow | None = None
 
     def open(self, config: Config, *, is_demo: bool = False) -> bool:
-        """Open `config`'s database in a new main window; on failure say why and keep what was open."""
+        """Open `config`'s database in a new main window; on failure say why and keep what was open.
+
+        The default database is made on first start; one named with --db or DIGIKNOW_DB that does not
+        exist is made only when staff confirm, so a mistyped path never silently yields an empty one.
+        """
+        path = sqlite_file(config.db_url)
+        create = is_demo or not config.db_named or path is None or path.exists()
+        if not create:
+            create = self._confirm(
+                self.window,
+                "No database there",
+                f"There is no database at {path}.\n\nCreate a new, empty database there?",
+            )
+            if not create:
+                return False
         try:
             services = self._open_services(config, create=True)
         except DomainError as error:
@@ -61,33 +83,40 @@ class DeskApplication:
 
     def open_demo(self) -> None:
         """Fill a separate demo database (in the background) and open it, leaving the real one untouched."""
-        demo_config = replace(self._config, db_url=database_url(str(self._config.data_dir / DEMO_DB_FILE)))
+        if self._making_demo:
+            return
+        demo_config = replace(
+            self._config, db_url=database_url(str(self._config.data_dir / DEMO_DB_FILE)), db_named=False
+        )
         try:
             demo_services = self._open_services(demo_config, create=True)
         except DomainError as error:
             self._reporter.report(error)
             return
-        progress = QProgressDialog("Making the demo database…", "", 0, 0, self.window)
-        progress.setCancelButton(None)
-        progress.setMinimumDuration(0)
-        progress.show()
+        self._making_demo = True
 
         def fill(_progress: Progress) -> None:
-            if not demo_services.venues.venues():
-                demo_services.demo.fill()
-            demo_services.database.dispose()
+            try:
+                if not demo_services.venues.venues():
+                    demo_services.demo.fill()
+            finally:
+                demo_services.database.dispose()
 
         def done(_result: object) -> None:
-            progress.close()
+            self._making_demo = False
             self.open(demo_config, is_demo=True)
 
         def failed(error: Exception) -> None:
-            progress.close()
+            self._making_demo = False
             self._reporter.report(error)
 
-        self._tasks.start(fill, done, failed)
+        parent = self.window or QWidget()
+        run_with_progress(
+            self._tasks, parent, "Making the demo database…", fill, done, failed, cancellable=False
+        )
 
     def close(self) -> None:
+        self._tasks.cancel_all()
         self._tasks.shutdown()
         if self.services is not None:
             self.services.database.dispose()

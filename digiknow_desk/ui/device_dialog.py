@@ -480,8 +480,8 @@ class StatusDialog(QDialog):
         self.setWindowTitle(f"Change the status of {device.tag}")
         what = ", ".join(part for part in (device.device_type.label, device.description) if part)
         summary = QLabel(f"{device.tag}: {what}\nIts status now: {device.status.label}")
-        summary.setWordWrap(True)
         summary.setTextFormat(Qt.TextFormat.PlainText)
+        summary.setWordWrap(True)
         self._status = QComboBox()
         self._status.setAccessibleName("New status")
         # Loans are made at the lending desk, never typed in here.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import sys
 import traceback
@@ -47,10 +48,10 @@ class ErrorDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Something went wrong")
         message = QLabel(
-            f"<p><b>{summary}</b></p>"
+            f"<p><b>{html.escape(summary)}</b></p>"
             "<p>Everything saved before this is safe in the database. What you were doing at that moment "
             "may not have been saved: check it, and try again.</p>"
-            + (f"<p>The details are also in the log: {log_path}</p>" if log_path else "")
+            + (f"<p>The details are also in the log: {html.escape(str(log_path))}</p>" if log_path else "")
         )
         message.setWordWrap(True)
         self._details = QPlainTextEdit(details)
@@ -92,7 +93,7 @@ class ErrorReporter:
     def report(self, error: BaseException) -> None:
         """Show a refusal plainly; log and show anything unexpected."""
         if isinstance(error, DomainError):
-            text = "\n".join(error.problems.values()) if isinstance(error, ValidationError) else str(error)
+            text = problem_words(error)
             box = QMessageBox(
                 QMessageBox.Icon.Warning, "DigiKnow Desk", text, QMessageBox.StandardButton.Ok, self._parent
             )
@@ -120,3 +121,12 @@ class ErrorReporter:
             self._parent,
         )
         self._show_dialog(dialog)
+
+
+def problem_words(error: Exception) -> str:
+    """A refusal in plain words; anything else is a bug and is raised to the app's error handler."""
+    if isinstance(error, ValidationError):
+        return " ".join(error.problems.values())
+    if isinstance(error, DomainError):
+        return str(error)
+    raise error

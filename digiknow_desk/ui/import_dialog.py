@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 
 from digiknow_desk.app import Services
 from digiknow_desk.services.device_csv import ImportReport
-from digiknow_desk.ui.labels_dialog import problem_words, run_with_progress
-from digiknow_desk.ui.tasks import Progress, Task, TaskRunner
+from digiknow_desk.ui.errors import problem_words
+from digiknow_desk.ui.tasks import Progress, Task, TaskRunner, run_with_progress
 
 OpenPathAsker = Callable[[QWidget, str, str], str]
 """(parent, caption, file filter) -> the chosen path, or '' when cancelled."""

@@ -33,9 +33,10 @@ from digiknow_desk.domain.devices import Device, DeviceFilter, DeviceStatus, Dev
 from digiknow_desk.domain.errors import DomainError
 from digiknow_desk.ui.device_dialog import DeviceDialog, StatusDialog, combo_choice, find_venue, venue_choice
 from digiknow_desk.ui.device_table_model import RECORD_ROLE, DeviceTableModel, HistoryTableModel
+from digiknow_desk.ui.errors import problem_words
 from digiknow_desk.ui.import_dialog import ImportDialog
-from digiknow_desk.ui.labels_dialog import LabelsDialog, ask_save_path, problem_words, run_with_progress
-from digiknow_desk.ui.tasks import Progress, Task, TaskRunner
+from digiknow_desk.ui.labels_dialog import LabelsDialog, ask_save_path
+from digiknow_desk.ui.tasks import Progress, Task, TaskRunner, run_with_progress
 
 # A search takes a few milliseconds, so the table follows every keystroke; the zero-delay timer only
 # merges keystrokes that are already queued (a scanner types a whole tag at once).

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QProgressDialog,
     QPushButton,
     QRadioButton,
     QSpinBox,
@@ -32,12 +31,12 @@ from PySide6.QtWidgets import (
 
 from digiknow_desk.app import Services
 from digiknow_desk.domain.devices import DeviceFilter, DeviceStatus
-from digiknow_desk.domain.errors import DomainError, ValidationError
+from digiknow_desk.domain.errors import DomainError
 from digiknow_desk.labels.stock import LabelStock
-from digiknow_desk.services.inventory import InventoryService
 from digiknow_desk.services.labels import LabelRequest
 from digiknow_desk.ui.device_dialog import chosen
-from digiknow_desk.ui.tasks import Progress, Task, TaskRunner
+from digiknow_desk.ui.errors import problem_words
+from digiknow_desk.ui.tasks import Progress, Task, TaskRunner, run_with_progress
 
 # Rendering finer than this gains nothing on labels and costs hundreds of megabytes per A4 page.
 MAX_PRINT_DPI = 600
@@ -127,65 +126,12 @@ def print_pdf(
         document.close()
 
 
-def run_with_progress(
-    tasks: TaskRunner,
-    parent: QWidget,
-    text: str,
-    work: Callable[[Progress], Any],
-    on_success: Callable[[Any], None],
-    on_failure: Callable[[Exception], None],
-    *,
-    cancellable: bool = True,
-) -> Task:
-    """Start `work` in the background behind a progress dialog that closes when it ends; its Cancel
-    button asks the work to stop (the work checks `Progress.cancelled()`)."""
-    progress = QProgressDialog(text, "Cancel", 0, 0, parent)
-    if not cancellable:
-        progress.setCancelButton(None)
-    progress.setWindowTitle("DigiKnow Desk")
-    progress.setWindowModality(Qt.WindowModality.WindowModal)
-    progress.setMinimumDuration(400)  # quick jobs finish without a flash of a dialog
-    progress.setAutoClose(False)
-    progress.setAutoReset(False)
-
-    def close() -> None:
-        progress.canceled.disconnect()
-        progress.close()
-        progress.deleteLater()
-
-    def succeeded(result: Any) -> None:
-        close()
-        on_success(result)
-
-    def failed(error: Exception) -> None:
-        close()
-        on_failure(error)
-
-    def progressed(done: int, total: int) -> None:
-        progress.setMaximum(total)
-        progress.setValue(done)
-
-    task = tasks.start(work, succeeded, failed, progressed)
-    progress.canceled.connect(task.cancel)
-    return task
-
-
-def problem_words(error: Exception) -> str:
-    """A refusal in plain words; anything else is a bug and is raised to the app's error handler."""
-    if isinstance(error, ValidationError):
-        return " ".join(error.problems.values())
-    if isinstance(error, DomainError):
-        return str(error)
-    raise error
-
-
 @dataclass(frozen=True)
 class _Choice:
     """What the dialog is set to print."""
 
     stock: LabelStock
     request: LabelRequest
-    every_device: bool  # every device not retired, as well as blank labels
 
 
 class LabelsDialog(QDialog):
@@ -385,10 +331,9 @@ class LabelsDialog(QDialog):
             return None
         out = out if out.suffix.lower() == ".pdf" else out.with_name(out.name + ".pdf")
         labels = self._services.labels
-        inventory = self._services.inventory
 
         def work(progress: Progress) -> int:
-            request = self._full_request(choice, inventory)
+            request = choice.request
             return labels.write_pdf(request, out, on_progress=progress, is_cancelled=progress.cancelled)
 
         return self._start(
@@ -412,10 +357,9 @@ class LabelsDialog(QDialog):
             return None
         printer_for_stock(choice.stock, printer)
         labels = self._services.labels
-        inventory = self._services.inventory
 
         def work(progress: Progress) -> tuple[int, int]:
-            request = self._full_request(choice, inventory)
+            request = choice.request
             with tempfile.TemporaryDirectory(prefix="digiknow-labels-") as folder:
                 pdf = Path(folder) / "labels.pdf"
                 count = labels.write_pdf(request, pdf, on_progress=progress, is_cancelled=progress.cancelled)
@@ -487,6 +431,8 @@ class LabelsDialog(QDialog):
             return LabelRequest(stock_name=stock.name, tags=self._selected, blank=blank)
         if which == self.WITH_STATUS:
             return LabelRequest(stock_name=stock.name, status=chosen(self._status, DeviceStatus), blank=blank)
+        if which == self.EVERY_DEVICE:
+            return LabelRequest(stock_name=stock.name, every_device=True, blank=blank)
         return LabelRequest(stock_name=stock.name, blank=blank)
 
     def _choice(self) -> _Choice | None:
@@ -499,17 +445,7 @@ class LabelsDialog(QDialog):
         if which == self.BLANK_ONLY and request.blank == 0:
             self._show_failure("Choose how many blank labels to print.")
             return None
-        return _Choice(stock=stock, request=request, every_device=which == self.EVERY_DEVICE)
-
-    @staticmethod
-    def _full_request(choice: _Choice, inventory: InventoryService) -> LabelRequest:
-        """The request to send: 'every device plus blanks' names the devices, since blank labels alone
-        would otherwise mean no device labels (runs on the worker thread)."""
-        request = choice.request
-        if choice.every_device and request.blank:
-            tags = tuple(device.tag for device in inventory.for_labels())
-            return LabelRequest(stock_name=request.stock_name, tags=tags, blank=request.blank)
-        return request
+        return _Choice(stock=stock, request=request)
 
     def _device_count(self) -> int:
         which = self._which.checkedId()

@@ -32,7 +32,7 @@ from digiknow_desk.ui.welcome import WelcomeChoice, WelcomeDialog
 SCAN_SHORTCUT = "F2"
 
 
-def ask_yes_no(parent: QWidget, title: str, question: str) -> bool:
+def ask_yes_no(parent: QWidget | None, title: str, question: str) -> bool:
     answer = QMessageBox.question(parent, title, question)
     return answer == QMessageBox.StandardButton.Yes
 
@@ -49,7 +49,7 @@ class MainWindow(QMainWindow):
         *,
         is_demo: bool = False,
         label_stock: str | None = None,
-        confirm: Callable[[QWidget, str, str], bool] = ask_yes_no,
+        confirm: Callable[[QWidget | None, str, str], bool] = ask_yes_no,
     ) -> None:
         super().__init__()
         self._services = services
@@ -201,5 +201,6 @@ class MainWindow(QMainWindow):
             self.demo_requested.emit()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._tasks.cancel_all()
         self._tasks.wait_for_all(seconds=10)
         super().closeEvent(event)

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 from digiknow_desk.app import Services
 from digiknow_desk.domain.errors import ValidationError
 from digiknow_desk.domain.venues import Venue, VenueDraft, Ward
+from digiknow_desk.ui.device_table_model import RECORD_ROLE
 
-RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -89,6 +89,7 @@ class VenueDialog(QDialog):
         self._active.setAccessibleName("Venue is open")
         self._active.setChecked(venue.active if venue else True)
         self._message = QLabel()
+        self._message.setTextFormat(Qt.TextFormat.PlainText)
         self._message.setWordWrap(True)
         self._message.setAccessibleName("Problems")
         form = QFormLayout()

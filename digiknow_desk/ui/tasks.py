@@ -7,7 +7,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QProgressDialog, QWidget
 
 
 class Progress:
@@ -78,6 +79,11 @@ class TaskRunner:
         self._running[task] = self._executor.submit(task.run)
         return task
 
+    def cancel_all(self) -> None:
+        """Ask every running task to stop (each stops at its next check)."""
+        for task in list(self._running):
+            task.cancel()
+
     def wait_for_all(self, seconds: float | None = None) -> bool:
         """Block until every task has finished (used when the app closes); False if time ran out."""
         _done, not_done = wait(list(self._running.values()), timeout=seconds)
@@ -86,3 +92,46 @@ class TaskRunner:
     def shutdown(self) -> None:
         """Wait for running tasks, then stop the worker threads."""
         self._executor.shutdown(wait=True)
+
+
+def run_with_progress(
+    tasks: TaskRunner,
+    parent: QWidget,
+    text: str,
+    work: Callable[[Progress], Any],
+    on_success: Callable[[Any], None],
+    on_failure: Callable[[Exception], None],
+    *,
+    cancellable: bool = True,
+) -> Task:
+    """Start `work` in the background behind a progress dialog that closes when it ends; its Cancel
+    button asks the work to stop (the work checks `Progress.cancelled()`)."""
+    progress = QProgressDialog(text, "Cancel", 0, 0, parent)
+    if not cancellable:
+        progress.setCancelButton(None)
+    progress.setWindowTitle("DigiKnow Desk")
+    progress.setWindowModality(Qt.WindowModality.WindowModal)
+    progress.setMinimumDuration(400)  # quick jobs finish without a flash of a dialog
+    progress.setAutoClose(False)
+    progress.setAutoReset(False)
+
+    def close() -> None:
+        progress.canceled.disconnect()
+        progress.close()
+        progress.deleteLater()
+
+    def succeeded(result: Any) -> None:
+        close()
+        on_success(result)
+
+    def failed(error: Exception) -> None:
+        close()
+        on_failure(error)
+
+    def progressed(done: int, total: int) -> None:
+        progress.setMaximum(total)
+        progress.setValue(done)
+
+    task = tasks.start(work, succeeded, failed, progressed)
+    progress.canceled.connect(task.cancel)
+    return task

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from enum import Enum
 
 from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -21,7 +22,7 @@ class WelcomeDialog(QDialog):
         intro = QLabel(
             "<h2>Welcome to DigiKnow Desk</h2>"
             "<p>This database is empty. How would you like to start?</p>"
-            f"<p>Database: {database_name}</p>"
+            f"<p>Database: {html.escape(database_name)}</p>"
         )
         intro.setWordWrap(True)
         layout = QVBoxLayout(self)

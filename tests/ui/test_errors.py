@@ -49,7 +49,7 @@ def test_refusals_are_plain_messages_not_error_reports(qtbot: QtBot) -> None:
     assert all(isinstance(dialog, QMessageBox) for dialog in shown)
     assert [dialog.text() for dialog in shown] == [  # type: ignore[attr-defined]
         "A retired device cannot change status.",
-        "Enter an asset tag.\nSerial taken.",
+        "Enter an asset tag. Serial taken.",
     ]
 
 

@@ -125,7 +125,8 @@ def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DeskApplic
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # DeskApplication installs its own
     monkeypatch.setenv("DIGIKNOW_DATA_DIR", str(tmp_path / "data"))
     config = load_config(str(tmp_path / "desk.db"))
-    desk = DeskApplication(config, open_services)
+    desk = DeskApplication(config, open_services, confirm=lambda parent, title, question: desk.answer)
+    desk.answer = True  # type: ignore[attr-defined]  (what staff answer when asked to create a database)
     yield desk
     if desk.window is not None:
         desk.window.close()
@@ -188,3 +189,14 @@ def test_tab_reaches_every_control_of_the_area(
         reached.add(focused)
         QTest.keyClick(focused, Qt.Key.Key_Tab)
     assert wanted - reached == set(), [w.accessibleName() for w in wanted - reached]
+
+
+def test_a_named_database_that_does_not_exist_is_made_only_when_staff_agree(
+    desk: DeskApplication, tmp_path: Path
+) -> None:
+    desk.answer = False  # type: ignore[attr-defined]
+    assert not desk.open(load_config(str(tmp_path / "typo.db")))
+    assert not (tmp_path / "typo.db").exists() and desk.window is None
+    desk.answer = True  # type: ignore[attr-defined]
+    assert desk.open(load_config(str(tmp_path / "typo.db")))
+    assert (tmp_path / "typo.db").exists()

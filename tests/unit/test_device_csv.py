@@ -32,9 +32,9 @@ from digiknow_desk.services.device_csv import (
     EXPORT_COLUMNS,
     OWN_FORMAT,
     SNIPE_IT_FORMAT,
-    ExportFailed,
     ImportRefused,
 )
+from digiknow_desk.services.files import SaveFailed
 from digiknow_desk.storage.database import Database
 from digiknow_desk.storage.migrate import upgrade_to_head
 from tests.conftest import FakeClock
@@ -188,9 +188,9 @@ def test_export_failure_leaves_no_partial_file(services: Services, tmp_path: Pat
     in_the_way = tmp_path / "devices.csv"
     in_the_way.mkdir()  # a folder where the file should go: the final rename fails
 
-    with pytest.raises(ExportFailed, match="Could not save"):
+    with pytest.raises(SaveFailed, match="Could not save"):
         services.device_csv.export_devices(in_the_way)
-    with pytest.raises(ExportFailed, match="does not exist"):
+    with pytest.raises(SaveFailed, match="does not exist"):
         services.device_csv.export_devices(tmp_path / "missing" / "devices.csv")
 
     assert in_the_way.is_dir() and list(in_the_way.iterdir()) == []

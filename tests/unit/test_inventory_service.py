@@ -449,24 +449,6 @@ def test_search_pages_through_the_devices_in_tag_order(services: Services) -> No
     ]
 
 
-def test_counts_by_status_lists_every_status(services: Services, stock: dict[str, Venue]) -> None:
-    assert services.inventory.counts_by_status() == {
-        DeviceStatus.AVAILABLE: 3,
-        DeviceStatus.ON_LOAN: 0,
-        DeviceStatus.AWAITING_WIPE: 0,
-        DeviceStatus.IN_REPAIR: 1,
-        DeviceStatus.QUARANTINED: 0,
-        DeviceStatus.RETIRED: 1,
-    }
-
-
-def test_counts_by_status_of_an_empty_inventory(services: Services) -> None:
-    assert services.inventory.counts_by_status() == dict.fromkeys(DeviceStatus, 0)
-
-
-# Labels
-
-
 def test_for_labels_keeps_the_order_given_and_drops_repeats(
     services: Services, stock: dict[str, Venue]
 ) -> None:

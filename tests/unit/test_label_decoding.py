@@ -12,6 +12,7 @@ from PIL import Image, ImageChops, ImageDraw
 
 from digiknow_desk.labels.sheet import Label, render_labels
 from digiknow_desk.labels.stock import LabelStock, label_positions, load_stock
+from digiknow_desk.services.labels import label_stock_folder
 
 DPI = 300  # a realistic office printer
 PX_PER_MM = DPI / 25.4
@@ -44,6 +45,8 @@ DEVICES = [
 ]
 # Short and long, letters-and-digits mode and byte mode, up to the longest tag a label takes.
 ODD_TAGS = ["A", "0000123", "CHROMEBOOK-00042", "sim-07", "MIFI 12/B", "LAPTOP-" + "X" * 43]
+
+STOCKS = label_stock_folder()
 
 
 def _tags_and_labels() -> tuple[list[Label], list[str]]:
@@ -97,7 +100,7 @@ def _assert_every_label_scans(stock: LabelStock) -> None:
 
 @pytest.mark.parametrize("name", ["L7160", "L7163", "roll-62mm"])
 def test_every_label_on_a_shipped_stock_scans_as_its_tag(name: str) -> None:
-    _assert_every_label_scans(load_stock(name))
+    _assert_every_label_scans(load_stock(name, STOCKS))
 
 
 def test_labels_on_a_tall_stock_scan_too(tmp_path: Path) -> None:
@@ -109,7 +112,7 @@ def test_labels_on_a_tall_stock_scan_too(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["L7160", "L7163", "roll-62mm"])
 def test_no_ink_falls_outside_the_labels(name: str) -> None:
     # Long headings and details are cut short, and codes keep clear of the die cut.
-    stock = load_stock(name)
+    stock = load_stock(name, STOCKS)
     _, pages = _render(stock)
     clearance = 0.5 * PX_PER_MM
 

@@ -28,6 +28,7 @@ from digiknow_desk.labels.stock import (
     list_stocks,
     load_stock,
 )
+from digiknow_desk.services.labels import label_stock_folder
 
 SHIPPED = ["L7160", "L7163", "roll-62mm"]
 MM_PER_POINT = 25.4 / 72
@@ -47,6 +48,8 @@ horizontal_pitch_mm = 54
 vertical_pitch_mm = 54
 corner_radius_mm = 2
 """
+
+STOCKS = label_stock_folder()
 
 
 def _write_stock(folder: Path, text: str, name: str = "square-50") -> Path:
@@ -71,11 +74,11 @@ def _labels(count: int) -> list[Label]:
 
 
 def test_the_shipped_stocks_are_listed_by_name() -> None:
-    assert [stock.name for stock in list_stocks()] == SHIPPED
+    assert [stock.name for stock in list_stocks(STOCKS)] == SHIPPED
 
 
 def test_l7160_has_avery_published_figures() -> None:
-    assert load_stock("L7160") == LabelStock(
+    assert load_stock("L7160", STOCKS) == LabelStock(
         name="L7160",
         title="Avery L7160 – 21 labels per A4 sheet (63.5 × 38.1 mm)",
         page_width_mm=210,
@@ -94,7 +97,7 @@ def test_l7160_has_avery_published_figures() -> None:
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_labels_sit_inside_the_page_without_overlapping(name: str) -> None:
-    stock = load_stock(name)
+    stock = load_stock(name, STOCKS)
     positions = label_positions(stock)
 
     assert len(positions) == stock.rows * stock.columns == stock.labels_per_page
@@ -112,7 +115,7 @@ def test_labels_sit_inside_the_page_without_overlapping(name: str) -> None:
 @pytest.mark.parametrize("name", SHIPPED)
 def test_sheets_are_centred_on_the_page(name: str) -> None:
     # Avery sheets are symmetrical; a typo in a margin or pitch shows up as lopsided margins.
-    stock = load_stock(name)
+    stock = load_stock(name, STOCKS)
     last_x, last_y = label_positions(stock)[-1]
     right_margin = stock.page_width_mm - last_x - stock.label_width_mm
     bottom_margin = stock.page_height_mm - last_y - stock.label_height_mm
@@ -203,7 +206,7 @@ def test_an_empty_tag_is_refused(text: str) -> None:
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_labels_fill_pages_of_the_stock(name: str) -> None:
-    stock = load_stock(name)
+    stock = load_stock(name, STOCKS)
     out = io.BytesIO()
 
     drawn = render_labels(_labels(30), stock, out, blank_tags=["TAB-9001", "TAB-9002"])
@@ -218,7 +221,10 @@ def test_progress_is_reported_in_steps_and_at_the_end(tmp_path: Path) -> None:
     total = 3 * PROGRESS_EVERY + 7
 
     render_labels(
-        _labels(total), load_stock("L7160"), tmp_path / "labels.pdf", on_progress=lambda *r: reports.append(r)
+        _labels(total),
+        load_stock("L7160", STOCKS),
+        tmp_path / "labels.pdf",
+        on_progress=lambda *r: reports.append(r),
     )
 
     steps = [(done, total) for done in range(0, total, PROGRESS_EVERY)]
@@ -232,7 +238,7 @@ def test_cancelling_stops_the_run_and_writes_nothing(tmp_path: Path) -> None:
 
     with pytest.raises(LabelsCancelled, match=f"after {2 * PROGRESS_EVERY} of"):
         render_labels(
-            _labels(5 * PROGRESS_EVERY), load_stock("L7160"), out, is_cancelled=lambda: next(answers)
+            _labels(5 * PROGRESS_EVERY), load_stock("L7160", STOCKS), out, is_cancelled=lambda: next(answers)
         )
 
     assert not out.exists()
@@ -240,29 +246,29 @@ def test_cancelling_stops_the_run_and_writes_nothing(tmp_path: Path) -> None:
 
 def test_no_labels_is_an_error() -> None:
     with pytest.raises(ValueError, match="no labels"):
-        render_labels([], load_stock("L7160"), io.BytesIO())
+        render_labels([], load_stock("L7160", STOCKS), io.BytesIO())
 
 
 def test_a_bad_tag_is_refused_before_anything_is_written(tmp_path: Path) -> None:
     out = tmp_path / "labels.pdf"
 
     with pytest.raises(QrTextError):
-        render_labels([*_labels(3), Label("", "Tablet", "")], load_stock("L7160"), out)
+        render_labels([*_labels(3), Label("", "Tablet", "")], load_stock("L7160", STOCKS), out)
 
     assert not out.exists()
 
 
 def test_the_same_labels_give_the_same_pdf() -> None:
     first, second = io.BytesIO(), io.BytesIO()
-    render_labels(_labels(3), load_stock("L7163"), first)
-    render_labels(_labels(3), load_stock("L7163"), second)
+    render_labels(_labels(3), load_stock("L7163", STOCKS), first)
+    render_labels(_labels(3), load_stock("L7163", STOCKS), second)
 
     assert first.getvalue() == second.getvalue()
 
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_the_calibration_page_is_one_page_of_the_stock(name: str) -> None:
-    stock = load_stock(name)
+    stock = load_stock(name, STOCKS)
     out = io.BytesIO()
 
     render_calibration_page(stock, out)

@@ -1,0 +1,41 @@
+"""Saving files the safe way: complete or not at all, with the usual permissions, errors in plain words."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from digiknow_desk.domain.errors import DomainError
+
+
+class SaveFailed(DomainError):
+    """A file could not be saved; nothing was left half-written."""
+
+
+def write_atomically(out: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Call `write` with a binary stream for a file beside `out`, then move it into place.
+
+    A failure, a cancel or a crash leaves `out` as it was. Not tempfile.mkstemp: its files are
+    private (0600), and staff expect to share what they save.
+    """
+    out = out.expanduser()
+    if not out.parent.is_dir():
+        raise SaveFailed(f"The folder {out.parent} does not exist; choose another place to save.")
+    temporary = out.parent / f".{out.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, out)
+    except OSError as error:
+        raise SaveFailed(
+            f"Could not save {out}: {error.strerror or error}. Close it if another program has it open, "
+            "or choose another folder."
+        ) from error
+    finally:
+        temporary.unlink(missing_ok=True)
