@@ -459,3 +459,26 @@ def test_main_py_runs_the_command_line_in_a_fresh_process(tmp_path: Path, desk_e
     version = run("--version")
     assert (version.returncode, version.stdout.strip()) == (0, "digiknow-desk 0.1.0")
     assert not desk_env.exists()
+
+
+def test_labels_for_every_device_and_blank_ones(cli: Cli, tmp_path: Path) -> None:
+    assert cli("demo-data", "--devices", "12") == 0
+    out = tmp_path / "all.pdf"
+    assert cli("labels", "--out", str(out), "--all", "--blank", "3") == 0
+    assert "Saved 15 labels (L7160)" in cli.out
+    assert cli("labels", "--out", str(out), "--blank", "1") == 0
+    assert "Saved 1 label (L7160)" in cli.out
+
+
+def test_labels_to_a_place_that_cannot_be_written_says_so(cli: Cli, tmp_path: Path) -> None:
+    assert cli("demo-data", "--devices", "2") == 0
+    folder = tmp_path / "a-folder.pdf"
+    folder.mkdir()
+    assert cli("labels", "--out", str(folder)) == 1
+    assert "Could not save" in cli.err and "Traceback" not in cli.err
+
+
+def test_a_label_stock_name_cannot_be_a_path(cli: Cli, tmp_path: Path) -> None:
+    assert cli("demo-data", "--devices", "2") == 0
+    assert cli("labels", "--out", str(tmp_path / "x.pdf"), "--stock", "../L7160") == 1
+    assert "is not a label stock name" in cli.err
