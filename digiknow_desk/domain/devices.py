@@ -113,6 +113,34 @@ def check_transition(current: DeviceStatus, new: DeviceStatus) -> None:
         )
 
 
+def check_manual_change(current: DeviceStatus, new: DeviceStatus) -> None:
+    """Like check_transition, and also refuse the moves that only the lending desk makes: issuing,
+    returning (or recording a loss) and recording a wipe each keep their own record."""
+    check_transition(current, new)
+    if new == DeviceStatus.ON_LOAN:
+        raise InvalidTransition("A device goes on loan only when it is issued to a resident at the desk.")
+    if current == DeviceStatus.ON_LOAN:
+        raise InvalidTransition(
+            "A device on loan comes back through Return at the desk, or is recorded as lost there."
+        )
+    if current == DeviceStatus.AWAITING_WIPE and new == DeviceStatus.AVAILABLE:
+        raise InvalidTransition(
+            "A returned device becomes available when its wipe is recorded: use Record wipe."
+        )
+
+
+def manual_moves(current: DeviceStatus) -> list[DeviceStatus]:
+    """The statuses staff may set by hand from `current` (the desk's own moves left out)."""
+    moves = []
+    for new in DeviceStatus:
+        try:
+            check_manual_change(current, new)
+        except InvalidTransition:
+            continue
+        moves.append(new)
+    return moves
+
+
 class Condition(StrEnum):
     NEW = "new"
     GOOD = "good"

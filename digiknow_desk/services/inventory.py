@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, String, func, insert, or_, select, type_coerce
@@ -17,11 +17,12 @@ from digiknow_desk.domain.devices import (
     DeviceStatus,
     DeviceType,
     StatusChange,
+    check_manual_change,
     check_transition,
     format_tag,
     normalise_tag,
 )
-from digiknow_desk.domain.errors import InvalidTransition, NotFound, ValidationError
+from digiknow_desk.domain.errors import NotFound, ValidationError
 from digiknow_desk.services.context import ServiceContext
 from digiknow_desk.storage.models import (
     DeviceKitItemRow,
@@ -159,6 +160,32 @@ def taken(session: Session, tags: Sequence[str], serials: Sequence[str]) -> tupl
         rows = session.execute(select(DeviceRow.serial, DeviceRow.tag).where(DeviceRow.serial.in_(chunk)))
         taken_serials.update({serial: tag for serial, tag in rows if serial})
     return taken_tags, taken_serials
+
+
+def move_device(
+    session: Session, row: DeviceRow, new_status: DeviceStatus, actor: str, reason: str, at: datetime
+) -> None:
+    """Move a device to `new_status` if the state machine allows it, keeping who, when and why."""
+    check_transition(row.status, new_status)
+    last = session.scalar(
+        select(func.max(DeviceStatusEventRow.at)).where(DeviceStatusEventRow.device_id == row.id)
+    )
+    if last is not None and at <= last:
+        # History is read in time order: a clock that has not ticked (coarse timers) or has been
+        # set back must not put this change before the previous one.
+        at = last + timedelta(microseconds=1)
+    session.add(
+        DeviceStatusEventRow(
+            device_id=row.id,
+            at=at,
+            from_status=row.status,
+            to_status=new_status,
+            changed_by=actor,
+            reason=reason,
+        )
+    )
+    row.status = new_status
+    row.updated_at = at
 
 
 class InventoryService:
@@ -376,31 +403,10 @@ class InventoryService:
             raise ValidationError(
                 {"reason": "Say why the status changes (e.g. 'Screen cracked, sent for repair')."}
             )
-        if new_status == DeviceStatus.ON_LOAN:
-            raise InvalidTransition("A device goes on loan only when it is issued to a resident at the desk.")
         with self._context.db.write() as session:
             row = self._row_by_tag(session, tag, for_update=True)
-            check_transition(row.status, new_status)
-            now = self._context.now()
-            last = session.scalar(
-                select(func.max(DeviceStatusEventRow.at)).where(DeviceStatusEventRow.device_id == row.id)
-            )
-            if last is not None and now <= last:
-                # History is read in time order: a clock that has not ticked (coarse timers) or has been
-                # set back must not put this change before the previous one.
-                now = last + timedelta(microseconds=1)
-            session.add(
-                DeviceStatusEventRow(
-                    device_id=row.id,
-                    at=now,
-                    from_status=row.status,
-                    to_status=new_status,
-                    changed_by=self._context.actor,
-                    reason=reason,
-                )
-            )
-            row.status = new_status
-            row.updated_at = now
+            check_manual_change(row.status, new_status)
+            move_device(session, row, new_status, self._context.actor, reason, self._context.now())
             session.flush()
             return self._device(session, row.id)
 

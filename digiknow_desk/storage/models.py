@@ -16,12 +16,16 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from digiknow_desk.domain.devices import AcquisitionSource, Condition, DeviceStatus, DeviceType
+from digiknow_desk.domain.loans import LoanOutcome, WaitStatus, WipeMethod
+from digiknow_desk.domain.residents import AgeBand, Answer, ConsentPurpose, ReferralReason
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -144,3 +148,155 @@ class TagCounterRow(Base):
 
     prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
     last_number: Mapped[int] = mapped_column(Integer)
+
+
+class SettingRow(Base):
+    """One coordinator setting, stored as JSON text under its key."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class ResidentRow(Base):
+    __tablename__ = "residents"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(Text, default="")
+    postcode: Mapped[str] = mapped_column(String(10), default="", index=True)
+    ward_code: Mapped[str | None] = mapped_column(ForeignKey("wards.code"), index=True)
+    age_band: Mapped[AgeBand] = mapped_column(_enum(AgeBand))
+    language: Mapped[str] = mapped_column(String(60), default="English")
+    large_print: Mapped[bool] = mapped_column(default=False)
+    interpreter: Mapped[bool] = mapped_column(default=False)
+    access_needs: Mapped[str] = mapped_column(Text, default="")
+    referral_partner: Mapped[str] = mapped_column(String(120), default="")
+    referral_reason: Mapped[ReferralReason] = mapped_column(_enum(ReferralReason))
+    # Optional and sensitive: NULL means not asked.
+    disability: Mapped[Answer | None] = mapped_column(_enum(Answer))
+    ethnicity: Mapped[str] = mapped_column(String(80), default="")
+    on_benefits: Mapped[Answer | None] = mapped_column(_enum(Answer))
+    # Lower-case name, reference, phone digits and postcode, for search as you type.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ResidentConsentRow(Base):
+    __tablename__ = "resident_consents"
+    __table_args__ = (UniqueConstraint("resident_id", "purpose"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[ConsentPurpose] = mapped_column(_enum(ConsentPurpose))
+    given_on: Mapped[date] = mapped_column(Date)
+
+
+class LoanRow(Base):
+    __tablename__ = "loans"
+    __table_args__ = (
+        # One device, one open loan: enforced by the database, so two desks racing cannot both win.
+        Index(
+            "uq_loans_open_device",
+            "device_id",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        Index(
+            "ix_loans_open_due_on",
+            "due_on",
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        Index("ix_loans_issued_at", "issued_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("devices.id"), index=True)
+    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"), index=True)
+    issued_at: Mapped[datetime]
+    due_on: Mapped[date] = mapped_column(Date)
+    renewals: Mapped[int] = mapped_column(Integer, default=0)
+    closed_at: Mapped[datetime | None]
+    outcome: Mapped[LoanOutcome | None] = mapped_column(_enum(LoanOutcome))
+    issued_by: Mapped[str] = mapped_column(String(120))
+    closed_by: Mapped[str] = mapped_column(String(120), default="")
+    accepted: Mapped[bool] = mapped_column(default=False)
+    late_reason: Mapped[str] = mapped_column(Text, default="")
+    condition_back: Mapped[str] = mapped_column(String(24), default="")
+    fault: Mapped[str] = mapped_column(Text, default="")
+
+
+class LoanKitRow(Base):
+    __tablename__ = "loan_kit"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    loan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("loans.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(60))
+    went_out: Mapped[bool] = mapped_column(default=True)
+    came_back: Mapped[bool | None]
+
+
+class WipeRow(Base):
+    __tablename__ = "wipes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("devices.id"), index=True)
+    wiped_at: Mapped[datetime]
+    wiped_by: Mapped[str] = mapped_column(String(120))
+    method: Mapped[WipeMethod] = mapped_column(_enum(WipeMethod))
+    accounts_signed_out: Mapped[bool]
+    reset_done: Mapped[bool]
+    apps_restored: Mapped[bool]
+    charger_present: Mapped[bool]
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class WaitEntryRow(Base):
+    __tablename__ = "wait_entries"
+    __table_args__ = (Index("ix_wait_entries_type_status_position", "device_type", "status", "position"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"), index=True)
+    device_type: Mapped[DeviceType] = mapped_column(_enum(DeviceType))
+    position: Mapped[int] = mapped_column(Integer)
+    joined_at: Mapped[datetime]
+    status: Mapped[WaitStatus] = mapped_column(_enum(WaitStatus))
+    offered_device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("devices.id"))
+    offer_expires_on: Mapped[date | None] = mapped_column(Date)
+    closed_at: Mapped[datetime | None]
+
+
+class WaitEventRow(Base):
+    """Why a waiting-list entry moved: joined, reordered (with the reason), offered, passed on, fulfilled."""
+
+    __tablename__ = "wait_events"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("wait_entries.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    by: Mapped[str] = mapped_column(String(120))
+    what: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class DataPlanRow(Base):
+    """The data that goes with a SIM or MiFi device."""
+
+    __tablename__ = "data_plans"
+
+    device_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    network: Mapped[str] = mapped_column(String(60), default="")
+    source: Mapped[str] = mapped_column(String(80), default="")
+    allowance: Mapped[str] = mapped_column(String(60), default="")
+    activated_on: Mapped[date | None] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date, index=True)

@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
 
 from digiknow_desk.app import Services
 from digiknow_desk.domain.devices import (
-    ALLOWED_TRANSITIONS,
     KIT_SUGGESTIONS,
     AcquisitionSource,
     Condition,
@@ -37,6 +36,7 @@ from digiknow_desk.domain.devices import (
     DeviceDraft,
     DeviceStatus,
     DeviceType,
+    manual_moves,
 )
 from digiknow_desk.domain.errors import DomainError, ValidationError
 
@@ -486,7 +486,7 @@ class StatusDialog(QDialog):
         self._status.setAccessibleName("New status")
         # Loans are made at the lending desk, never typed in here.
         for status in DeviceStatus:
-            if status in ALLOWED_TRANSITIONS[device.status] and status != DeviceStatus.ON_LOAN:
+            if status in manual_moves(device.status):
                 self._status.addItem(status.label, status)
         self._reason = QLineEdit()
         self._reason.setAccessibleName("Reason for the change")

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from digiknow_desk.app import Services, build_services
-from digiknow_desk.domain.devices import DeviceDraft, DeviceStatus, DeviceType, check_transition
+from digiknow_desk.domain.devices import DeviceDraft, DeviceStatus, DeviceType, check_transition, manual_moves
 from digiknow_desk.domain.errors import InvalidTransition, NotFound, ValidationError
 from digiknow_desk.storage.database import Database
 from digiknow_desk.storage.models import DeviceRow
@@ -101,7 +101,7 @@ def test_change_status_follows_the_state_machine(
     current, new = pair
     tag = _device_in(services, database, current)
     history_before = services.inventory.history(tag)
-    if new in EXPECTED_MOVES[current]:
+    if new in EXPECTED_MOVES[current] and (current, new) not in DESK_MOVES:
         device = services.inventory.change_status(tag, new, "Checked at the desk")
         assert device.status == new
         assert services.inventory.get(tag).status == new
@@ -115,15 +115,31 @@ def test_change_status_follows_the_state_machine(
         assert services.inventory.history(tag) == history_before
 
 
-@pytest.mark.parametrize("current", list(DeviceStatus), ids=str)
-def test_going_on_loan_is_refused_through_change_status(
-    services: Services, database: Database, current: DeviceStatus
+# The moves that only the lending desk makes (issue, return, loss, wipe), each with its own record.
+DESK_MOVES = {
+    (S.AVAILABLE, S.ON_LOAN): "issued to a resident at the desk",
+    (S.ON_LOAN, S.AWAITING_WIPE): "comes back through Return at the desk",
+    (S.ON_LOAN, S.QUARANTINED): "recorded as lost there",
+    (S.AWAITING_WIPE, S.AVAILABLE): "when its wipe is recorded",
+}
+
+
+@pytest.mark.parametrize("move", list(DESK_MOVES), ids=_pair_id)
+def test_the_desks_own_moves_are_refused_through_change_status(
+    services: Services, database: Database, move: tuple[DeviceStatus, DeviceStatus]
 ) -> None:
+    current, new = move
     tag = _device_in(services, database, current)
-    with pytest.raises(InvalidTransition, match="issued to a resident at the desk"):
-        services.inventory.change_status(tag, S.ON_LOAN, "Lending it")
+    with pytest.raises(InvalidTransition, match=DESK_MOVES[move]):
+        services.inventory.change_status(tag, new, "By hand")
     assert services.inventory.get(tag).status == current
     assert len(services.inventory.history(tag)) == 1
+
+
+def test_manual_moves_offer_exactly_the_allowed_moves_less_the_desks() -> None:
+    for current in DeviceStatus:
+        expected = {new for new in EXPECTED_MOVES[current] if (current, new) not in DESK_MOVES}
+        assert set(manual_moves(current)) == expected
 
 
 def test_a_new_device_cannot_start_on_loan(services: Services) -> None:
@@ -155,7 +171,6 @@ def test_every_change_is_kept_with_who_when_and_why_in_order(
     moves = [
         (S.IN_REPAIR, "Screen cracked, sent for repair"),
         (S.AWAITING_WIPE, "Repaired by the supplier"),
-        (S.AVAILABLE, "Wiped with the reset checklist"),
         (S.QUARANTINED, "Not returned after an event"),
         (S.RETIRED, "Written off"),
     ]
@@ -171,20 +186,19 @@ def test_every_change_is_kept_with_who_when_and_why_in_order(
         (None, S.AVAILABLE),
         (S.AVAILABLE, S.IN_REPAIR),
         (S.IN_REPAIR, S.AWAITING_WIPE),
-        (S.AWAITING_WIPE, S.AVAILABLE),
-        (S.AVAILABLE, S.QUARANTINED),
+        (S.AWAITING_WIPE, S.QUARANTINED),
         (S.QUARANTINED, S.RETIRED),
     ]
-    assert [c.at for c in history] == [start + timedelta(hours=h) for h in range(6)]
+    assert [c.at for c in history] == [start + timedelta(hours=h) for h in range(5)]
     assert all(c.at.utcoffset() == timedelta(0) for c in history)
-    assert [c.by for c in history] == ["Test Staff"] + [f"Staff {h}" for h in range(1, 6)]
+    assert [c.by for c in history] == ["Test Staff"] + [f"Staff {h}" for h in range(1, 5)]
     assert [c.reason for c in history] == ["Added to the inventory"] + [reason for _s, reason in moves]
 
 
 def test_history_stays_in_order_when_the_clock_does_not_move(services: Services) -> None:
     # A coarse system timer can give several changes the same timestamp; the order must still hold.
     services.inventory.add(DeviceDraft(tag="TAB-0001", device_type=DeviceType.TABLET))
-    statuses = [S.IN_REPAIR, S.QUARANTINED, S.AWAITING_WIPE, S.AVAILABLE, S.IN_REPAIR, S.RETIRED]
+    statuses = [S.IN_REPAIR, S.QUARANTINED, S.AWAITING_WIPE, S.IN_REPAIR, S.AWAITING_WIPE, S.RETIRED]
     for status in statuses:
         services.inventory.change_status("TAB-0001", status, f"to {status.value}")
     history = services.inventory.history("TAB-0001")

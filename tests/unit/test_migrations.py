@@ -34,7 +34,23 @@ from digiknow_desk.storage.models import Base, VenueRow, WardRow
 if TYPE_CHECKING:
     from tests.conftest import FakeClock
 
-TABLES = {"wards", "venues", "devices", "device_kit_items", "device_status_events", "tag_counters"}
+TABLES = {
+    "wards",
+    "venues",
+    "devices",
+    "device_kit_items",
+    "device_status_events",
+    "tag_counters",
+    "settings",
+    "residents",
+    "resident_consents",
+    "loans",
+    "loan_kit",
+    "wipes",
+    "wait_entries",
+    "wait_events",
+    "data_plans",
+}
 
 
 @pytest.fixture

@@ -1,0 +1,183 @@
+"""Loans, wipes, the waiting list and data plans: the desk's rules, in one place."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from digiknow_desk.domain.devices import DeviceStatus, DeviceType
+from digiknow_desk.domain.errors import DomainError
+
+
+class LoanRefused(DomainError):
+    """The desk's rules do not allow this loan action; the message says why."""
+
+
+class LoanOutcome(StrEnum):
+    RETURNED = "returned"
+    LOST = "lost"
+    STOLEN = "stolen"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class WipeMethod(StrEnum):
+    FACTORY_RESET = "factory-reset"
+    MDM_WIPE = "mdm-wipe"
+    POWERWASH = "powerwash"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {
+            "factory-reset": "Factory reset",
+            "mdm-wipe": "MDM wipe",
+            "powerwash": "Powerwash (Chromebook)",
+            "other": "Other",
+        }[self.value]
+
+
+class WaitStatus(StrEnum):
+    WAITING = "waiting"
+    OFFERED = "offered"
+    FULFILLED = "fulfilled"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+@dataclass(frozen=True)
+class LendingRules:
+    """The coordinator's settings for lending; every rule below reads them."""
+
+    loan_days: dict[DeviceType, int] = field(default_factory=lambda: dict.fromkeys(DeviceType, 28))
+    renewal_limit: int = 2
+    offer_days: int = 3
+    sim_warning_days: int = 14
+
+    def due_on(self, device_type: DeviceType, issued_on: date) -> date:
+        return issued_on + timedelta(days=self.loan_days.get(device_type, 28))
+
+
+def check_can_issue(tag: str, status: DeviceStatus) -> None:
+    """Raise LoanRefused unless a device with this status can go out on a new loan."""
+    reasons = {
+        DeviceStatus.ON_LOAN: "it is already on loan: return it first",
+        DeviceStatus.AWAITING_WIPE: "it is awaiting a wipe: record the wipe first",
+        DeviceStatus.IN_REPAIR: "it is in repair",
+        DeviceStatus.QUARANTINED: "it is quarantined or lost",
+        DeviceStatus.RETIRED: "it is retired",
+    }
+    if status in reasons:
+        raise LoanRefused(f"{tag} cannot be lent: {reasons[status]}.")
+
+
+def check_backdate(when: datetime, now: datetime, reason: str, earliest: datetime | None = None) -> None:
+    """A time other than now needs a reason, cannot be in the future, nor before `earliest`."""
+    if when > now + timedelta(minutes=5):
+        raise LoanRefused("That time is in the future: check the date.")
+    if earliest is not None and when < earliest:
+        raise LoanRefused("That time is before the loan was issued: check the date.")
+    if now - when > timedelta(minutes=5) and not reason.strip():
+        raise LoanRefused("Say why this is recorded late (e.g. 'Returned on Saturday, desk closed').")
+
+
+@dataclass(frozen=True)
+class KitLine:
+    name: str
+    out: bool
+    back: bool | None  # None while the loan is open
+
+
+@dataclass(frozen=True)
+class Loan:
+    id: uuid.UUID
+    device_id: uuid.UUID
+    device_tag: str
+    device_type: DeviceType
+    device_description: str
+    resident_id: uuid.UUID
+    resident_reference: str
+    resident_name: str
+    resident_contact: str
+    issued_at: datetime
+    due_on: date
+    renewals: int
+    closed_at: datetime | None
+    outcome: LoanOutcome | None
+    issued_by: str
+    accepted: bool
+    late_reason: str
+    kit: tuple[KitLine, ...] = ()
+    condition_back: str = ""
+    fault: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+    def days_overdue(self, today: date) -> int:
+        return max(0, (today - self.due_on).days) if self.is_open else 0
+
+
+@dataclass(frozen=True)
+class WipeChecklist:
+    accounts_signed_out: bool
+    reset_done: bool
+    apps_restored: bool
+    charger_present: bool
+
+    def missing(self) -> list[str]:
+        names = {
+            "accounts_signed_out": "accounts signed out",
+            "reset_done": "factory reset or MDM wipe done",
+            "apps_restored": "preloaded apps restored",
+            "charger_present": "charger present",
+        }
+        return [label for key, label in names.items() if not getattr(self, key)]
+
+
+@dataclass(frozen=True)
+class Wipe:
+    id: uuid.UUID
+    device_tag: str
+    device_description: str
+    method: WipeMethod
+    wiped_at: datetime
+    wiped_by: str
+    checklist: WipeChecklist
+    notes: str
+
+
+@dataclass(frozen=True)
+class WaitEntry:
+    id: uuid.UUID
+    resident_reference: str
+    resident_name: str
+    resident_contact: str
+    device_type: DeviceType
+    position: int
+    joined_at: datetime
+    status: WaitStatus
+    offered_tag: str
+    offer_expires_on: date | None
+
+
+@dataclass(frozen=True)
+class DataPlan:
+    """The data that goes with a SIM or MiFi."""
+
+    network: str
+    source: str
+    allowance: str
+    activated_on: date | None
+    expires_on: date | None
+
+    def expires_within(self, today: date, days: int) -> bool:
+        return self.expires_on is not None and self.expires_on <= today + timedelta(days=days)
