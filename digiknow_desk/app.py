@@ -20,6 +20,8 @@ from digiknow_desk.services.demo import DemoDataService
 from digiknow_desk.services.device_csv import DeviceCsvService
 from digiknow_desk.services.inventory import InventoryService
 from digiknow_desk.services.labels import LabelService
+from digiknow_desk.services.lending import LendingService
+from digiknow_desk.services.residents import ResidentService
 from digiknow_desk.services.venues import VenueService
 from digiknow_desk.storage.database import Database
 from digiknow_desk.storage.migrate import NewerDatabaseError, upgrade_to_head
@@ -33,6 +35,8 @@ class Services:
     inventory: InventoryService
     venues: VenueService
     labels: LabelService
+    residents: ResidentService
+    lending: LendingService
     device_csv: DeviceCsvService
     demo: DemoDataService
 
@@ -46,6 +50,8 @@ def build_services(database: Database, actor: str, clock: Callable[[], datetime]
         inventory=inventory,
         venues=venues,
         labels=LabelService(context, inventory),
+        residents=ResidentService(context),
+        lending=LendingService(context),
         device_csv=DeviceCsvService(context, inventory, venues),
         demo=DemoDataService(context, inventory, venues),
     )
