@@ -41,7 +41,7 @@ def build_database(path: Path, devices: int) -> float:
     from digiknow_desk.app import main
 
     start = time.perf_counter()
-    for args in (["init"], ["demo-data", "--devices", str(devices), "--seed", "7"]):
+    for args in (["init"], ["demo-data", "--devices", str(devices), "--residents", "0", "--seed", "7"]):
         if main(["digiknow-desk", "--db", str(path), *args]) != 0:
             raise SystemExit(f"building the database failed at {args}")
     return time.perf_counter() - start

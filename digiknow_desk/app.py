@@ -18,6 +18,7 @@ from digiknow_desk.domain.errors import DomainError
 from digiknow_desk.services.context import ServiceContext, system_clock
 from digiknow_desk.services.demo import DemoDataService
 from digiknow_desk.services.device_csv import DeviceCsvService
+from digiknow_desk.services.documents import DocumentService
 from digiknow_desk.services.inventory import InventoryService
 from digiknow_desk.services.labels import LabelService
 from digiknow_desk.services.lending import LendingService
@@ -32,11 +33,13 @@ class Services:
     """Every service the CLI and the GUI call, sharing one database."""
 
     database: Database
+    clock: Callable[[], datetime]
     inventory: InventoryService
     venues: VenueService
     labels: LabelService
     residents: ResidentService
     lending: LendingService
+    documents: DocumentService
     device_csv: DeviceCsvService
     demo: DemoDataService
 
@@ -45,13 +48,17 @@ def build_services(database: Database, actor: str, clock: Callable[[], datetime]
     context = ServiceContext(db=database, actor=actor, clock=clock)
     inventory = InventoryService(context)
     venues = VenueService(context)
+    residents = ResidentService(context)
+    lending = LendingService(context)
     return Services(
         database=database,
+        clock=clock,
         inventory=inventory,
         venues=venues,
         labels=LabelService(context, inventory),
-        residents=ResidentService(context),
-        lending=LendingService(context),
+        residents=residents,
+        lending=lending,
+        documents=DocumentService(context, residents, lending),
         device_csv=DeviceCsvService(context, inventory, venues),
         demo=DemoDataService(context, inventory, venues),
     )

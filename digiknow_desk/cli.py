@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -23,12 +23,35 @@ from digiknow_desk.domain.devices import (
     DeviceStatus,
     DeviceType,
 )
-from digiknow_desk.domain.errors import DomainError, ValidationError
-from digiknow_desk.domain.venues import VenueDraft
-from digiknow_desk.services.demo import DEFAULT_DEVICES
+from digiknow_desk.domain.errors import DomainError, NotFound, ValidationError
+from digiknow_desk.domain.loans import (
+    DataPlan,
+    Loan,
+    LoanOutcome,
+    WaitEntry,
+    WaitStatus,
+    WipeChecklist,
+    WipeMethod,
+)
+from digiknow_desk.domain.residents import (
+    AgeBand,
+    ConsentPurpose,
+    ReferralReason,
+    Resident,
+    ResidentDraft,
+)
+from digiknow_desk.domain.venues import VenueDraft, Ward
+from digiknow_desk.services.demo import BULK_RESIDENTS, DEFAULT_DEVICES, DEFAULT_RESIDENTS
 from digiknow_desk.services.labels import LabelRequest
+from digiknow_desk.services.residents import PossibleDuplicate
 
 CREATING_COMMANDS = {"init", "demo-data"}
+WIPE_CHECKS = (
+    ("--accounts-signed-out", "every account is signed out"),
+    ("--reset-done", "the factory reset or MDM wipe is done"),
+    ("--apps-restored", "the preloaded apps are restored"),
+    ("--charger-present", "the charger is with the device"),
+)
 
 
 def _iso_date(text: str) -> date:
@@ -37,6 +60,16 @@ def _iso_date(text: str) -> date:
     except ValueError as error:
         raise argparse.ArgumentTypeError(
             f"'{text}' is not a date: use YYYY-MM-DD, e.g. 2025-09-01"
+        ) from error
+
+
+def _local_time(text: str) -> datetime:
+    """'2025-09-01 14:30' typed at the desk: local time, made timezone-aware."""
+    try:
+        return datetime.fromisoformat(text.strip()).astimezone()
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a date and time: use YYYY-MM-DD HH:MM (in quotes), e.g. '2025-09-01 14:30'"
         ) from error
 
 
@@ -69,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo-data", help="fill the database with realistic, reproducible demo data")
     demo.add_argument(
         "--devices", type=_positive, default=DEFAULT_DEVICES, help="how many devices (default %(default)s)"
+    )
+    demo.add_argument(
+        "--residents",
+        type=_positive,
+        default=DEFAULT_RESIDENTS,
+        help="residents, with their loans, returns, wipes and waits over the months (default %(default)s; "
+        f"above {BULK_RESIDENTS:,} a simpler history is written in bulk, with no waiting list)",
     )
     demo.add_argument("--months", type=_positive, default=24, help="months of history (default %(default)s)")
     demo.add_argument(
@@ -109,6 +149,20 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("tag")
     status.add_argument("status", choices=_choices(DeviceStatus))
     status.add_argument("--reason", required=True)
+
+    wipe = devices.add_parser("wipe", help="record the wipe of a returned device, so it can be lent again")
+    wipe.add_argument("tag")
+    wipe.add_argument("--method", required=True, choices=_choices(WipeMethod))
+    wipe.add_argument(
+        "--checked",
+        action="store_true",
+        help="every check is done: accounts signed out, reset done, apps restored, charger present",
+    )
+    for flag, what in WIPE_CHECKS:
+        wipe.add_argument(flag, action="store_true", help=f"confirm: {what}")
+    wipe.add_argument("--notes", default="")
+
+    _add_lending_commands(commands)
 
     venues = commands.add_parser("venues", help="list and add venues").add_subparsers(
         dest="venues_command", metavar="ACTION", required=True
@@ -153,6 +207,131 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_lending_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The lending desk's commands: residents, loans, the waiting list and data SIMs."""
+    residents = commands.add_parser("residents", help="register, find and show residents").add_subparsers(
+        dest="residents_command", metavar="ACTION", required=True
+    )
+    add = residents.add_parser("add", help="register a resident (gives them a reference, e.g. R-00042)")
+    add.add_argument("--name", required=True)
+    add.add_argument("--postcode", default="")
+    add.add_argument("--ward", help="the ward's name or ONS code, e.g. 'Reddish North' or E05000797")
+    add.add_argument("--phone", default="")
+    add.add_argument("--email", default="")
+    add.add_argument("--address", default="")
+    add.add_argument("--age-band", choices=_choices(AgeBand), default=AgeBand.NOT_SAID.value)
+    add.add_argument("--language", default="English", help="preferred language (default %(default)s)")
+    add.add_argument("--large-print", action="store_true", help="needs large print")
+    add.add_argument("--interpreter", action="store_true", help="needs an interpreter")
+    add.add_argument("--needs", default="", help="accessibility needs, in a few words")
+    add.add_argument("--referred-by", default="", metavar="ORG", help="the referring partner organisation")
+    add.add_argument("--reason", choices=_choices(ReferralReason), default=ReferralReason.OTHER.value)
+    add.add_argument(
+        "--consent",
+        nargs="+",
+        choices=_choices(ConsentPurpose),
+        default=[ConsentPurpose.LENDING.value],
+        metavar="PURPOSE",
+        help="what the resident agrees to, today: lending, contact, support, follow_up (default lending)",
+    )
+    add.add_argument(
+        "--not-a-duplicate",
+        action="store_true",
+        help="add them even though someone with the same name and postcode or phone is registered",
+    )
+    add.add_argument("--json", action="store_true")
+    listing = residents.add_parser("list", help="list residents, by name")
+    listing.add_argument(
+        "--search", default="", help="words in the name, reference, phone, postcode or email"
+    )
+    listing.add_argument("--json", action="store_true")
+    show = residents.add_parser("show", help="one resident, their loans and what they are waiting for")
+    show.add_argument("reference")
+    show.add_argument("--json", action="store_true")
+
+    loans = commands.add_parser("loans", help="issue, return, renew; overdue and open loans").add_subparsers(
+        dest="loans_command", metavar="ACTION", required=True
+    )
+    issue = loans.add_parser("issue", help="lend a device to a resident")
+    issue.add_argument("--device", required=True, metavar="TAG")
+    issue.add_argument("--resident", required=True, metavar="REF")
+    issue.add_argument("--due", type=_iso_date, help="the due date (default: the loan period for the type)")
+    issue.add_argument(
+        "--kit", nargs="*", metavar="ITEM", help="the kit that goes out (default: all of the device's kit)"
+    )
+    _add_backdating(issue, "issued")
+    back = loans.add_parser("return", help="take a device back; it then awaits a wipe")
+    back.add_argument("--device", required=True, metavar="TAG")
+    back.add_argument("--condition", choices=_choices(Condition))
+    back.add_argument(
+        "--kit-back", nargs="*", metavar="ITEM", help="the kit that came back (default: all that went out)"
+    )
+    back.add_argument("--fault", default="", help="what is wrong with it, if anything")
+    _add_backdating(back, "returned")
+    renew = loans.add_parser("renew", help="extend a loan by its loan period")
+    renew.add_argument("--device", required=True, metavar="TAG")
+    lost = loans.add_parser("lost", help="close a loan as lost or stolen")
+    lost.add_argument("--device", required=True, metavar="TAG")
+    lost.add_argument("--outcome", required=True, choices=[LoanOutcome.LOST.value, LoanOutcome.STOLEN.value])
+    lost.add_argument("--reason", required=True, help="what happened, e.g. a crime reference")
+    overdue = loans.add_parser("overdue", help="open loans past their due date, with how to contact")
+    overdue.add_argument("--json", action="store_true")
+    open_loans = loans.add_parser("list", help="open loans, soonest due first")
+    open_loans.add_argument(
+        "--due-within", type=_positive, metavar="DAYS", help="only those due within DAYS days (or overdue)"
+    )
+    open_loans.add_argument("--json", action="store_true")
+
+    waitlist = commands.add_parser(
+        "waitlist", help="the waiting list for each device type and its offers"
+    ).add_subparsers(dest="waitlist_command", metavar="ACTION", required=True)
+    join = waitlist.add_parser("join", help="put a resident on the waiting list for a type")
+    join.add_argument("reference")
+    join.add_argument("--type", required=True, choices=_choices(DeviceType))
+    wait_list = waitlist.add_parser("list", help="who is waiting, in order, and who holds an offer")
+    wait_list.add_argument("--type", choices=_choices(DeviceType))
+    wait_list.add_argument("--json", action="store_true")
+    move = waitlist.add_parser("move", help="change a resident's place, saying why")
+    move.add_argument("reference")
+    move.add_argument("--type", required=True, choices=_choices(DeviceType))
+    move.add_argument("--to", required=True, type=_place, metavar="N", help="the new place; 1 is next")
+    move.add_argument("--reason", required=True)
+    withdraw = waitlist.add_parser("withdraw", help="take a resident off the waiting list")
+    withdraw.add_argument("reference")
+    withdraw.add_argument("--type", required=True, choices=_choices(DeviceType))
+    withdraw.add_argument("--reason", default="")
+    waitlist.add_parser("expire", help="pass on the offers not collected in time")
+
+    sims = commands.add_parser("sims", help="data plans for SIMs, MiFis and phones").add_subparsers(
+        dest="sims_command", metavar="ACTION", required=True
+    )
+    plan = sims.add_parser("set", help="record a device's data plan")
+    plan.add_argument("tag")
+    plan.add_argument("--network", required=True, help="e.g. Vodafone, O2, Three, EE")
+    plan.add_argument("--source", required=True, help="e.g. National Databank")
+    plan.add_argument("--allowance", required=True, help="e.g. '20 GB a month for 6 months'")
+    plan.add_argument("--activated", type=_iso_date, help="YYYY-MM-DD")
+    plan.add_argument("--expires", type=_iso_date, help="YYYY-MM-DD")
+    expiring = sims.add_parser("expiring", help="SIMs on loan whose data runs out soon")
+    expiring.add_argument("--json", action="store_true")
+
+
+def _add_backdating(parser: argparse.ArgumentParser, done: str) -> None:
+    parser.add_argument(
+        "--at",
+        type=_local_time,
+        metavar='"YYYY-MM-DD HH:MM"',
+        help=f"when it was really {done}, if that was earlier (local time; needs --late-reason)",
+    )
+    parser.add_argument("--late-reason", default="", help="why it is recorded late")
+
+
+def _place(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a place in the list: use 1 for next, 2, 3, ...")
+    return int(text)
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     return build_parser().parse_args(argv)
 
@@ -185,8 +364,22 @@ def _init(args: argparse.Namespace, services: Services, config: Config, out: Tex
 
 
 def _demo_data(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
-    summary = services.demo.fill(devices=args.devices, months=args.months, seed=args.seed)
-    print(f"Added {summary.venues_added} venues and {summary.devices_added} devices.", file=out)
+    summary = services.demo.fill(
+        devices=args.devices, months=args.months, seed=args.seed, residents=args.residents
+    )
+    if not summary.residents_added:
+        print(f"Added {summary.venues_added} venues and {summary.devices_added} devices.", file=out)
+        return 0
+    print(
+        f"Added {summary.venues_added} venues, {summary.devices_added} devices and "
+        f"{summary.residents_added} residents, with {summary.loans_added} loans over {args.months} months.",
+        file=out,
+    )
+    print(
+        f"Now: {summary.on_loan} on loan ({summary.overdue} overdue), {summary.waiting} on the waiting list, "
+        f"{summary.sims_expiring} SIMs on loan running out within the warning period.",
+        file=out,
+    )
     return 0
 
 
@@ -316,8 +509,36 @@ def _devices(args: argparse.Namespace, services: Services, config: Config, out: 
             stamp = change.at.astimezone().strftime("%Y-%m-%d %H:%M")
             print(f"  {stamp}  {moved}{change.to_status.label}  by {change.by}: {change.reason}", file=out)
         return 0
+    if args.devices_command == "wipe":
+        return _wipe(args, services, out)
     device = inventory.change_status(args.tag, DeviceStatus(args.status), args.reason)
     print(f"{device.tag} is now {device.status.label.lower()}.", file=out)
+    return 0
+
+
+def _wipe(args: argparse.Namespace, services: Services, out: TextIO) -> int:
+    checklist = WipeChecklist(
+        accounts_signed_out=args.checked or args.accounts_signed_out,
+        reset_done=args.checked or args.reset_done,
+        apps_restored=args.checked or args.apps_restored,
+        charger_present=args.checked or args.charger_present,
+    )
+    if missing := checklist.missing():
+        flags = ", ".join(flag for flag, _what in WIPE_CHECKS)
+        raise DomainError(
+            f"The wipe is not recorded: confirm {', '.join(missing)}. Add --checked when all four checks "
+            f"are done, or confirm each with {flags}."
+        )
+    result = services.lending.record_wipe(args.tag, WipeMethod(args.method), checklist, args.notes)
+    wipe = result.wipe
+    print(f"Recorded the wipe of {wipe.device_tag} ({wipe.method.label}); it can be lent again.", file=out)
+    if (offer := result.offered_to) is not None:
+        print(
+            f"Offered to {offer.resident_reference} {offer.resident_name}, next waiting for a "
+            f"{offer.device_type.label.lower()}; held until {_day(offer.offer_expires_on)}. "
+            f"Contact: {offer.resident_contact or 'no contact details'}.",
+            file=out,
+        )
     return 0
 
 
@@ -329,14 +550,20 @@ def _venues(args: argparse.Namespace, services: Services, config: Config, out: T
         for venue in venues:
             print(f"{venue.name}  ({venue.ward_name}){'' if venue.active else '  [closed]'}", file=out)
         return 0
-    wards = services.venues.wards()
-    wanted = args.ward.strip().lower()
-    ward = next((w for w in wards if wanted in (w.code.lower(), w.name.lower())), None)
-    if ward is None:
-        raise DomainError(f"There is no ward '{args.ward}'. Wards: {', '.join(w.name for w in wards)}.")
+    ward = _ward(services, args.ward)
     venue = services.venues.add(VenueDraft(name=args.name, ward_code=ward.code))
     print(f"Added {venue.name} in {venue.ward_name}.", file=out)
     return 0
+
+
+def _ward(services: Services, text: str) -> Ward:
+    """The ward named by its name or ONS code, in any case."""
+    wards = services.venues.wards()
+    wanted = text.strip().lower()
+    ward = next((w for w in wards if wanted in (w.code.lower(), w.name.lower())), None)
+    if ward is None:
+        raise DomainError(f"There is no ward '{text}'. Wards: {', '.join(w.name for w in wards)}.")
+    return ward
 
 
 def _labels(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
@@ -379,11 +606,520 @@ def _import(args: argparse.Namespace, services: Services, config: Config, out: T
     return 1 if report.rejected and not args.good_rows else 0
 
 
+# The lending desk
+
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _stamp(value: datetime | None) -> str:
+    """A stored time as the desk reads it: local, to the minute."""
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _today() -> date:
+    """The desk's date: the CLI's services run on the system clock, in local time."""
+    return datetime.now().astimezone().date()
+
+
+def _print_json(data: object, out: TextIO) -> None:
+    json.dump(data, out, indent=2, ensure_ascii=False)
+    print(file=out)
+
+
+def resident_json(resident: Resident, *, sensitive: bool = False) -> dict[str, object]:
+    """A resident for scripts, with their reference; the optional equality answers only if `sensitive`."""
+    record: dict[str, object] = {
+        "reference": resident.reference,
+        "name": resident.name,
+        "phone": resident.phone,
+        "email": resident.email,
+        "address": resident.address,
+        "postcode": resident.postcode,
+        "ward_code": resident.ward_code,
+        "ward": resident.ward_name,
+        "age_band": resident.age_band.value,
+        "language": resident.language,
+        "large_print": resident.large_print,
+        "interpreter": resident.interpreter,
+        "access_needs": resident.access_needs,
+        "referral_partner": resident.referral_partner,
+        "referral_reason": resident.referral_reason.value,
+        "consents": [
+            {"purpose": consent.purpose.value, "given_on": consent.given_on.isoformat()}
+            for consent in resident.consents
+        ],
+    }
+    if sensitive:
+        record["disability"] = resident.disability.value if resident.disability else None
+        record["ethnicity"] = resident.ethnicity
+        record["on_benefits"] = resident.on_benefits.value if resident.on_benefits else None
+    return record
+
+
+def loan_json(loan: Loan, today: date) -> dict[str, object]:
+    return {
+        "id": str(loan.id),
+        "device_tag": loan.device_tag,
+        "device_type": loan.device_type.value,
+        "device_description": loan.device_description,
+        "resident_reference": loan.resident_reference,
+        "resident_name": loan.resident_name,
+        "resident_contact": loan.resident_contact,
+        "issued_at": loan.issued_at.isoformat(),
+        "issued_by": loan.issued_by,
+        "due_on": loan.due_on.isoformat(),
+        "renewals": loan.renewals,
+        "days_overdue": loan.days_overdue(today),
+        "closed_at": loan.closed_at.isoformat() if loan.closed_at else None,
+        "outcome": loan.outcome.value if loan.outcome else None,
+        "accepted": loan.accepted,
+        "late_reason": loan.late_reason,
+        "kit": [{"name": line.name, "out": line.out, "back": line.back} for line in loan.kit],
+        "condition_back": loan.condition_back or None,
+        "fault": loan.fault,
+    }
+
+
+def wait_json(entry: WaitEntry, place: int) -> dict[str, object]:
+    return {
+        "id": str(entry.id),
+        "resident_reference": entry.resident_reference,
+        "resident_name": entry.resident_name,
+        "resident_contact": entry.resident_contact,
+        "device_type": entry.device_type.value,
+        "place": place,
+        "joined_at": entry.joined_at.isoformat(),
+        "status": entry.status.value,
+        "offered_tag": entry.offered_tag or None,
+        "offer_expires_on": _day(entry.offer_expires_on) or None,
+    }
+
+
+def _places(entries: list[WaitEntry]) -> list[tuple[WaitEntry, int]]:
+    """Each entry with its place in its type's queue (1 = first), in the order listed."""
+    counts: dict[DeviceType, int] = {}
+    placed = []
+    for entry in entries:
+        counts[entry.device_type] = counts.get(entry.device_type, 0) + 1
+        placed.append((entry, counts[entry.device_type]))
+    return placed
+
+
+def _residents(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    if args.residents_command == "add":
+        draft = ResidentDraft(
+            name=args.name,
+            phone=args.phone,
+            email=args.email,
+            address=args.address,
+            postcode=args.postcode,
+            ward_code=_ward(services, args.ward).code if args.ward else None,
+            age_band=AgeBand(args.age_band),
+            language=args.language,
+            large_print=args.large_print,
+            interpreter=args.interpreter,
+            access_needs=args.needs,
+            referral_partner=args.referred_by,
+            referral_reason=ReferralReason(args.reason),
+            consents=frozenset(ConsentPurpose(purpose) for purpose in args.consent),
+        )
+        try:
+            resident = services.residents.add(draft, duplicate_checked=args.not_a_duplicate)
+        except PossibleDuplicate as duplicate:
+            lines = [
+                "This may be someone already registered:",
+                *(
+                    f"  {m.reference}  {m.name}  {m.postcode or '-'}  {m.contact or '-'}"
+                    for m in duplicate.matches
+                ),
+                "Check with the resident; if they are someone else, add them with --not-a-duplicate.",
+            ]
+            raise DomainError("\n".join(lines)) from duplicate
+        if args.json:
+            _print_json(resident_json(resident), out)
+        else:
+            where = f" ({resident.ward_name})" if resident.ward_name else ""
+            print(f"Added {resident.reference} {resident.name}{where}.", file=out)
+        return 0
+    if args.residents_command == "list":
+        found = services.residents.search(args.search, limit=services.residents.count(args.search) or 1)
+        if args.json:
+            _print_json([resident_json(resident) for resident in found], out)
+        elif found:
+            rows = [["Reference", "Name", "Postcode", "Ward", "Contact"]]
+            rows += [[r.reference, r.name, r.postcode, r.ward_name, r.contact] for r in found]
+            _print_table(rows, out)
+        elif args.search:
+            print("No residents match.", file=out)
+        else:
+            print(
+                "No residents yet: add one with 'digiknow-desk residents add --name NAME --phone T'.",
+                file=out,
+            )
+        return 0
+    return _show_resident(args, services, out)
+
+
+def _show_resident(args: argparse.Namespace, services: Services, out: TextIO) -> int:
+    resident = services.residents.get(args.reference)
+    loans = services.lending.loans_of(resident.reference)
+    waits = [
+        (entry, place)
+        for entry, place in _places(services.lending.waiting_list())
+        if entry.resident_reference == resident.reference
+    ]
+    today = _today()
+    if args.json:
+        record = resident_json(resident, sensitive=True)
+        record["loans"] = [loan_json(loan, today) for loan in loans]
+        record["waiting"] = [wait_json(entry, place) for entry, place in waits]
+        _print_json(record, out)
+        return 0
+    needs = [
+        need
+        for need, wanted in (
+            ("large print", resident.large_print),
+            ("interpreter", resident.interpreter),
+            (resident.access_needs, bool(resident.access_needs)),
+        )
+        if wanted
+    ]
+    referral = resident.referral_reason.label
+    if resident.referral_partner:
+        referral = f"{resident.referral_partner} ({referral})"
+    fields = [
+        ("Reference", resident.reference),
+        ("Name", resident.name),
+        ("Phone", resident.phone),
+        ("Email", resident.email),
+        ("Address", resident.address),
+        ("Postcode", resident.postcode),
+        ("Ward", resident.ward_name),
+        ("Age band", resident.age_band.label),
+        ("Language", resident.language),
+        ("Needs", "; ".join(needs)),
+        ("Referred by", referral),
+        ("Consent", ", ".join(f"{c.purpose.value} ({c.given_on.isoformat()})" for c in resident.consents)),
+    ]
+    for name, value in fields:
+        print(f"{name + ':':18}{value}".rstrip(), file=out)
+    for entry, place in waits:
+        held = (
+            f", offered {entry.offered_tag} until {_day(entry.offer_expires_on)}" if entry.offered_tag else ""
+        )
+        print(f"{'Waiting for:':18}{entry.device_type.label} (number {place}{held})", file=out)
+    print("Loans:" if loans else "Loans:            none yet", file=out)
+    for loan in loans:
+        print(f"  {_loan_line(loan, today)}", file=out)
+    return 0
+
+
+def _loan_line(loan: Loan, today: date) -> str:
+    issued = _stamp(loan.issued_at)[:10]
+    head = f"{loan.device_tag}  {loan.device_type.label}  issued {issued}  due {_day(loan.due_on)}"
+    if loan.outcome is not None:
+        return f"{head}  {loan.outcome.label.lower()} {_stamp(loan.closed_at)[:10]}"
+    overdue = loan.days_overdue(today)
+    return f"{head}  on loan" + (f", {overdue} days overdue" if overdue else "")
+
+
+def _loans(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    lending = services.lending
+    command = args.loans_command
+    today = _today()
+    if command == "issue":
+        loan = lending.issue(
+            args.device,
+            args.resident,
+            due_on=args.due,
+            kit_out=args.kit,
+            issued_at=args.at,
+            late_reason=args.late_reason,
+        )
+        what = f" ({loan.device_description})" if loan.device_description else ""
+        print(
+            f"Issued {loan.device_tag}{what} to {loan.resident_reference} {loan.resident_name}, "
+            f"due back {_day(loan.due_on)}.",
+            file=out,
+        )
+        kit_out = [line.name for line in loan.kit if line.out]
+        kit_kept = [line.name for line in loan.kit if not line.out]
+        if kit_out:
+            print(f"Kit out: {', '.join(kit_out)}.", file=out)
+        if kit_kept:
+            print(f"Kept at the desk: {', '.join(kit_kept)}.", file=out)
+        _warn_about_data(services, loan, today, out)
+        return 0
+    if command == "return":
+        condition = Condition(args.condition) if args.condition else None
+        loan = lending.return_device(
+            args.device,
+            kit_back=args.kit_back,
+            condition=condition,
+            fault=args.fault,
+            returned_at=args.at,
+            late_reason=args.late_reason,
+        )
+        print(f"Returned {loan.device_tag} from {loan.resident_reference} {loan.resident_name}.", file=out)
+        if missing := [line.name for line in loan.kit if line.out and not line.back]:
+            print(f"Missing: {', '.join(missing)} (recorded on the loan).", file=out)
+        if loan.fault:
+            print(f"Fault: {loan.fault}", file=out)
+        print(
+            f"It now awaits a wipe: digiknow-desk devices wipe {loan.device_tag} --method METHOD --checked",
+            file=out,
+        )
+        return 0
+    if command == "renew":
+        loan = lending.renew(args.device)
+        limit = lending.rules().renewal_limit
+        print(
+            f"Renewed {loan.device_tag} for {loan.resident_reference} {loan.resident_name}: now due "
+            f"{_day(loan.due_on)} (renewal {loan.renewals} of {limit}).",
+            file=out,
+        )
+        return 0
+    if command == "lost":
+        loan = lending.record_lost(args.device, LoanOutcome(args.outcome), args.reason)
+        print(
+            f"Recorded {loan.device_tag} as {args.outcome}; the loan to {loan.resident_reference} "
+            f"{loan.resident_name} is closed and the device is quarantined.",
+            file=out,
+        )
+        return 0
+    if command == "overdue":
+        loans = lending.overdue(today)
+        empty = "No loans are overdue."
+    else:
+        due_by = today + timedelta(days=args.due_within) if args.due_within is not None else None
+        loans = lending.open_loans(due_by=due_by, limit=lending.count_open(due_by=due_by) or 1)
+        empty = "No loans are open." if due_by is None else f"No open loans are due by {_day(due_by)}."
+    if args.json:
+        _print_json([loan_json(loan, today) for loan in loans], out)
+    elif not loans:
+        print(empty, file=out)
+    elif command == "overdue":
+        rows = [["Tag", "Resident", "Name", "Due", "Days overdue", "Contact"]]
+        rows += [
+            [
+                loan.device_tag,
+                loan.resident_reference,
+                loan.resident_name,
+                _day(loan.due_on),
+                str(loan.days_overdue(today)),
+                loan.resident_contact,
+            ]
+            for loan in loans
+        ]
+        _print_table(rows, out)
+    else:
+        rows = [["Tag", "Type", "Resident", "Name", "Issued", "Due", "Renewed", "Overdue"]]
+        rows += [
+            [
+                loan.device_tag,
+                loan.device_type.label,
+                loan.resident_reference,
+                loan.resident_name,
+                _stamp(loan.issued_at)[:10],
+                _day(loan.due_on),
+                str(loan.renewals),
+                f"{loan.days_overdue(today)} days" if loan.days_overdue(today) else "",
+            ]
+            for loan in loans
+        ]
+        _print_table(rows, out)
+    return 0
+
+
+def _warn_about_data(services: Services, loan: Loan, today: date, out: TextIO) -> None:
+    """Say so when the data that goes with the device runs out soon or before the loan is due."""
+    if loan.device_type not in (DeviceType.MIFI, DeviceType.PHONE, DeviceType.DATA_SIM):
+        return
+    plan = services.lending.data_plan(loan.device_tag)
+    if plan is None or plan.expires_on is None:
+        return
+    warning_days = services.lending.rules().sim_warning_days
+    if plan.expires_within(today, warning_days) or plan.expires_on < loan.due_on:
+        print(
+            f"Warning: its data ({plan.network}, {plan.allowance}) runs out on {_day(plan.expires_on)}.",
+            file=out,
+        )
+
+
+def _waiting_entry(services: Services, reference: str, device_type: DeviceType) -> WaitEntry:
+    resident = services.residents.get(reference)
+    entry = next(
+        (e for e in services.lending.waiting_list(device_type) if e.resident_reference == resident.reference),
+        None,
+    )
+    if entry is None:
+        raise NotFound(f"{resident.reference} is not waiting for a {device_type.label.lower()}.")
+    return entry
+
+
+def _waitlist(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    lending = services.lending
+    command = args.waitlist_command
+    if command == "join":
+        device_type = DeviceType(args.type)
+        entry = lending.join_waiting_list(args.reference, device_type)
+        place = next(place for e, place in _places(lending.waiting_list(device_type)) if e.id == entry.id)
+        kind = device_type.label.lower()
+        print(
+            f"{entry.resident_reference} {entry.resident_name} is number {place} waiting for a {kind}.",
+            file=out,
+        )
+        free = services.inventory.count(DeviceFilter(device_type=device_type, status=DeviceStatus.AVAILABLE))
+        if free:
+            print(
+                f"Note: {free} available now; lend one with "
+                f"'digiknow-desk loans issue --device TAG --resident {entry.resident_reference}'.",
+                file=out,
+            )
+        return 0
+    if command == "list":
+        entries = _places(lending.waiting_list(DeviceType(args.type) if args.type else None))
+        if args.json:
+            _print_json([wait_json(entry, place) for entry, place in entries], out)
+        elif not entries:
+            print("Nobody is waiting.", file=out)
+        else:
+            rows = [["Type", "Place", "Resident", "Name", "Status", "Offered", "Contact", "Joined"]]
+            rows += [
+                [
+                    entry.device_type.label,
+                    str(place),
+                    entry.resident_reference,
+                    entry.resident_name,
+                    entry.status.label,
+                    f"{entry.offered_tag} until {_day(entry.offer_expires_on)}" if entry.offered_tag else "",
+                    entry.resident_contact,
+                    _stamp(entry.joined_at)[:10],
+                ]
+                for entry, place in entries
+            ]
+            _print_table(rows, out)
+        return 0
+    if command == "move":
+        device_type = DeviceType(args.type)
+        entry = _waiting_entry(services, args.reference, device_type)
+        if entry.status == WaitStatus.OFFERED:
+            raise DomainError(
+                f"{entry.resident_reference} holds an offer of {entry.offered_tag}: lend it to them, "
+                "or withdraw them, rather than moving them."
+            )
+        queue = lending.move_in_waiting_list(entry.id, args.to, args.reason)
+        place = next(place for e, place in _places(queue) if e.id == entry.id)
+        print(
+            f"{entry.resident_reference} {entry.resident_name} is now number {place} waiting for a "
+            f"{device_type.label.lower()}.",
+            file=out,
+        )
+        return 0
+    if command == "withdraw":
+        device_type = DeviceType(args.type)
+        entry = _waiting_entry(services, args.reference, device_type)
+        lending.withdraw_from_waiting_list(entry.id, args.reason)
+        print(
+            f"{entry.resident_reference} {entry.resident_name} is no longer waiting for a "
+            f"{device_type.label.lower()}.",
+            file=out,
+        )
+        if entry.offered_tag:
+            holder = next(
+                (e for e in lending.waiting_list(device_type) if e.offered_tag == entry.offered_tag), None
+            )
+            if holder is None:
+                print(f"{entry.offered_tag} is no longer held: it can be lent to anyone.", file=out)
+            else:
+                print(
+                    f"{entry.offered_tag} is now offered to {holder.resident_reference} "
+                    f"{holder.resident_name} until {_day(holder.offer_expires_on)}. "
+                    f"Contact: {holder.resident_contact}.",
+                    file=out,
+                )
+        return 0
+    passed = lending.expire_offers()
+    if not passed:
+        print("No offer has passed to anyone new.", file=out)
+    for offer in passed:
+        print(
+            f"{offer.offered_tag} passed to {offer.resident_reference} {offer.resident_name}, held until "
+            f"{_day(offer.offer_expires_on)}. Contact: {offer.resident_contact}.",
+            file=out,
+        )
+    return 0
+
+
+def _sims(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    lending = services.lending
+    if args.sims_command == "set":
+        plan = DataPlan(args.network, args.source, args.allowance, args.activated, args.expires)
+        lending.set_data_plan(args.tag, plan)
+        saved = lending.data_plan(args.tag)
+        assert saved is not None
+        ends = f", runs out {_day(saved.expires_on)}" if saved.expires_on else ""
+        print(
+            f"Saved the data plan for {args.tag.strip().upper()}: {saved.network}, {saved.allowance} "
+            f"({saved.source}){ends}.",
+            file=out,
+        )
+        return 0
+    today = _today()
+    expiring = lending.sims_expiring(today)
+    if args.json:
+        _print_json(
+            [
+                {
+                    "device_tag": loan.device_tag,
+                    "device_type": loan.device_type.value,
+                    "resident_reference": loan.resident_reference,
+                    "resident_name": loan.resident_name,
+                    "resident_contact": loan.resident_contact,
+                    "due_on": loan.due_on.isoformat(),
+                    "network": plan.network,
+                    "source": plan.source,
+                    "allowance": plan.allowance,
+                    "activated_on": _day(plan.activated_on) or None,
+                    "expires_on": _day(plan.expires_on) or None,
+                    "days_left": (plan.expires_on - today).days if plan.expires_on else None,
+                }
+                for loan, plan in expiring
+            ],
+            out,
+        )
+    elif not expiring:
+        days = lending.rules().sim_warning_days
+        print(f"No SIM on loan runs out within {days} days.", file=out)
+    else:
+        rows = [["Tag", "Resident", "Name", "Network", "Runs out", "Days left", "Contact"]]
+        rows += [
+            [
+                loan.device_tag,
+                loan.resident_reference,
+                loan.resident_name,
+                plan.network,
+                _day(plan.expires_on),
+                str((plan.expires_on - today).days) if plan.expires_on else "",
+                loan.resident_contact,
+            ]
+            for loan, plan in expiring
+        ]
+        _print_table(rows, out)
+    return 0
+
+
 _HANDLERS: dict[str, Callable[[argparse.Namespace, Services, Config, TextIO], int]] = {
     "init": _init,
     "demo-data": _demo_data,
     "devices": _devices,
     "venues": _venues,
+    "residents": _residents,
+    "loans": _loans,
+    "waitlist": _waitlist,
+    "sims": _sims,
     "labels": _labels,
     "export": _export,
     "import": _import,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -78,14 +79,45 @@ def check_can_issue(tag: str, status: DeviceStatus) -> None:
         raise LoanRefused(f"{tag} cannot be lent: {reasons[status]}.")
 
 
-def check_backdate(when: datetime, now: datetime, reason: str, earliest: datetime | None = None) -> None:
-    """A time other than now needs a reason, cannot be in the future, nor before `earliest`."""
-    if when > now + timedelta(minutes=5):
+BACKDATE_SLACK = timedelta(minutes=5)  # a clock a few minutes out is not backdating
+
+
+def check_backdate(
+    when: datetime,
+    now: datetime,
+    reason: str,
+    earliest: datetime | None = None,
+    *,
+    earliest_event: str = "the loan was issued",
+) -> None:
+    """A time other than now needs a reason, cannot be in the future, nor before `earliest`
+    (`earliest_event` says what happened then, for the message)."""
+    if when > now + BACKDATE_SLACK:
         raise LoanRefused("That time is in the future: check the date.")
     if earliest is not None and when < earliest:
-        raise LoanRefused("That time is before the loan was issued: check the date.")
-    if now - when > timedelta(minutes=5) and not reason.strip():
+        raise LoanRefused(f"That time is before {earliest_event}: check the date.")
+    if is_backdated(when, now) and not reason.strip():
         raise LoanRefused("Say why this is recorded late (e.g. 'Returned on Saturday, desk closed').")
+
+
+def is_backdated(when: datetime, now: datetime) -> bool:
+    """Whether `when` is far enough before `now` to count as recorded late."""
+    return now - when > BACKDATE_SLACK
+
+
+def match_kit(kit: Sequence[str], ticked: Iterable[str]) -> tuple[set[str], list[str]]:
+    """The kit items ticked (as the kit names them, whatever case staff typed) and the names that are
+    not in the kit at all."""
+    by_key = {name.casefold(): name for name in kit}
+    found: set[str] = set()
+    unknown: list[str] = []
+    for name in ticked:
+        key = name.strip().casefold()
+        if key in by_key:
+            found.add(by_key[key])
+        elif key and name.strip() not in unknown:
+            unknown.append(name.strip())
+    return found, unknown
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,7 @@ class ResidentDraft:
             email=self.email.strip().lower(),
             address=self.address.strip(),
             postcode=normalise_postcode(self.postcode) if self.postcode.strip() else "",
-            ward_code=self.ward_code or None,
+            ward_code=(self.ward_code or "").strip() or None,
             age_band=self.age_band,
             language=" ".join(self.language.split()) or "English",
             large_print=self.large_print,
@@ -150,7 +150,9 @@ class ResidentDraft:
             problems["name"] = f"The name is too long: keep it under {MAX_NAME} characters."
         if not (self.phone or self.email or self.address):
             problems["contact"] = "Give at least one way to reach the resident: phone, email or address."
-        if self.phone and not re.fullmatch(r"\+?[0-9 ()-]{6,20}", self.phone):
+        if self.phone and (
+            not re.fullmatch(r"\+?[0-9 ()-]{6,20}", self.phone) or sum(ch.isdigit() for ch in self.phone) < 6
+        ):
             problems["phone"] = f"'{self.phone}' is not a phone number: use digits, e.g. 0161 474 4444."
         if self.email and not EMAIL.match(self.email):
             problems["email"] = f"'{self.email}' is not an email address: it needs an @ and a domain."
@@ -225,3 +227,11 @@ class Resident:
             ethnicity=self.ethnicity,
             on_benefits=self.on_benefits,
         )
+
+
+_REFERENCE = re.compile(r"^R-?[0-9]{1,5}$", re.IGNORECASE)
+
+
+def looks_like_reference(text: str) -> bool:
+    """Whether `text` is a resident reference however typed or scanned: 'R-00042', 'r42'."""
+    return bool(_REFERENCE.match(text.strip()))

@@ -175,7 +175,7 @@ def _draw_label(canvas: Canvas, layout: _Layout, label: Label, x: float, y: floa
     matrix = qr_matrix(label.tag)
     module = layout.qr.width / (len(matrix) + 2 * _QUIET_MODULES)
     quiet = _QUIET_MODULES * module
-    _draw_qr(canvas, matrix, x + layout.qr.x + quiet, y + layout.qr.y + layout.qr.height - quiet, module)
+    draw_qr(canvas, matrix, x + layout.qr.x + quiet, y + layout.qr.y + layout.qr.height - quiet, module)
 
     text = layout.text
     # The heading and the detail share one size, so that labels on a sheet look alike.
@@ -191,9 +191,12 @@ def _draw_label(canvas: Canvas, layout: _Layout, label: Label, x: float, y: floa
     _draw_lines(canvas, lines, x + text.x, top, text.width, centred=layout.centred)
 
 
-def _draw_qr(canvas: Canvas, matrix: list[list[bool]], left: float, top: float, module: float) -> None:
-    # One filled path for the whole code: squares filled one by one leave hairline seams when
-    # a viewer or printer anti-aliases them. Each run of dark modules in a row is one rectangle.
+def draw_qr(canvas: Canvas, matrix: list[list[bool]], left: float, top: float, module: float) -> None:
+    """Draw a QR matrix with its top-left corner at (left, top), `module` points per module.
+
+    One filled path for the whole code: squares filled one by one leave hairline seams when
+    a viewer or printer anti-aliases them. Each run of dark modules in a row is one rectangle.
+    """
     path = canvas.beginPath()
     for row_number, row in enumerate(matrix):
         column = 0

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,8 @@ from digiknow_desk.domain.loans import (
     WipeMethod,
     check_backdate,
     check_can_issue,
+    is_backdated,
+    match_kit,
 )
 from digiknow_desk.services.context import ServiceContext
 from digiknow_desk.services.inventory import move_device
@@ -48,6 +50,19 @@ from digiknow_desk.storage.models import (
 
 RULES_KEY = "lending_rules"
 PAGE_SIZE = 100
+OPEN_LOAN_INDEX = "uq_loans_open_device"
+
+
+def _aware(when: datetime) -> datetime:
+    """A time typed without a zone is the desk's local time."""
+    return when if when.tzinfo is not None else when.astimezone()
+
+
+def _is_open_loan_clash(error: IntegrityError) -> bool:
+    """Whether the database refused a second open loan for one device (SQLite names the column,
+    PostgreSQL the index)."""
+    text = str(error.orig)
+    return OPEN_LOAN_INDEX in text or "loans.device_id" in text
 
 
 @dataclass(frozen=True)
@@ -151,13 +166,23 @@ class LendingService:
         """Lend the device to the resident. `kit_out` is the kit ticked out (default: all of it);
         `issued_at` backdates a loan that was not recorded at the time, with `late_reason`."""
         now = self._context.now()
-        when = issued_at or now
+        when = _aware(issued_at) if issued_at is not None else now
         check_backdate(when, now, late_reason)
         try:
             with self._context.db.write() as session:
                 device = self._device(session, tag, for_update=True)
                 resident = self._resident(session, reference)
                 check_can_issue(device.tag, device.status)
+                if is_backdated(when, now):
+                    # A forgotten issue cannot start while the device was still out on, or back
+                    # from, an earlier loan: the two loans would overlap.
+                    check_backdate(
+                        when,
+                        now,
+                        late_reason,
+                        self._last_back(session, device),
+                        earliest_event=f"{device.tag} last came back or was wiped",
+                    )
                 rules = self._rules(session)
                 self._check_offer(session, device, resident)
                 due = due_on or rules.due_on(device.device_type, when.astimezone().date())
@@ -182,10 +207,9 @@ class LendingService:
                         .order_by(DeviceKitItemRow.position)
                     )
                 ]
-                ticked = set(kit if kit_out is None else kit_out)
-                unknown = ticked - set(kit)
+                ticked, unknown = match_kit(kit, kit if kit_out is None else kit_out)
                 if unknown:
-                    raise LoanRefused(f"{device.tag}'s kit has no {', '.join(sorted(unknown))}.")
+                    raise LoanRefused(f"{device.tag}'s kit has no {', '.join(unknown)}.")
                 session.flush()
                 for position, name in enumerate(kit):
                     session.add(
@@ -199,6 +223,8 @@ class LendingService:
                 session.flush()
                 return _load_loans(session, _loan_query().where(LoanRow.id == loan.id))[0]
         except IntegrityError as error:
+            if not _is_open_loan_clash(error):
+                raise
             # Another desk issued the same device a moment ago: the open-loan index refused this one.
             raise LoanRefused(f"{normalise_tag(tag)} has just been issued at another desk.") from error
 
@@ -215,13 +241,22 @@ class LendingService:
         """Close the device's open loan; `kit_back` is the kit ticked back (default: all that went out).
         Missing kit is recorded, not blocking. The device then awaits a wipe."""
         now = self._context.now()
-        when = returned_at or now
+        when = _aware(returned_at) if returned_at is not None else now
         with self._context.db.write() as session:
             device = self._device(session, tag, for_update=True)
             loan = self._open_loan(session, device)
             check_backdate(when, now, late_reason, earliest=loan.issued_at)
-            items = list(session.scalars(select(LoanKitRow).where(LoanKitRow.loan_id == loan.id)))
-            back = {item.name for item in items if item.went_out} if kit_back is None else set(kit_back)
+            items = list(
+                session.scalars(
+                    select(LoanKitRow).where(LoanKitRow.loan_id == loan.id).order_by(LoanKitRow.position)
+                )
+            )
+            if kit_back is None:
+                back = {item.name for item in items if item.went_out}
+            else:
+                back, unknown = match_kit([item.name for item in items], kit_back)
+                if unknown:
+                    raise LoanRefused(f"{device.tag}'s kit has no {', '.join(unknown)}.")
             for item in items:
                 item.came_back = item.went_out and item.name in back
             missing = [item.name for item in items if item.went_out and not item.came_back]
@@ -499,9 +534,12 @@ class LendingService:
                     .order_by(WaitEntryRow.position)
                 )
             )
+            # The waiting entries share out their own positions in the new order, so the places of
+            # residents holding an offer (not in this queue) are never taken twice.
+            positions = [row.position for row in queue]
             queue.remove(entry)
             queue.insert(max(0, min(new_place - 1, len(queue))), entry)
-            for position, row in enumerate(queue, start=1):
+            for position, row in zip(positions, queue, strict=True):
                 row.position = position
             self._event(session, entry, f"moved to {new_place}", reason.strip(), now)
             session.flush()
@@ -526,8 +564,8 @@ class LendingService:
             self._event(session, entry, "withdrawn", reason.strip(), now)
             if offered is not None:
                 device = session.get(DeviceRow, offered)
-                assert device is not None
-                self._offer_next(session, device)
+                if device is not None and device.status == DeviceStatus.AVAILABLE:
+                    self._offer_next(session, device)
 
     def expire_offers(self, today: date | None = None) -> list[WaitEntry]:
         """Pass each offer not collected in time to the next resident waiting; returns the new offers."""
@@ -538,6 +576,7 @@ class LendingService:
                 session.scalars(
                     select(WaitEntryRow)
                     .where(WaitEntryRow.status == WaitStatus.OFFERED, WaitEntryRow.offer_expires_on < day)
+                    .order_by(WaitEntryRow.device_type, WaitEntryRow.position)
                     .with_for_update()
                 )
             )
@@ -555,7 +594,7 @@ class LendingService:
                 self._event(session, entry, "offer expired", "", now)
                 session.flush()
                 if device is not None and device.status == DeviceStatus.AVAILABLE:
-                    offered = self._offer_next(session, device, skip=entry.id)
+                    offered = self._offer_next(session, device, skip=entry.id, today=day)
                     if offered is not None:
                         new_offers.append(offered)
             return new_offers
@@ -597,6 +636,16 @@ class LendingService:
         return row
 
     @staticmethod
+    def _last_back(session: Session, device: DeviceRow) -> datetime | None:
+        """When the device last came back from a loan or was wiped, if ever."""
+        times = [
+            session.scalar(select(func.max(LoanRow.closed_at)).where(LoanRow.device_id == device.id)),
+            session.scalar(select(func.max(WipeRow.wiped_at)).where(WipeRow.device_id == device.id)),
+        ]
+        known = [_aware(t) for t in times if t is not None]
+        return max(known) if known else None
+
+    @staticmethod
     def _open_loan(session: Session, device: DeviceRow) -> LoanRow:
         loan = session.scalar(
             select(LoanRow)
@@ -632,11 +681,22 @@ class LendingService:
         )
         if entry is not None:
             now = self._context.now()
+            held = entry.offered_device_id if entry.status == WaitStatus.OFFERED else None
             entry.status, entry.closed_at = WaitStatus.FULFILLED, now
             self._event(session, entry, "fulfilled", device.tag, now)
+            if held is not None and held != device.id:
+                # They took another device of the type: the one held for them goes to the next.
+                session.flush()
+                other = session.get(DeviceRow, held)
+                if other is not None and other.status == DeviceStatus.AVAILABLE:
+                    self._offer_next(session, other)
 
     def _offer_next(
-        self, session: Session, device: DeviceRow, skip: uuid.UUID | None = None
+        self,
+        session: Session,
+        device: DeviceRow,
+        skip: uuid.UUID | None = None,
+        today: date | None = None,
     ) -> WaitEntry | None:
         query = (
             select(WaitEntryRow)
@@ -652,7 +712,9 @@ class LendingService:
         now = self._context.now()
         entry.status = WaitStatus.OFFERED
         entry.offered_device_id = device.id
-        entry.offer_expires_on = self._context.today() + timedelta(days=self._rules(session).offer_days)
+        entry.offer_expires_on = (today or self._context.today()) + timedelta(
+            days=self._rules(session).offer_days
+        )
         self._event(session, entry, "offered", device.tag, now)
         session.flush()
         return self._wait_entries(session, select(WaitEntryRow).where(WaitEntryRow.id == entry.id))[0]
@@ -682,7 +744,11 @@ class LendingService:
                 id=e.id,
                 resident_reference=residents[e.resident_id].reference,
                 resident_name=residents[e.resident_id].name,
-                resident_contact=residents[e.resident_id].phone or residents[e.resident_id].email,
+                resident_contact=(
+                    residents[e.resident_id].phone
+                    or residents[e.resident_id].email
+                    or residents[e.resident_id].address
+                ),
                 device_type=e.device_type,
                 position=e.position,
                 joined_at=e.joined_at,
@@ -707,3 +773,55 @@ class LendingService:
             ),
             notes=wipe.notes,
         )
+
+    # The Loans screen: loans a block at a time, by keyset, so the last block of 500,000 loans costs
+    # what the first does (an OFFSET that deep takes seconds). Added for ui/loan_table_model.py.
+
+    def today(self) -> date:
+        """The desk's date by the service clock: what due dates and days overdue count from."""
+        return self._context.today()
+
+    def loan_block(
+        self,
+        after: Loan | None = None,
+        *,
+        include_returned: bool = False,
+        due_from: date | None = None,
+        due_by: date | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> list[Loan]:
+        """Up to `limit` loans that come after `after` (the last loan of the previous block; None for
+        the first). Open loans come soonest due first; with `include_returned`, every loan comes, newest
+        issued first. `due_from` and `due_by` keep the loans due between those dates (inclusive)."""
+        query = _loan_query().where(*self._block_filter(include_returned, due_from, due_by))
+        if include_returned:
+            if after is not None:
+                query = query.where(tuple_(LoanRow.issued_at, LoanRow.id) < (after.issued_at, after.id))
+            query = query.order_by(LoanRow.issued_at.desc(), LoanRow.id.desc())
+        else:
+            if after is not None:
+                query = query.where(tuple_(LoanRow.due_on, LoanRow.id) > (after.due_on, after.id))
+            query = query.order_by(LoanRow.due_on, LoanRow.id)
+        with self._context.db.read() as session:
+            return _load_loans(session, query.limit(limit))
+
+    def count_loans(
+        self, *, include_returned: bool = False, due_from: date | None = None, due_by: date | None = None
+    ) -> int:
+        """How many loans loan_block would list, block after block, with the same filters."""
+        query = (
+            select(func.count())
+            .select_from(LoanRow)
+            .where(*self._block_filter(include_returned, due_from, due_by))
+        )
+        with self._context.db.read() as session:
+            return int(session.scalar(query) or 0)
+
+    @staticmethod
+    def _block_filter(include_returned: bool, due_from: date | None, due_by: date | None) -> list[Any]:
+        conditions: list[Any] = [] if include_returned else [LoanRow.closed_at.is_(None)]
+        if due_from is not None:
+            conditions.append(LoanRow.due_on >= due_from)
+        if due_by is not None:
+            conditions.append(LoanRow.due_on <= due_by)
+        return conditions

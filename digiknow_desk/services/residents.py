@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from digiknow_desk.domain.errors import DomainError, NotFound, ValidationError
@@ -16,6 +17,10 @@ from digiknow_desk.storage.models import ResidentConsentRow, ResidentRow, TagCou
 
 REFERENCE_PREFIX = "R"
 PAGE_SIZE = 100
+# A search word that is a reference however typed: 'r42', 'R-42', 'r-00042'.
+_REFERENCE_WORD = re.compile(r"^r-?[0-9]{1,5}$", re.IGNORECASE)
+# A search word that is (part of) a phone number typed with punctuation: '0161-474', '(0161)', '+44'.
+_PHONE_WORD = re.compile(r"^[+(]*[0-9][0-9()+.\-/]*$")
 
 
 class PossibleDuplicate(DomainError):
@@ -39,12 +44,37 @@ def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
 
+def phone_key(phone: str) -> str:
+    """A phone number as national digits, so '+44 161 474 4444' and '0161-474 4444' compare equal."""
+    digits = _digits(phone)
+    if digits.startswith("0044"):
+        rest = digits[4:]
+    elif digits.startswith("44") and len(digits) >= 12:
+        rest = digits[2:]
+    else:
+        return digits
+    # '+44 (0)161 ...' carries the national 0 as well.
+    return "0" + (rest[1:] if rest.startswith("0") else rest)
+
+
+def _search_word(word: str) -> str:
+    """A typed search word as it is kept in the search text: phone punctuation dropped."""
+    if _PHONE_WORD.match(word) and (digits := _digits(word)):
+        return digits
+    return word
+
+
 def _search_text(reference: str, draft: ResidentDraft) -> str:
+    national = phone_key(draft.phone)
+    # The phone as typed, nationally and internationally, so '+44 161...' finds '0161 ...' and back.
+    phones = dict.fromkeys(
+        (_digits(draft.phone), national, f"44{national[1:]}" if national.startswith("0") else "")
+    )
     parts = (
         draft.name,
         reference,
         reference.replace("-", ""),
-        _digits(draft.phone),
+        *phones,
         draft.postcode,
         draft.postcode.replace(" ", ""),
         draft.email,
@@ -80,7 +110,7 @@ def _escape_like(text: str) -> str:
 def load_residents(session: Session, query: Select[Any]) -> list[Resident]:
     """Resident records for a query over ResidentRow, with ward names and consents."""
     rows = list(session.scalars(query))
-    wards = dict(session.execute(select(WardRow.code, WardRow.name)).tuples().all())
+    wards = {code: name for code, name in session.execute(select(WardRow.code, WardRow.name))}
     consents: dict[uuid.UUID, list[Consent]] = {}
     ids = [row.id for row in rows]
     for start in range(0, len(ids), 500):
@@ -122,9 +152,12 @@ class ResidentService:
     def search(self, text: str = "", *, limit: int = PAGE_SIZE, offset: int = 0) -> list[Resident]:
         """Residents whose name, reference, phone, postcode or email hold every word typed, by name."""
         with self._context.db.read() as session:
-            query = self._filtered(select(ResidentRow), text).order_by(
-                ResidentRow.name, ResidentRow.reference
-            )
+            query = self._filtered(select(ResidentRow), text)
+            references = [normalise_reference(word) for word in text.split() if _REFERENCE_WORD.match(word)]
+            if references:
+                # The resident whose reference was typed comes first, before partial matches.
+                query = query.order_by(case((ResidentRow.reference.in_(references), 0), else_=1))
+            query = query.order_by(ResidentRow.name, ResidentRow.reference)
             return load_residents(session, query.limit(limit).offset(offset))
 
     def count(self, text: str = "") -> int:
@@ -147,20 +180,27 @@ class ResidentService:
     def likely_duplicates(self, draft: ResidentDraft, resident_id: uuid.UUID | None = None) -> list[Resident]:
         """Residents with the same name and the same postcode or phone (the form warns before adding)."""
         draft = draft.cleaned()
-        same_place = []
-        if draft.postcode:
-            same_place.append(ResidentRow.postcode == draft.postcode)
-        if draft.phone:
-            same_place.append(ResidentRow.phone == draft.phone)
-        if not draft.name or not same_place:
+        phone = phone_key(draft.phone)
+        if not draft.name or not (draft.postcode or phone):
             return []
         with self._context.db.read() as session:
+            # SQLite's lower() folds only ASCII, so the name is compared again below in Python.
             query = select(ResidentRow).where(
-                func.lower(ResidentRow.name) == draft.name.lower(), or_(*same_place)
+                or_(func.lower(ResidentRow.name) == draft.name.lower(), ResidentRow.name == draft.name)
             )
             if resident_id is not None:
                 query = query.where(ResidentRow.id != resident_id)
-            return load_residents(session, query)
+            candidates = load_residents(session, query)
+        # Phones are compared as digits: '0161 474 4444' is the same number as '01614744444'.
+        return [
+            match
+            for match in candidates
+            if match.name.casefold() == draft.name.casefold()
+            and (
+                (draft.postcode and match.postcode == draft.postcode)
+                or (phone and phone_key(match.phone) == phone)
+            )
+        ]
 
     def add(self, draft: ResidentDraft, *, duplicate_checked: bool = False) -> Resident:
         """Register a resident with a new reference. A likely duplicate is refused with PossibleDuplicate
@@ -215,9 +255,16 @@ class ResidentService:
 
     @staticmethod
     def _filtered(query: Select[Any], text: str) -> Select[Any]:
-        # Phone numbers are kept as digits, so "0161 474" finds "0161 474 4444" word by word.
+        # Phone numbers are kept as digits, so "0161 474" finds "0161 474 4444" word by word, and a
+        # word typed with phone punctuation ("0161-474-4444") is searched as its digits.
         for word in text.lower().split():
-            query = query.where(ResidentRow.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
+            matches: ColumnElement[bool] = ResidentRow.search_text.like(
+                f"%{_escape_like(_search_word(word))}%", escape="\\"
+            )
+            if _REFERENCE_WORD.match(word):
+                # 'r-1' and 'R1' mean R-00001, which the search text holds only in full.
+                matches = or_(matches, ResidentRow.reference == normalise_reference(word))
+            query = query.where(matches)
         return query
 
     @staticmethod

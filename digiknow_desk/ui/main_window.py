@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QFileDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -24,9 +26,14 @@ from PySide6.QtWidgets import (
 
 from digiknow_desk.app import Services
 from digiknow_desk.domain.devices import DeviceFilter, normalise_tag
+from digiknow_desk.domain.residents import looks_like_reference
+from digiknow_desk.ui.desk_page import DeskPage
 from digiknow_desk.ui.inventory_page import InventoryPage
+from digiknow_desk.ui.loans_page import LoansPage
+from digiknow_desk.ui.residents_page import ResidentsPage
 from digiknow_desk.ui.settings_page import SettingsPage
 from digiknow_desk.ui.tasks import TaskRunner
+from digiknow_desk.ui.waitlist_page import WaitingListPage
 from digiknow_desk.ui.welcome import WelcomeChoice, WelcomeDialog
 
 SCAN_SHORTCUT = "F2"
@@ -58,14 +65,29 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("DigiKnow Desk" + (" – demo database" if is_demo else ""))
         self.setObjectName("mainWindow")
 
+        clock = services.clock
+        self._desk = DeskPage(services, tasks, print_agreement=self.save_agreement, clock=clock)
         self._inventory = InventoryPage(services, tasks, label_stock=label_stock)
-        self._inventory.notice.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        self._residents = ResidentsPage(services, tasks, clock=clock)
+        self._loans = LoansPage(services, tasks)
+        self._waiting = WaitingListPage(services, tasks)
         self._settings = SettingsPage(services)
-        self._settings.venues_changed.connect(self._inventory.refresh)
         self._areas: list[tuple[str, QWidget]] = [
+            ("Desk", self._desk),
             ("Inventory", self._inventory),
+            ("Residents", self._residents),
+            ("Loans", self._loans),
+            ("Waiting list", self._waiting),
             ("Settings", self._settings),
         ]
+        for page in (self._desk, self._inventory, self._residents, self._waiting):
+            page.notice.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        # A change anywhere shows everywhere: each page reads again from the services.
+        for page in (self._desk, self._residents, self._waiting):
+            page.changed.connect(self._refresh_pages)
+        self._inventory.devices_changed.connect(self._refresh_pages)
+        self._settings.venues_changed.connect(self._inventory.refresh)
+        self._loans.loan_activated.connect(self._open_at_desk)
 
         # The areas as a column of buttons: each is a Tab stop with its own name for screen readers.
         self._navigation = QWidget()
@@ -74,17 +96,17 @@ class MainWindow(QMainWindow):
         self._area_buttons = QButtonGroup(self)
         self._pages = QStackedWidget()
         column = QVBoxLayout(self._navigation)
-        for row, (title, page) in enumerate(self._areas):
+        for row, (title, area) in enumerate(self._areas):
             button = QPushButton(title)
             button.setCheckable(True)
             button.setAccessibleName(title)
             button.setToolTip(f"{title} (Ctrl+{row + 1})")
             self._area_buttons.addButton(button, row)
             column.addWidget(button)
-            self._pages.addWidget(page)
+            self._pages.addWidget(area)
         column.addStretch()
         self._area_buttons.idClicked.connect(self.show_area)
-        self.show_area(0)
+        self.show_area(self._area_index("Desk"))
         splitter = QSplitter()
         splitter.addWidget(self._navigation)
         splitter.addWidget(self._pages)
@@ -163,6 +185,31 @@ class MainWindow(QMainWindow):
         self._area_buttons.button(row).setChecked(True)
         self._pages.setCurrentIndex(row)
 
+    def _area_index(self, title: str) -> int:
+        return [name for name, _page in self._areas].index(title)
+
+    def _refresh_pages(self) -> None:
+        for page in (self._inventory, self._residents, self._loans, self._waiting):
+            page.refresh()
+
+    def _open_at_desk(self, tag: str) -> None:
+        self.show_area(self._area_index("Desk"))
+        self._desk.scan(tag)
+
+    def save_agreement(self, tag: str) -> None:
+        """Save the loan agreement and due-date slip as a PDF and open it, ready to print."""
+        suggested = str(Path.home() / f"loan-agreement-{tag}.pdf")
+        path, _filter = QFileDialog.getSaveFileName(self, "Save the loan agreement", suggested, "PDF (*.pdf)")
+        if not path:
+            return
+        self._services.documents.loan_agreement(tag, Path(path))
+        self.statusBar().showMessage(f"Saved the agreement for {tag} to {path}.", 10_000)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+    @property
+    def desk_page(self) -> DeskPage:
+        return self._desk
+
     def focus_scan_box(self) -> None:
         self._scan_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self._scan_box.selectAll()
@@ -170,11 +217,19 @@ class MainWindow(QMainWindow):
     # Scanning
 
     def _scanned(self) -> None:
-        tag = normalise_tag(self._scan_box.text())
+        text = self._scan_box.text().strip()
+        tag = normalise_tag(text)
         self._scan_box.selectAll()  # the next scan replaces this one
         if not tag:
             return
-        self.show_area(0)
+        if self.current_area() == "Desk":
+            self._desk.scan(text)
+            return
+        if looks_like_reference(text):
+            self.show_area(self._area_index("Residents"))
+            if self._residents.show_resident(text):
+                return
+        self.show_area(self._area_index("Inventory"))
         if self._inventory.show_device(tag):
             self.statusBar().showMessage(f"Opened {tag}.", 5000)
             return
@@ -192,10 +247,10 @@ class MainWindow(QMainWindow):
     def show_welcome(self) -> None:
         choice = WelcomeDialog.ask(self._services.database.display_name, self)
         if choice is WelcomeChoice.SET_UP_VENUES:
-            self.show_area(1)
+            self.show_area(self._area_index("Settings"))
             self._settings.add_venue()
         elif choice is WelcomeChoice.IMPORT_STOCK:
-            self.show_area(0)
+            self.show_area(self._area_index("Inventory"))
             self._inventory.import_devices()
         elif choice is WelcomeChoice.EXPLORE_DEMO:
             self.demo_requested.emit()

@@ -64,7 +64,7 @@ def ready(cli: Cli) -> Cli:
 
 @pytest.fixture
 def demo(ready: Cli) -> Cli:
-    assert ready("demo-data", "--devices", "60", "--seed", "5") == 0
+    assert ready("demo-data", "--devices", "60", "--residents", "0", "--seed", "5") == 0
     return ready
 
 
@@ -146,7 +146,7 @@ def test_a_database_from_a_newer_version_is_refused(ready: Cli, db: Path) -> Non
 
 
 def test_demo_data_then_list_as_a_table_and_as_json(cli: Cli) -> None:
-    assert cli("demo-data", "--devices", "40", "--seed", "2") == 0
+    assert cli("demo-data", "--devices", "40", "--residents", "0", "--seed", "2") == 0
     assert cli.out == "Added 10 venues and 40 devices.\n"
     assert cli("devices", "list") == 0
     lines = cli.out.splitlines()
@@ -462,7 +462,7 @@ def test_main_py_runs_the_command_line_in_a_fresh_process(tmp_path: Path, desk_e
 
 
 def test_labels_for_every_device_and_blank_ones(cli: Cli, tmp_path: Path) -> None:
-    assert cli("demo-data", "--devices", "12") == 0
+    assert cli("demo-data", "--devices", "12", "--residents", "0") == 0
     out = tmp_path / "all.pdf"
     assert cli("labels", "--out", str(out), "--all", "--blank", "3") == 0
     assert "Saved 15 labels (L7160)" in cli.out
@@ -471,7 +471,7 @@ def test_labels_for_every_device_and_blank_ones(cli: Cli, tmp_path: Path) -> Non
 
 
 def test_labels_to_a_place_that_cannot_be_written_says_so(cli: Cli, tmp_path: Path) -> None:
-    assert cli("demo-data", "--devices", "2") == 0
+    assert cli("demo-data", "--devices", "2", "--residents", "0") == 0
     folder = tmp_path / "a-folder.pdf"
     folder.mkdir()
     assert cli("labels", "--out", str(folder)) == 1
@@ -479,6 +479,6 @@ def test_labels_to_a_place_that_cannot_be_written_says_so(cli: Cli, tmp_path: Pa
 
 
 def test_a_label_stock_name_cannot_be_a_path(cli: Cli, tmp_path: Path) -> None:
-    assert cli("demo-data", "--devices", "2") == 0
+    assert cli("demo-data", "--devices", "2", "--residents", "0") == 0
     assert cli("labels", "--out", str(tmp_path / "x.pdf"), "--stock", "../L7160") == 1
     assert "is not a label stock name" in cli.err

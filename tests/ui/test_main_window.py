@@ -11,13 +11,15 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QStackedWidget, QWidget
 from pytestqt.qtbot import QtBot
 
 from digiknow_desk.app import Services, open_services
 from digiknow_desk.config import database_url, load_config
 from digiknow_desk.domain.devices import DeviceDraft, DeviceType
+from digiknow_desk.domain.residents import ResidentDraft
 from digiknow_desk.ui.application import DEMO_DB_FILE, DeskApplication
+from digiknow_desk.ui.desk_page import Step
 from digiknow_desk.ui.errors import log
 from digiknow_desk.ui.main_window import MainWindow
 from digiknow_desk.ui.tasks import TaskRunner
@@ -70,7 +72,7 @@ def test_f2_puts_the_cursor_in_the_scan_box(services: Services, tasks: TaskRunne
 def test_scanning_a_label_opens_that_device(services: Services, tasks: TaskRunner, qtbot: QtBot) -> None:
     services.demo.fill(devices=40)
     window = make_window(services, tasks, qtbot)
-    window.show_area(1)
+    window.show_area(5)  # Settings: a scan outside the Desk opens the device in the Inventory
     scan(window, qtbot, "tab-0003")
     assert window.current_area() == "Inventory"
     assert window.inventory_page.shown_tag == "TAB-0003"
@@ -84,6 +86,7 @@ def test_scanning_an_unknown_tag_offers_to_add_it(
     window = make_window(services, tasks, qtbot, answer=True)
     added: list[str | None] = []
     monkeypatch.setattr(window.inventory_page, "add_device", lambda tag=None: added.append(tag))
+    window.show_area(1)  # the Inventory
     scan(window, qtbot, "DK-00012")
     assert window.asked == ["No device has the tag DK-00012.\n\nAdd a new device with this tag?"]  # type: ignore[attr-defined]
     assert added == ["DK-00012"]
@@ -95,6 +98,7 @@ def test_declining_to_add_an_unknown_tag_changes_nothing(
     window = make_window(services, tasks, qtbot, answer=False)
     added: list[str | None] = []
     monkeypatch.setattr(window.inventory_page, "add_device", lambda tag=None: added.append(tag))
+    window.show_area(1)  # the Inventory
     scan(window, qtbot, "NOPE-1")
     assert added == []
     assert "No device has the tag NOPE-1." in window.statusBar().currentMessage()
@@ -103,11 +107,11 @@ def test_declining_to_add_an_unknown_tag_changes_nothing(
 def test_keyboard_reaches_each_area(services: Services, tasks: TaskRunner, qtbot: QtBot) -> None:
     window = make_window(services, tasks, qtbot)
     shortcuts = {action.shortcut().toString(): action for action in window.findChildren(QAction)}
-    assert {"F2", "Ctrl+1", "Ctrl+2", "Ctrl+P"} <= set(shortcuts)
-    shortcuts["Ctrl+2"].trigger()
-    assert window.current_area() == "Settings"
-    shortcuts["Ctrl+1"].trigger()
-    assert window.current_area() == "Inventory"
+    areas = ["Desk", "Inventory", "Residents", "Loans", "Waiting list", "Settings"]
+    assert {"F2", "Ctrl+P"} | {f"Ctrl+{n}" for n in range(1, 7)} <= set(shortcuts)
+    for number, area in reversed(list(enumerate(areas, start=1))):
+        shortcuts[f"Ctrl+{number}"].trigger()
+        assert window.current_area() == area
 
 
 def test_empty_database_is_recognised(services: Services, tasks: TaskRunner, qtbot: QtBot) -> None:
@@ -164,7 +168,7 @@ def test_explore_demo_opens_a_separate_filled_database(
         real.database.dispose()
 
 
-@pytest.mark.parametrize("area", [0, 1])
+@pytest.mark.parametrize("area", range(6))
 def test_tab_reaches_every_control_of_the_area(
     services: Services, tasks: TaskRunner, qtbot: QtBot, area: int
 ) -> None:
@@ -175,7 +179,7 @@ def test_tab_reaches_every_control_of_the_area(
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
     window.show_area(area)
-    page = window.inventory_page if area == 0 else window.settings_page
+    page = window.centralWidget().findChild(QStackedWidget).widget(area)
     wanted = {
         widget
         for widget in page.findChildren(QWidget)
@@ -200,3 +204,24 @@ def test_a_named_database_that_does_not_exist_is_made_only_when_staff_agree(
     desk.answer = True  # type: ignore[attr-defined]
     assert desk.open(load_config(str(tmp_path / "typo.db")))
     assert (tmp_path / "typo.db").exists()
+
+
+def test_the_window_opens_on_the_desk_and_its_scans_go_to_the_desk(
+    services: Services, tasks: TaskRunner, qtbot: QtBot
+) -> None:
+    services.inventory.add(DeviceDraft(tag="TAB-0001", device_type=DeviceType.TABLET))
+    window = make_window(services, tasks, qtbot)
+    assert window.current_area() == "Desk"
+    scan(window, qtbot, "TAB-0001")
+    assert window.current_area() == "Desk"
+    assert window.desk_page.step == Step.FIND_RESIDENT  # TAB-0001 is available: who is borrowing it?
+
+
+def test_scanning_a_resident_card_opens_the_resident(
+    services: Services, tasks: TaskRunner, qtbot: QtBot
+) -> None:
+    resident = services.residents.add(ResidentDraft(name="Maureen Clarke", phone="0161 474 4444"))
+    window = make_window(services, tasks, qtbot)
+    window.show_area(5)
+    scan(window, qtbot, resident.reference.lower())
+    assert window.current_area() == "Residents"

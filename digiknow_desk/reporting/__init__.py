@@ -1,0 +1,1 @@
+"""Printed documents and reports: pure functions that turn records into PDFs (reportlab); no Qt."""

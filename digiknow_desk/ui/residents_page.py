@@ -1,0 +1,465 @@
+"""The residents page: find residents as you type; one resident's details, loans and waits; add and edit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from digiknow_desk.app import Services
+from digiknow_desk.domain.errors import DomainError
+from digiknow_desk.domain.loans import WaitStatus
+from digiknow_desk.domain.residents import ConsentPurpose, Resident
+from digiknow_desk.services.context import system_clock
+from digiknow_desk.ui.errors import problem_words
+from digiknow_desk.ui.resident_dialog import AskResident, ask_resident
+from digiknow_desk.ui.resident_table_model import (
+    RECORD_ROLE,
+    ResidentLoansTableModel,
+    ResidentTableModel,
+    day_text,
+)
+from digiknow_desk.ui.tasks import TaskRunner
+
+SEARCH_DELAY_MS = 0  # a search takes milliseconds (paged in SQL); see inventory_page
+
+
+def residents_text(count: int) -> str:
+    return "No residents" if count == 0 else f"{count:,} resident{'s' if count != 1 else ''}"
+
+
+class ResidentsPage(QWidget):
+    """Every resident, searchable by name, reference, phone or postcode; the selected resident's details,
+    consents, loans and waiting-list entries; add and edit through the resident form."""
+
+    changed = Signal()  # after a resident is added or edited
+    notice = Signal(str)  # what was just done, for the status bar
+
+    DETAIL_FIELDS = (
+        ("reference", "Reference"),
+        ("contact", "Contact"),
+        ("place", "Postcode and ward"),
+        ("age_band", "Age band"),
+        ("language", "Language"),
+        ("needs", "Needs"),
+        ("referral", "Referral"),
+        ("consents", "Consent"),
+        ("waiting", "Waiting list"),
+    )
+
+    def __init__(
+        self,
+        services: Services,
+        tasks: TaskRunner,
+        parent: QWidget | None = None,
+        *,
+        clock: Callable[[], datetime] = system_clock,
+        ask_resident: AskResident = ask_resident,
+    ) -> None:
+        super().__init__(parent)
+        self._services = services
+        self._tasks = tasks
+        self._clock = clock
+        self._ask_resident = ask_resident
+        self._shown_reference: str | None = None
+
+        # Finding residents
+        self._search = QLineEdit()
+        self._search.setObjectName("residents-search")
+        self._search.setAccessibleName("Search residents by name, reference, phone or postcode")
+        self._search.setPlaceholderText("Name, reference (R-00042), phone or postcode")
+        self._search.setClearButtonEnabled(True)
+        self._count = QLabel()
+        self._count.setAccessibleName("Residents found")
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self.apply_search)
+        self._search.textChanged.connect(lambda _text: self._search_timer.start())
+        self._search.returnPressed.connect(self._search_entered)
+
+        # The list
+        self._model = ResidentTableModel(services.residents, parent=self)
+        self._table = QTableView()
+        self._table.setObjectName("residents-table")
+        self._table.setModel(self._model)
+        self._table.setAccessibleName("Residents")
+        self._table.setAccessibleDescription(
+            "One row per resident, by name. Press Enter to edit the resident."
+        )
+        self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self._table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self._table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self._table.setAlternatingRowColors(True)
+        self._table.setWordWrap(False)
+        self._table.verticalHeader().setVisible(False)
+        self._table.setTabKeyNavigation(False)  # Tab leaves the table
+        self._size_columns()
+        self._table.activated.connect(lambda _index: self.edit_resident())
+        selection = self._table.selectionModel()
+        selection.currentRowChanged.connect(self._current_changed)
+        selection.selectionChanged.connect(lambda *_: self._update_actions())
+
+        # The selected resident
+        self._details_box = QGroupBox("Resident details")
+        self._empty_details = QLabel("Select a resident to see their details, loans and waiting list.")
+        self._empty_details.setWordWrap(True)
+        self._detail_values: dict[str, QLabel] = {}
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for key, caption in self.DETAIL_FIELDS:
+            value = QLabel()
+            value.setWordWrap(True)
+            value.setTextFormat(Qt.TextFormat.PlainText)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            value.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            self._detail_values[key] = value
+            form.addRow(f"{caption}:", value)
+        fields = QWidget()
+        fields.setLayout(form)
+        self._details_fields = QScrollArea()
+        self._details_fields.setWidget(fields)
+        self._details_fields.setWidgetResizable(True)
+        self._details_fields.setFrameShape(QFrame.Shape.NoFrame)
+        self._details_fields.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._details_fields.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._loans_model = ResidentLoansTableModel(self)
+        self._loans = QTableView()
+        self._loans.setModel(self._loans_model)
+        self._loans.setAccessibleName("Loans of the selected resident, newest first")
+        self._loans.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self._loans.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self._loans.setTabKeyNavigation(False)
+        self._loans.setWordWrap(False)
+        self._loans.verticalHeader().setVisible(False)
+        loans_header = self._loans.horizontalHeader()
+        loans_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        loans_header.setSectionResizeMode(ResidentLoansTableModel.DEVICE, QHeaderView.ResizeMode.Stretch)
+        self._loans.setMinimumHeight(self.fontMetrics().lineSpacing() * 6)
+        self._loans_label = QLabel("&Loans (open and past):")
+        self._loans_label.setBuddy(self._loans)
+        loans_layout = QVBoxLayout()
+        loans_layout.addWidget(self._loans_label)
+        loans_layout.addWidget(self._loans, 1)
+        details_layout = QHBoxLayout(self._details_box)
+        details_layout.addWidget(self._empty_details, 1)
+        details_layout.addWidget(self._details_fields, 1)
+        details_layout.addLayout(loans_layout, 1)
+
+        # Actions: the buttons, plus shortcuts that work anywhere on the page
+        self._add_action = self._action("Add resident", "Ctrl+Shift+N", self.add_resident)
+        self._edit_action = self._action("Edit resident", "Ctrl+E", self.edit_resident)
+        self._find_action = self._action("Find residents", QKeySequence.StandardKey.Find, self.focus_search)
+        self._add_button = self._button("&Add resident…", self._add_action)
+        self._edit_button = self._button("&Edit…", self._edit_action)
+        self._notice = QLabel()
+        self._notice.setWordWrap(True)
+        self._notice.setTextFormat(Qt.TextFormat.PlainText)
+        self._notice.setAccessibleName("Last action")
+
+        # Layout
+        buttons = QHBoxLayout()
+        buttons.addWidget(self._add_button)
+        buttons.addWidget(self._edit_button)
+        buttons.addStretch()
+        search_row = QHBoxLayout()
+        search_label = QLabel("Fi&nd:")
+        search_label.setBuddy(self._search)
+        search_row.addWidget(search_label)
+        search_row.addWidget(self._search, 1)
+        search_row.addSpacing(self.fontMetrics().averageCharWidth() * 2)
+        search_row.addWidget(self._count)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(self._table)
+        splitter.addWidget(self._details_box)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(buttons)
+        layout.addLayout(search_row)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self._notice)
+        self.setTabOrder(self._add_button, self._edit_button)
+        self.setTabOrder(self._edit_button, self._search)
+        self.setTabOrder(self._search, self._table)
+        self.setTabOrder(self._table, self._loans)
+
+        self.apply_search()
+
+    # Read by the main window and the tests
+
+    @property
+    def model(self) -> ResidentTableModel:
+        return self._model
+
+    @property
+    def table(self) -> QTableView:
+        return self._table
+
+    @property
+    def loans_model(self) -> ResidentLoansTableModel:
+        return self._loans_model
+
+    @property
+    def search_box(self) -> QLineEdit:
+        return self._search
+
+    @property
+    def count_text(self) -> str:
+        return self._count.text()
+
+    @property
+    def notice_text(self) -> str:
+        return self._notice.text()
+
+    @property
+    def shown_reference(self) -> str | None:
+        """The reference of the resident whose details are shown."""
+        return self._shown_reference
+
+    def detail_text(self, key: str) -> str:
+        """One value shown in the details panel, e.g. detail_text('consents')."""
+        return self._detail_values[key].text()
+
+    def current_resident(self) -> Resident | None:
+        index = self._table.currentIndex()
+        if not index.isValid() or not self._table.selectionModel().isRowSelected(index.row(), QModelIndex()):
+            return None
+        resident: Resident = self._model.data(index, RECORD_ROLE)
+        return resident
+
+    # Public actions
+
+    def apply_search(self) -> None:
+        """Show the residents matching the search box now (typing calls this straight after)."""
+        self._search_timer.stop()
+        keep = self._shown_reference
+        self._model.set_search(self._search.text())
+        self._count.setText(residents_text(self._model.total))
+        if keep is None or not self._select_reference(keep, fetch=False):
+            self._show_details(None)
+        self._update_actions()
+
+    def refresh(self) -> None:
+        """Read the list and the shown resident again (e.g. after a loan at the desk)."""
+        keep = self._shown_reference
+        self._model.refresh()
+        self._count.setText(residents_text(self._model.total))
+        if keep is None or not self._select_reference(keep, fetch=False):
+            self._show_details(None)
+        self._update_actions()
+
+    def show_resident(self, reference: str) -> bool:
+        """Search for the resident with `reference`, select them and show their details; False if none."""
+        try:
+            resident = self._services.residents.get(reference)
+        except DomainError:
+            return False
+        self._search.blockSignals(True)
+        self._search.setText(resident.reference)
+        self._search.blockSignals(False)
+        self._shown_reference = None
+        self.apply_search()
+        if not self._select_reference(resident.reference, fetch=True):
+            return False
+        self._table.setFocus()
+        return True
+
+    def focus_search(self) -> None:
+        self._search.setFocus()
+        self._search.selectAll()
+
+    def add_resident(self, name: str = "") -> Resident | None:
+        """Open the resident form for someone new."""
+        saved = self._ask_resident(self._services, self, None, name)
+        if saved is not None:
+            self._changed(f"Registered {saved.reference} {saved.name}.", saved.reference)
+        return saved
+
+    def edit_resident(self) -> Resident | None:
+        current = self.current_resident()
+        if current is None:
+            return None
+        try:
+            resident = self._services.residents.get(current.reference)  # as it is now
+        except DomainError as error:
+            self._set_notice(problem_words(error))
+            self.refresh()
+            return None
+        saved = self._ask_resident(self._services, self, resident, "")
+        if saved is not None:
+            self._changed(f"Saved the changes to {saved.reference} {saved.name}.", saved.reference)
+        return saved
+
+    # Helpers
+
+    def _action(
+        self, text: str, shortcut: str | QKeySequence.StandardKey, slot: Callable[[], Any]
+    ) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)
+        return action
+
+    def _button(self, text: str, action: QAction) -> QPushButton:
+        button = QPushButton(text)
+        name = action.text()
+        button.setAccessibleName(name)
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        button.setToolTip(f"{name} ({keys})" if keys else name)
+        button.clicked.connect(action.trigger)
+        return button
+
+    def _size_columns(self) -> None:
+        metrics = self._table.fontMetrics()
+        padding = metrics.averageCharWidth() * 3
+        samples = {
+            ResidentTableModel.REFERENCE: "R-00000",
+            ResidentTableModel.POSTCODE: "SK10 0XX",
+            ResidentTableModel.WARD: "Bredbury Green and Romiley",
+            ResidentTableModel.PHONE: "0161 000 0000",
+            ResidentTableModel.AGE_BAND: "Prefer not to say",
+        }
+        header = self._table.horizontalHeader()
+        for column, sample in samples.items():
+            caption = ResidentTableModel.HEADERS[column]
+            width = max(metrics.horizontalAdvance(sample), metrics.horizontalAdvance(caption))
+            header.resizeSection(column, width + padding)
+        header.setSectionResizeMode(ResidentTableModel.NAME, QHeaderView.ResizeMode.Stretch)
+        self._table.verticalHeader().setDefaultSectionSize(metrics.lineSpacing() + metrics.height() // 2)
+
+    def _search_entered(self) -> None:
+        self.apply_search()
+        if self._model.rowCount() and self._table.currentIndex().row() < 0:
+            self._select_row(0)
+        if self._model.rowCount():
+            self._table.setFocus()
+
+    def _select_reference(self, reference: str, *, fetch: bool) -> bool:
+        row = self._model.row_of(reference, fetch=fetch)
+        if row is None:
+            return False
+        self._select_row(row)
+        return True
+
+    def _select_row(self, row: int) -> None:
+        index = self._model.index(row, ResidentTableModel.NAME)
+        self._table.selectionModel().setCurrentIndex(
+            index,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+        )
+        self._table.scrollTo(index)
+        self._show_details(self._model.resident(row))
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._show_details(self._model.resident(current.row()) if current.isValid() else None)
+        self._update_actions()
+
+    def _show_details(self, resident: Resident | None) -> None:
+        self._shown_reference = resident.reference if resident else None
+        self._empty_details.setVisible(resident is None)
+        self._details_fields.setVisible(resident is not None)
+        self._loans.setVisible(resident is not None)
+        self._loans_label.setVisible(resident is not None)
+        today = self._today()
+        if resident is None:
+            self._details_box.setTitle("Resident details")
+            self._loans_model.set_loans([], today)
+            return
+        self._details_box.setTitle(f"{resident.reference} {resident.name}")
+        contact = "\n".join(part for part in (resident.phone, resident.email, resident.address) if part)
+        needs = [
+            need
+            for need, wanted in (
+                ("Large print", resident.large_print),
+                ("Interpreter", resident.interpreter),
+                (resident.access_needs, bool(resident.access_needs)),
+            )
+            if wanted
+        ]
+        referral = resident.referral_reason.label + (
+            f", referred by {resident.referral_partner}" if resident.referral_partner else ""
+        )
+        consents = "\n".join(
+            f"{consent.purpose.label} (given {day_text(consent.given_on, today)})"
+            for consent in sorted(
+                resident.consents, key=lambda consent: list(ConsentPurpose).index(consent.purpose)
+            )
+        )
+        try:
+            loans = self._services.lending.loans_of(resident.reference)
+            waits = [
+                entry
+                for entry in self._services.lending.waiting_list()
+                if entry.resident_reference == resident.reference
+            ]
+        except DomainError as error:  # removed or renamed since the list was read
+            self._set_notice(problem_words(error))
+            loans, waits = [], []
+        waiting = "\n".join(
+            f"{entry.device_type.label}: "
+            + (
+                f"offered {entry.offered_tag}"
+                + (f" until {day_text(entry.offer_expires_on, today)}" if entry.offer_expires_on else "")
+                if entry.status == WaitStatus.OFFERED
+                else f"waiting since {day_text(entry.joined_at, today)}"
+            )
+            for entry in waits
+        )
+        values = {
+            "reference": resident.reference,
+            "contact": contact or "None recorded",
+            "place": ", ".join(part for part in (resident.postcode, resident.ward_name) if part)
+            or "Not known",
+            "age_band": resident.age_band.label,
+            "language": resident.language,
+            "needs": "\n".join(needs) or "None recorded",
+            "referral": referral,
+            "consents": consents or "None recorded",
+            "waiting": waiting or "Not waiting",
+        }
+        for key, value in values.items():
+            self._detail_values[key].setText(value)
+        self._loans_model.set_loans(loans, today)
+        self._loans.setAccessibleName(f"Loans of {resident.reference} {resident.name}, newest first")
+
+    def _changed(self, message: str, reference: str) -> None:
+        self._set_notice(message)
+        self.refresh()
+        if not self._select_reference(reference, fetch=False):
+            self.show_resident(reference)
+        self.changed.emit()
+
+    def _set_notice(self, message: str) -> None:
+        self._notice.setText(message)
+        self.notice.emit(message)
+
+    def _update_actions(self) -> None:
+        has_current = self.current_resident() is not None
+        self._edit_action.setEnabled(has_current)
+        self._edit_button.setEnabled(has_current)
+
+    def _today(self) -> date:
+        return self._clock().astimezone().date()

@@ -1,0 +1,469 @@
+"""The residents page and the resident form: search as you type (paged in SQL), one resident's details,
+consents, loans and waits; the form's checks as staff type and its duplicate warning; accessibility."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from digiknow_desk.app import Services
+from digiknow_desk.domain.devices import DeviceDraft, DeviceType
+from digiknow_desk.domain.residents import ConsentPurpose, Resident, ResidentDraft
+from digiknow_desk.services.residents import PAGE_SIZE
+from digiknow_desk.ui.resident_dialog import SENSITIVE_TITLE, ResidentDialog
+from digiknow_desk.ui.resident_table_model import ResidentLoansTableModel, ResidentTableModel
+from digiknow_desk.ui.residents_page import ResidentsPage
+from digiknow_desk.ui.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from tests.conftest import FakeClock
+
+
+@pytest.fixture
+def tasks() -> Iterator[TaskRunner]:
+    runner = TaskRunner()
+    yield runner
+    runner.shutdown()
+
+
+def add(services: Services, name: str, *, phone: str = "", postcode: str = "", **more: object) -> Resident:
+    draft = ResidentDraft(name=name, phone=phone or "0161 000 0000", postcode=postcode, **more)  # type: ignore[arg-type]
+    return services.residents.add(draft, duplicate_checked=True)
+
+
+def make_page(
+    services: Services,
+    tasks: TaskRunner,
+    qtbot: QtBot,
+    clock: FakeClock,
+    ask: object = None,
+) -> ResidentsPage:
+    def refuse(*_args: object) -> Resident | None:
+        pytest.fail("the resident form would block the test")
+
+    page = ResidentsPage(services, tasks, clock=clock, ask_resident=ask or refuse)  # type: ignore[arg-type]
+    qtbot.addWidget(page)
+    page.resize(1280, 800)
+    return page
+
+
+def line(dialog: ResidentDialog, name: str) -> QLineEdit:
+    widget = dialog.field(name)
+    assert isinstance(widget, QLineEdit)
+    return widget
+
+
+# The models
+
+
+def test_the_resident_model_passes_the_model_tester(services: Services, qtmodeltester: ModelTester) -> None:
+    for number in range(7):
+        add(services, f"Resident {number}", postcode="SK1 3XE")
+    model = ResidentTableModel(services.residents, page_size=3)
+    model.set_search("")
+    qtmodeltester.check(model)  # with rows still to fetch
+    while model.canFetchMore(QModelIndex()):
+        model.fetchMore(QModelIndex())
+    qtmodeltester.check(model)
+    model.set_search("nobody of that name")
+    qtmodeltester.check(model)
+
+
+def test_the_loans_model_passes_the_model_tester(
+    services: Services, qtmodeltester: ModelTester, clock: FakeClock
+) -> None:
+    resident = add(services, "Maureen Clarke")
+    for tag in ("TAB-0001", "TAB-0002"):
+        services.inventory.add(DeviceDraft(tag=tag, device_type=DeviceType.TABLET))
+        services.lending.issue(tag, resident.reference)
+    services.lending.return_device("TAB-0001")
+    model = ResidentLoansTableModel()
+    model.set_loans(services.lending.loans_of(resident.reference), clock.now.date())
+    qtmodeltester.check(model)
+    states = {model.loan(row).device_tag: model.data(model.index(row, model.STATE)) for row in range(2)}
+    assert states == {"TAB-0001": "Returned Sat 14 Mar", "TAB-0002": "Due Sat 11 Apr"}
+
+
+def test_the_list_reads_one_page_at_a_time(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    for number in range(PAGE_SIZE + 30):
+        add(services, f"Resident {number:03d}")
+    page = make_page(services, tasks, qtbot, clock)
+    assert page.count_text == f"{PAGE_SIZE + 30} residents"
+    assert page.model.rowCount() == PAGE_SIZE
+    page.model.fetchMore(QModelIndex())
+    assert page.model.rowCount() == PAGE_SIZE + 30
+
+
+# Finding residents
+
+
+def test_typing_finds_residents_by_name_reference_phone_or_postcode(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    add(services, "Maureen Clarke", phone="0161 474 4444", postcode="SK1 3XE")
+    add(services, "Maureen Hughes", phone="0161 480 1234", postcode="SK5 6AB")
+    add(services, "Tom Okafor", postcode="SK4 1AA")
+    page = make_page(services, tasks, qtbot, clock)
+    assert page.count_text == "3 residents"
+
+    for typed, names in (
+        ("maureen", ["Maureen Clarke", "Maureen Hughes"]),
+        ("R-00003", ["Tom Okafor"]),
+        ("474 4444", ["Maureen Clarke"]),
+        ("sk5", ["Maureen Hughes"]),
+    ):
+        page.search_box.clear()
+        qtbot.keyClicks(page.search_box, typed)
+        qtbot.waitUntil(lambda typed=typed: page.model.search_text == typed)
+        assert [page.model.resident(row).name for row in range(page.model.rowCount())] == names, typed
+    assert page.count_text == "1 resident"
+
+
+def test_enter_in_the_search_selects_the_first_resident(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    add(services, "Tom Okafor", postcode="SK4 1AA")
+    page = make_page(services, tasks, qtbot, clock)
+    page.search_box.setText("okafor")
+    QTest.keyClick(page.search_box, Qt.Key.Key_Return)
+    current = page.current_resident()
+    assert current is not None and current.name == "Tom Okafor"
+    assert page.shown_reference == current.reference
+
+
+def test_show_resident_shows_details_consents_loans_and_waits(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    ward = services.venues.wards()[0]
+    resident = add(
+        services,
+        "Maureen Clarke",
+        phone="0161 474 4444",
+        postcode="sk1 3xe",
+        ward_code=ward.code,
+        large_print=True,
+        referral_partner="Housing officer",
+        consents=frozenset({ConsentPurpose.LENDING, ConsentPurpose.CONTACT}),
+    )
+    for tag in ("TAB-0001", "TAB-0002"):
+        services.inventory.add(DeviceDraft(tag=tag, device_type=DeviceType.TABLET))
+    services.lending.issue("TAB-0001", resident.reference)
+    clock.now += timedelta(days=40)
+    services.lending.return_device("TAB-0001")
+    services.lending.issue("TAB-0002", resident.reference)
+    services.lending.join_waiting_list(resident.reference, DeviceType.MIFI)
+    page = make_page(services, tasks, qtbot, clock)
+
+    assert page.show_resident("r42") is False
+    assert page.show_resident("r1") is True
+
+    assert page.shown_reference == "R-00001"
+    assert page.detail_text("contact") == "0161 474 4444"
+    assert page.detail_text("place") == f"SK1 3XE, {ward.name}"
+    assert page.detail_text("needs") == "Large print"
+    assert page.detail_text("referral") == "Other, referred by Housing officer"
+    assert page.detail_text("consents") == (
+        "Keep my details to lend me a device (given Sat 14 Mar)\nContact me about my loan (given Sat 14 Mar)"
+    )
+    assert page.detail_text("waiting") == "MiFi / dongle: waiting since Thu 23 Apr"
+    loans = page.loans_model
+    assert [loans.data(loans.index(row, loans.TAG)) for row in range(loans.rowCount())] == [
+        "TAB-0002",
+        "TAB-0001",
+    ]
+    assert loans.data(loans.index(0, loans.STATE)) == "Due Thu 21 May"
+    assert loans.data(loans.index(1, loans.STATE)) == "Returned Thu 23 Apr"
+
+
+# Adding and editing through the form (the stand-ins drive the real dialog without blocking)
+
+
+def test_add_resident_registers_and_shows_them(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    def fill_the_form(
+        svc: Services, parent: QWidget, resident: Resident | None, name: str
+    ) -> Resident | None:
+        dialog = ResidentDialog(svc, resident, parent, name=name)
+        line(dialog, "name").setText("Priya Shah")
+        line(dialog, "email").setText("Priya@Example.org")
+        dialog.save()
+        return dialog.saved
+
+    page = make_page(services, tasks, qtbot, clock, ask=fill_the_form)
+    with qtbot.waitSignal(page.changed, timeout=2000):
+        saved = page.add_resident()
+    assert saved is not None and saved.email == "priya@example.org"
+    assert page.shown_reference == saved.reference == "R-00001"
+    assert page.notice_text == "Registered R-00001 Priya Shah."
+
+
+def test_edit_resident_saves_and_keeps_the_consent_dates(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    add(services, "Tom Okafor", postcode="SK4 1AA")
+    clock.now += timedelta(days=10)
+
+    def add_interpreter(
+        svc: Services, parent: QWidget, resident: Resident | None, name: str
+    ) -> Resident | None:
+        dialog = ResidentDialog(svc, resident, parent, name=name)
+        assert "(given Sat 14 Mar 2026)" in dialog.consent_box(ConsentPurpose.LENDING).text()
+        interpreter = dialog.field("interpreter")
+        assert isinstance(interpreter, QCheckBox)
+        interpreter.setChecked(True)
+        line(dialog, "language").setText("Tigrinya")
+        dialog.consent_box(ConsentPurpose.SUPPORT).setChecked(True)
+        dialog.save()
+        return dialog.saved
+
+    page = make_page(services, tasks, qtbot, clock, ask=add_interpreter)
+    page.table.selectRow(0)
+    with qtbot.waitSignal(page.changed, timeout=2000):
+        page.edit_resident()
+    assert page.detail_text("needs") == "Interpreter"
+    assert page.detail_text("language") == "Tigrinya"
+    assert page.detail_text("consents") == (
+        "Keep my details to lend me a device (given Sat 14 Mar)\n"
+        "Record the help I get from Digital Champions (given Tue 24 Mar)"
+    )
+
+
+def test_edit_needs_a_selected_resident(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    add(services, "Tom Okafor")
+    page = make_page(services, tasks, qtbot, clock)
+    buttons = {button.accessibleName(): button for button in page.findChildren(QAbstractButton)}
+    assert not buttons["Edit resident"].isEnabled()
+    assert page.edit_resident() is None
+    page.table.selectRow(0)
+    assert buttons["Edit resident"].isEnabled()
+
+
+# The form: checks as staff type, and the duplicate warning
+
+
+def test_the_form_checks_as_staff_type_and_only_where_they_have_typed(
+    services: Services, qtbot: QtBot
+) -> None:
+    dialog = ResidentDialog(services)
+    qtbot.addWidget(dialog)
+    assert dialog.problem_text("name") == ""  # an empty new form is not a page of errors
+    assert set(dialog.problems) == {"name", "contact"}
+
+    with qtbot.waitSignal(dialog.checked, timeout=2000):
+        qtbot.keyClicks(line(dialog, "email"), "maureen@")
+    assert dialog.problem_text("email") == "'maureen@' is not an email address: it needs an @ and a domain."
+    assert dialog.problem_text("name") == ""
+    with qtbot.waitSignal(dialog.checked, timeout=2000):
+        qtbot.keyClicks(line(dialog, "email"), "example.org")
+    assert dialog.problem_text("email") == ""
+
+    lending = dialog.consent_box(ConsentPurpose.LENDING)
+    with qtbot.waitSignal(dialog.checked, timeout=2000):
+        lending.setChecked(False)
+    assert dialog.problem_text("consents").startswith("Lending needs the resident's consent")
+
+    dialog.save()  # everything shows now, and nothing is saved
+    assert dialog.problem_text("name") == "Enter the resident's name."
+    assert dialog.saved is None
+    assert QApplication.focusWidget() in (None, dialog.field("name"))
+
+
+def test_a_likely_duplicate_is_warned_about_before_saving(services: Services, qtbot: QtBot) -> None:
+    existing = add(services, "Maureen Clarke", phone="0161 474 4444", postcode="SK1 3XE")
+    dialog = ResidentDialog(services)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.duplicate_warning == ""
+
+    qtbot.keyClicks(line(dialog, "name"), "maureen  clarke")
+    qtbot.keyClicks(line(dialog, "phone"), "07700 900123")
+    with qtbot.waitSignal(dialog.checked, timeout=2000):
+        qtbot.keyClicks(line(dialog, "postcode"), "sk13xe")
+    assert [match.reference for match in dialog.duplicates] == [existing.reference]
+    assert dialog.duplicate_warning.startswith("This may be someone already registered")
+    assert "R-00001  Maureen Clarke (SK1 3XE, 0161 474 4444)" in dialog.duplicate_warning
+
+    dialog.save()
+    assert dialog.saved is None
+    assert dialog.problem_text("different_person").startswith("Check the residents above.")
+    assert dialog.different_person.hasFocus()
+    assert services.residents.count() == 1
+
+    QTest.keyClick(dialog.different_person, Qt.Key.Key_Space)  # "This is a different person"
+    dialog.save()
+    assert dialog.saved is not None and dialog.saved.reference == "R-00002"
+    assert services.residents.count() == 2
+
+
+def test_no_duplicate_warning_for_a_different_postcode(services: Services, qtbot: QtBot) -> None:
+    add(services, "Maureen Clarke", phone="0161 474 4444", postcode="SK1 3XE")
+    dialog = ResidentDialog(services, name="Maureen Clarke")
+    qtbot.addWidget(dialog)
+    line(dialog, "postcode").setText("SK7 1AA")
+    line(dialog, "phone").setText("0161 999 9999")
+    dialog.check_now()
+    assert dialog.duplicates == []
+    dialog.save()
+    assert dialog.saved is not None
+
+
+def test_the_form_offers_the_21_wards_and_marks_the_sensitive_questions(
+    services: Services, qtbot: QtBot
+) -> None:
+    dialog = ResidentDialog(services)
+    qtbot.addWidget(dialog)
+    ward = dialog.field("ward_code")
+    assert isinstance(ward, QComboBox)
+    assert ward.count() == 22 and ward.itemText(0) == "Not known"
+    sensitive = [box for box in dialog.findChildren(QGroupBox) if box.title() == SENSITIVE_TITLE]
+    assert len(sensitive) == 1
+    inside = set(sensitive[0].findChildren(QWidget))
+    assert {dialog.field("disability"), dialog.field("ethnicity"), dialog.field("on_benefits")} <= inside
+    for name in ("disability", "on_benefits"):
+        combo = dialog.field(name)
+        assert isinstance(combo, QComboBox) and combo.currentText() == "Not asked"
+    assert "date of birth" not in " ".join(label.text().lower() for label in dialog.findChildren(QLabel))
+
+
+# Accessibility
+
+INTERACTIVE = (
+    QAbstractButton,
+    QLineEdit,
+    QComboBox,
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QPlainTextEdit,
+    QTextEdit,
+)
+
+
+def unnamed_controls(root: QWidget) -> list[str]:
+    """Interactive widgets under `root` with neither an accessible name nor a label pointing at them."""
+    buddies = {id(label.buddy()) for label in root.findChildren(QLabel) if label.buddy() is not None}
+    missing = []
+    for widget in root.findChildren(QWidget):
+        if not isinstance(widget, INTERACTIVE):
+            continue
+        parent = widget.parentWidget()
+        while parent is not None and parent is not root and not isinstance(parent, INTERACTIVE):
+            parent = parent.parentWidget()
+        if parent is not None and parent is not root:
+            continue  # part of a control, named by the control
+        if not widget.accessibleName().strip() and id(widget) not in buddies:
+            missing.append(f"{type(widget).__name__} {getattr(widget, 'text', str)()!r}")
+    return missing
+
+
+def mnemonics(root: QWidget) -> list[str]:
+    letters = []
+    for widget in root.findChildren(QWidget):
+        if isinstance(widget, QLabel | QAbstractButton):
+            text = widget.text().replace("&&", "")
+            if "&" in text:
+                letters.append(text[text.index("&") + 1].lower())
+    return sorted(letters)
+
+
+def unreached_by_tab(qtbot: QtBot, root: QWidget, start: QWidget) -> list[str]:
+    wanted = {
+        widget
+        for widget in root.findChildren(QWidget)
+        if widget.isVisible()
+        and widget.isEnabled()
+        and widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+        and widget.focusProxy() is None
+    }
+    start.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is start)
+    reached = set()
+    for _ in range(3 * len(wanted) + 5):
+        focused = QApplication.focusWidget()
+        assert focused is not None
+        reached.add(focused)
+        QTest.keyClick(focused, Qt.Key.Key_Tab)
+    return [widget.accessibleName() or type(widget).__name__ for widget in wanted - reached]
+
+
+def show_active(qtbot: QtBot, widget: QWidget) -> None:
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.activateWindow()
+    qtbot.waitUntil(widget.isActiveWindow)
+
+
+def test_every_control_is_named_and_reached_by_tab(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    resident = add(services, "Maureen Clarke", phone="0161 474 4444", postcode="SK1 3XE")
+    services.inventory.add(DeviceDraft(tag="TAB-0001", device_type=DeviceType.TABLET))
+    services.lending.issue("TAB-0001", resident.reference)
+    page = make_page(services, tasks, qtbot, clock)
+    page.show_resident(resident.reference)
+    new_form = ResidentDialog(services, name="Maureen Clarke")
+    new_form.field("postcode").setProperty("text", "SK1 3XE")
+    new_form.check_now()  # the duplicate warning and its tick box are on show
+    roots: list[QWidget] = [page, new_form, ResidentDialog(services, resident)]
+    for root in roots[1:]:
+        qtbot.addWidget(root)
+
+    for root in roots:
+        assert unnamed_controls(root) == [], type(root).__name__
+        keys = mnemonics(root)
+        assert len(keys) == len(set(keys)), (type(root).__name__, keys)
+    # The main window's own Alt keys (File, Go, Help, Scan) stay its own.
+    assert not {"f", "g", "h", "s"} & set(mnemonics(page))
+    assert len([w for w in new_form.findChildren(QWidget) if isinstance(w, INTERACTIVE)]) > 20
+
+    show_active(qtbot, page)
+    assert unreached_by_tab(qtbot, page, page.search_box) == []
+    show_active(qtbot, new_form)
+    assert new_form.different_person.isVisible()
+    assert unreached_by_tab(qtbot, new_form, new_form.field("name")) == []
+
+
+def test_shortcuts_stay_clear_of_the_main_window(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    opened: list[str] = []
+    add(services, "Tom Okafor")
+    page = make_page(
+        services,
+        tasks,
+        qtbot,
+        clock,
+        ask=lambda _s, _p, resident, _n: opened.append(resident.reference if resident else "new"),
+    )
+    shortcuts = {action.shortcut().toString(): action for action in page.actions()}
+    page.table.selectRow(0)
+    shortcuts["Ctrl+Shift+N"].trigger()
+    shortcuts["Ctrl+E"].trigger()
+    assert opened == ["new", "R-00001"]
+    main_window_keys = {"Ctrl+P", "F2", "Ctrl+L", "Ctrl+Q", "Ctrl+N"} | {f"Ctrl+{n}" for n in range(1, 10)}
+    assert not main_window_keys & set(shortcuts)

@@ -1,0 +1,325 @@
+"""The resident service: registering, validating, consent per purpose, duplicates and search."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+
+from digiknow_desk.app import Services
+from digiknow_desk.domain.errors import NotFound, ValidationError
+from digiknow_desk.domain.residents import AgeBand, ConsentPurpose, Resident, ResidentDraft
+from digiknow_desk.services.residents import PossibleDuplicate, normalise_reference
+
+if TYPE_CHECKING:
+    from tests.conftest import FakeClock
+
+WARD = "E05000797"
+
+
+def _today(clock: FakeClock) -> date:
+    """The desk's date for the fake clock (the service reads dates in local time)."""
+    return clock.now.astimezone().date()
+
+
+def _add(services: Services, name: str = "Mary Smith", **fields: object) -> Resident:
+    fields.setdefault("phone", "0161 474 4444")
+    fields.setdefault("postcode", "SK4 1AA")
+    return services.residents.add(ResidentDraft(name=name, **fields))  # type: ignore[arg-type]
+
+
+# Registering
+
+
+def test_add_cleans_the_draft_and_gives_sequential_references(services: Services) -> None:
+    first = services.residents.add(
+        ResidentDraft(
+            name="  Mary   Smith ",
+            phone=" 0161  474 4444 ",
+            email=" Mary@Example.ORG ",
+            postcode="sk4 1aa",
+            ward_code=WARD,
+            age_band=AgeBand.AGE_65_74,
+            referral_partner="  Stockport Homes ",
+        )
+    )
+    second = _add(services, "John Brown", phone="07700 900123", postcode="SK1 3XE")
+
+    assert (first.reference, second.reference) == ("R-00001", "R-00002")
+    assert first.name == "Mary Smith"
+    assert first.phone == "0161 474 4444"
+    assert first.email == "mary@example.org"
+    assert first.postcode == "SK4 1AA"
+    assert first.ward_code == WARD and first.ward_name  # the ward's name comes from the reference table
+    assert first.age_band == AgeBand.AGE_65_74
+    assert first.referral_partner == "Stockport Homes"
+    assert services.residents.get("r-1") == first
+    assert services.residents.get(" R00002 ") == second
+
+
+def test_get_an_unknown_reference_says_so(services: Services) -> None:
+    with pytest.raises(NotFound, match="R-00042"):
+        services.residents.get("r42")
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("r42", "R-00042"), ("R-42", "R-00042"), (" r-00042 ", "R-00042"), ("R 7", "R-00007"), ("x1", "X1")],
+)
+def test_normalise_reference(typed: str, meant: str) -> None:
+    assert normalise_reference(typed) == meant
+
+
+def test_a_resident_needs_a_way_to_be_contacted(services: Services) -> None:
+    with pytest.raises(ValidationError) as caught:
+        services.residents.add(ResidentDraft(name="No Contact", postcode="SK4 1AA"))
+    assert set(caught.value.problems) == {"contact"}
+    # Any one of phone, email or address will do.
+    assert services.residents.add(ResidentDraft(name="By Email", email="a@b.org")).email == "a@b.org"
+    assert services.residents.add(ResidentDraft(name="By Post", address="1 High St")).address == "1 High St"
+
+
+@pytest.mark.parametrize("postcode", ["SK4", "12345", "SK4 1A", "SKK4 1AAA", "S-K4 1AA"])
+def test_a_postcode_must_look_like_a_uk_postcode(services: Services, postcode: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        _add(services, postcode=postcode)
+    assert set(caught.value.problems) == {"postcode"}
+    assert "SK1 3XE" in caught.value.problems["postcode"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"), [("sk13xe", "SK1 3XE"), ("m1 1ae", "M1 1AE"), ("SK6  2PL", "SK6 2PL")]
+)
+def test_a_postcode_is_kept_in_one_form(services: Services, typed: str, kept: str) -> None:
+    assert _add(services, postcode=typed).postcode == kept
+
+
+@pytest.mark.parametrize("phone", ["call me", "12345", "(--) --", "0161 474 4444 ext 2"])
+def test_a_phone_must_be_a_number(services: Services, phone: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        _add(services, phone=phone)
+    assert set(caught.value.problems) == {"phone"}
+
+
+def test_every_problem_is_reported_at_once(services: Services) -> None:
+    with pytest.raises(ValidationError) as caught:
+        services.residents.add(
+            ResidentDraft(name="", email="not-an-email", postcode="nowhere", consents=frozenset())
+        )
+    assert set(caught.value.problems) == {"name", "email", "postcode", "consents"}
+
+
+def test_lending_needs_consent_to_keep_details(services: Services) -> None:
+    with pytest.raises(ValidationError) as caught:
+        _add(services, consents=frozenset({ConsentPurpose.CONTACT}))
+    assert "consent" in caught.value.problems["consents"]
+    assert services.residents.count() == 0
+
+
+def test_an_unknown_ward_is_refused(services: Services) -> None:
+    with pytest.raises(ValidationError) as caught:
+        _add(services, ward_code="E99999999")
+    assert set(caught.value.problems) == {"ward_code"}
+    assert services.residents.count() == 0
+
+
+# Consent per purpose
+
+
+def test_consents_are_dated_per_purpose_and_kept_on_update(services: Services, clock: FakeClock) -> None:
+    first_day = _today(clock)
+    resident = _add(services, consents=frozenset({ConsentPurpose.LENDING, ConsentPurpose.CONTACT}))
+    assert {(c.purpose, c.given_on) for c in resident.consents} == {
+        (ConsentPurpose.LENDING, first_day),
+        (ConsentPurpose.CONTACT, first_day),
+    }
+
+    clock.now += timedelta(days=10)
+    later = _today(clock)
+    updated = services.residents.update(
+        resident.reference,
+        dataclasses.replace(
+            resident.as_draft(),
+            phone="07700 900123",
+            consents=frozenset({ConsentPurpose.LENDING, ConsentPurpose.SUPPORT}),
+        ),
+    )
+    assert updated.phone == "07700 900123"
+    # Lending keeps its first date, support is dated today, and the withdrawn contact consent is gone.
+    assert {(c.purpose, c.given_on) for c in updated.consents} == {
+        (ConsentPurpose.LENDING, first_day),
+        (ConsentPurpose.SUPPORT, later),
+    }
+    assert services.residents.get(resident.reference) == updated
+
+    # Given again after withdrawing: dated afresh.
+    clock.now += timedelta(days=5)
+    again = services.residents.update(
+        resident.reference,
+        dataclasses.replace(
+            updated.as_draft(), consents=frozenset({ConsentPurpose.LENDING, ConsentPurpose.CONTACT})
+        ),
+    )
+    contact = next(c for c in again.consents if c.purpose == ConsentPurpose.CONTACT)
+    assert contact.given_on == _today(clock)
+
+
+def test_update_cannot_withdraw_lending_consent_or_break_validation(services: Services) -> None:
+    resident = _add(services)
+    with pytest.raises(ValidationError) as caught:
+        services.residents.update(
+            resident.reference, dataclasses.replace(resident.as_draft(), consents=frozenset())
+        )
+    assert "consents" in caught.value.problems
+    with pytest.raises(ValidationError):
+        services.residents.update(resident.reference, dataclasses.replace(resident.as_draft(), phone=""))
+    assert services.residents.get(resident.reference) == resident
+
+
+def test_update_an_unknown_resident_says_so(services: Services) -> None:
+    with pytest.raises(NotFound):
+        services.residents.update("R-00099", ResidentDraft(name="Nobody", phone="0161 474 4444"))
+
+
+def test_update_refreshes_what_search_finds(services: Services) -> None:
+    resident = _add(services, "Mary Smith")
+    services.residents.update(
+        resident.reference, dataclasses.replace(resident.as_draft(), name="Mary Jones", postcode="SK1 3XE")
+    )
+    assert [r.reference for r in services.residents.search("jones")] == [resident.reference]
+    assert services.residents.search("smith") == []
+    assert services.residents.search("SK4") == []
+    assert [r.reference for r in services.residents.search("sk13xe")] == [resident.reference]
+
+
+# Likely duplicates
+
+
+def test_same_name_and_postcode_is_a_likely_duplicate(services: Services) -> None:
+    mary = _add(services, "Mary Smith", phone="0161 474 4444", postcode="SK4 1AA")
+    with pytest.raises(PossibleDuplicate) as caught:
+        _add(services, "mary  SMITH", phone="07700 900123", postcode="sk41aa")
+    assert caught.value.matches == (mary,)
+    assert mary.reference in str(caught.value)
+    assert services.residents.count() == 1
+
+
+def test_same_name_and_phone_however_typed_is_a_likely_duplicate(services: Services) -> None:
+    mary = _add(services, "Mary Smith", phone="0161 474 4444", postcode="SK4 1AA")
+    for phone in ("01614744444", "0161-474-4444", "+44 161 474 4444", "+44 (0)161 474 4444"):
+        with pytest.raises(PossibleDuplicate) as caught:
+            _add(services, "Mary Smith", phone=phone, postcode="SK1 3XE")
+        assert caught.value.matches == (mary,), phone
+
+
+def test_same_name_elsewhere_or_another_name_is_not_a_duplicate(services: Services) -> None:
+    _add(services, "Mary Smith", phone="0161 474 4444", postcode="SK4 1AA")
+    other_place = _add(services, "Mary Smith", phone="07700 900123", postcode="SK1 3XE")
+    other_name = _add(services, "Mary Smyth", phone="0161 474 4444", postcode="SK4 1AA")
+    assert other_place.reference != other_name.reference
+    assert services.residents.count() == 3
+
+
+def test_duplicate_checked_adds_anyway(services: Services) -> None:
+    first = _add(services)
+    second = services.residents.add(
+        ResidentDraft(name="Mary Smith", phone="0161 474 4444", postcode="SK4 1AA"), duplicate_checked=True
+    )
+    assert second.reference != first.reference
+    assert services.residents.count() == 2
+
+
+def test_likely_duplicates_leaves_out_the_resident_being_edited(services: Services) -> None:
+    mary = _add(services)
+    assert services.residents.likely_duplicates(mary.as_draft()) == [mary]
+    assert services.residents.likely_duplicates(mary.as_draft(), resident_id=mary.id) == []
+    # Without a postcode or phone to compare, nobody is a likely duplicate.
+    assert services.residents.likely_duplicates(ResidentDraft(name="Mary Smith", email="m@x.org")) == []
+
+
+# Search
+
+
+@pytest.fixture
+def three(services: Services) -> dict[str, Resident]:
+    return {
+        "mary": _add(services, "Mary Smith", phone="0161 474 4444", postcode="SK4 1AA"),
+        "john": _add(services, "John Smith", phone="07700 900123", postcode="SK1 3XE"),
+        "ann": _add(services, "Ann Jones", email="ann@example.org", postcode="SK6 2PL", phone=""),
+    }
+
+
+def _found(services: Services, text: str) -> list[str]:
+    return [resident.name for resident in services.residents.search(text)]
+
+
+def test_search_by_name_words_in_any_order_and_case(services: Services, three: dict[str, Resident]) -> None:
+    assert _found(services, "smith") == ["John Smith", "Mary Smith"]  # by name
+    assert _found(services, "SMITH mar") == ["Mary Smith"]
+    assert _found(services, "jones ann") == ["Ann Jones"]
+    assert _found(services, "nobody") == []
+    assert _found(services, "") == ["Ann Jones", "John Smith", "Mary Smith"]
+    assert services.residents.count("smith") == 2
+
+
+@pytest.mark.parametrize("typed", ["R-00002", "r-00002", "R00002", "r-2", "R2", "r2", "r-002"])
+def test_search_by_reference_however_typed(
+    services: Services, three: dict[str, Resident], typed: str
+) -> None:
+    assert [r.reference for r in services.residents.search(typed)] == ["R-00002"]
+    assert services.residents.count(typed) == 1
+
+
+def test_a_typed_reference_comes_before_partial_matches(services: Services) -> None:
+    for number in range(1, 13):
+        _add(services, f"Resident {chr(ord('Z') - number)}", phone=f"0161 000 {number:04d}")
+    assert [r.reference for r in services.residents.search("r-1")] == ["R-00001"]
+    # 'R-0001' is R-00001 read as a reference, and also the start of R-00010 to R-00012 typed in full;
+    # the reference itself comes first, then the partial matches by name (Resident N, O, P).
+    assert [r.reference for r in services.residents.search("R-0001")] == [
+        "R-00001",
+        "R-00012",
+        "R-00011",
+        "R-00010",
+    ]
+    assert services.residents.count("R-0001") == 4
+
+
+@pytest.mark.parametrize(
+    "typed", ["0161 474 4444", "01614744444", "0161-474-4444", "(0161) 474", "4744444", "+44 161 474 4444"]
+)
+def test_search_by_phone_however_typed(services: Services, three: dict[str, Resident], typed: str) -> None:
+    assert _found(services, typed) == ["Mary Smith"]
+
+
+def test_search_by_international_phone_finds_national_and_back(services: Services) -> None:
+    _add(services, "Pat Lee", phone="+44 7700 900456", postcode="SK2 5AB")
+    assert _found(services, "07700 900456") == ["Pat Lee"]
+    assert _found(services, "+447700900456") == ["Pat Lee"]
+
+
+@pytest.mark.parametrize("typed", ["SK1 3XE", "sk13xe", "sk1", "3xe"])
+def test_search_by_postcode_with_or_without_space(
+    services: Services, three: dict[str, Resident], typed: str
+) -> None:
+    assert _found(services, typed) == ["John Smith"]
+
+
+def test_search_by_email(services: Services, three: dict[str, Resident]) -> None:
+    assert _found(services, "ann@example") == ["Ann Jones"]
+
+
+def test_search_treats_like_wildcards_as_plain_text(services: Services, three: dict[str, Resident]) -> None:
+    assert _found(services, "%") == []
+    assert _found(services, "_") == []
+
+
+def test_search_pages_in_name_order(services: Services) -> None:
+    names = [f"Resident {letter}" for letter in "ABCDEFG"]
+    for number, name in enumerate(reversed(names)):
+        _add(services, name, phone=f"0161 000 {number:04d}")
+    pages = [services.residents.search("resident", limit=3, offset=offset) for offset in (0, 3, 6)]
+    assert [[r.name for r in page] for page in pages] == [names[0:3], names[3:6], names[6:]]
+    assert services.residents.count("resident") == 7
