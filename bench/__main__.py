@@ -168,11 +168,71 @@ def label_timings(db_path: Path) -> None:
     services.database.dispose()
 
 
+def lending_timings(folder: Path, residents: int, devices: int, repeat: int) -> None:
+    """Issue 3's figures on a borough-scale lending history built in bulk by demo-data."""
+    from digiknow_desk.app import main as cli
+    from digiknow_desk.app import open_services
+    from digiknow_desk.config import load_config
+    from digiknow_desk.domain.devices import DeviceFilter, DeviceStatus
+
+    db_path = folder / "lending.db"
+    for leftover in folder.glob("lending.db*"):
+        leftover.unlink()
+    start = time.perf_counter()
+    arguments = ["demo-data", "--devices", str(devices), "--residents", str(residents), "--months", "120"]
+    for args in (["init"], arguments):
+        if cli(["digiknow-desk", "--db", str(db_path), *args]) != 0:
+            raise SystemExit(f"building the lending database failed at {args}")
+    row(f"build {residents} residents with loans (CLI, bulk)", f"{time.perf_counter() - start:.1f} s")
+    services = open_services(load_config(str(db_path)), create=False)
+    raw = sqlite3.connect(db_path)
+    loans = raw.execute("SELECT count(*) FROM loans").fetchone()[0]
+    row("loans in the database", f"{loans}")
+    for text in ("smith", "R-00420", "sk4", "0770090"):
+        ours = median_ms(lambda t=text: services.residents.search(t), repeat)
+        plain = median_ms(
+            lambda t=text: raw.execute(
+                "SELECT * FROM residents WHERE search_text LIKE ? ORDER BY name LIMIT 100",
+                (f"%{t.lower()}%",),
+            ).fetchall(),
+            repeat,
+        )
+        row(f"resident search '{text}'", f"{ours:.2f} ms", f"{plain:.2f} ms", "raw sqlite3")
+    overdue = median_ms(services.lending.overdue, 5)
+    plain = median_ms(
+        lambda: raw.execute(
+            "SELECT * FROM loans WHERE closed_at IS NULL AND due_on < date('now') ORDER BY due_on"
+        ).fetchall(),
+        5,
+    )
+    row(
+        f"overdue list ({len(services.lending.overdue())} loans)",
+        f"{overdue:.1f} ms",
+        f"{plain:.1f} ms",
+        "raw sqlite3",
+    )
+    available = services.inventory.search(DeviceFilter(status=DeviceStatus.AVAILABLE), limit=repeat)
+    reference = services.residents.search("")[0].reference
+    issue, back = [], []
+    for device in available:
+        begin = time.perf_counter()
+        services.lending.issue(device.tag, reference)
+        issue.append(time.perf_counter() - begin)
+        begin = time.perf_counter()
+        services.lending.return_device(device.tag)
+        back.append(time.perf_counter() - begin)
+    row("issue (one transaction)", f"{statistics.median(issue) * 1000:.1f} ms", "", f"{len(issue)} devices")
+    row("return (one transaction)", f"{statistics.median(back) * 1000:.1f} ms")
+    raw.close()
+    services.database.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--keep", type=Path, help="build the database in this folder and keep it")
+    parser.add_argument("--residents", type=int, default=0, help="also time the lending desk at this size")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="digiknow-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -200,6 +260,8 @@ def main() -> None:
     search_timings(db_path, args.repeat)
     keystroke_timings(db_path, args.repeat)
     label_timings(db_path)
+    if args.residents:
+        lending_timings(folder, args.residents, max(args.devices, args.residents // 5), args.repeat)
 
 
 if __name__ == "__main__":
