@@ -22,6 +22,7 @@ from digiknow_desk.domain.devices import (
     DeviceFilter,
     DeviceStatus,
     DeviceType,
+    normalise_tag,
 )
 from digiknow_desk.domain.errors import DomainError, NotFound, ValidationError
 from digiknow_desk.domain.loans import (
@@ -301,6 +302,18 @@ def _add_lending_commands(commands: argparse._SubParsersAction[argparse.Argument
     withdraw.add_argument("--type", required=True, choices=_choices(DeviceType))
     withdraw.add_argument("--reason", default="")
     waitlist.add_parser("expire", help="pass on the offers not collected in time")
+
+    documents = commands.add_parser(
+        "print", help="loan agreements, wipe certificates and resident cards as PDF"
+    ).add_subparsers(dest="document", metavar="DOCUMENT", required=True)
+    agreement = documents.add_parser("agreement", help="the agreement and due-date slip of a lent device")
+    agreement.add_argument("--device", required=True, metavar="TAG")
+    certificate = documents.add_parser("certificate", help="the wipe certificate of a device's last wipe")
+    certificate.add_argument("--device", required=True, metavar="TAG")
+    card = documents.add_parser("card", help="a resident's card with the QR code of their reference")
+    card.add_argument("reference", metavar="REF")
+    for parser_ in (agreement, certificate, card):
+        parser_.add_argument("--out", type=Path, required=True, help="the PDF to write")
 
     sims = commands.add_parser("sims", help="data plans for SIMs, MiFis and phones").add_subparsers(
         dest="sims_command", metavar="ACTION", required=True
@@ -1111,6 +1124,20 @@ def _sims(args: argparse.Namespace, services: Services, config: Config, out: Tex
     return 0
 
 
+def _print(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    if args.document == "agreement":
+        services.documents.loan_agreement(args.device, args.out)
+        what = f"the loan agreement for {normalise_tag(args.device)}"
+    elif args.document == "certificate":
+        services.documents.wipe_certificate(args.device, args.out)
+        what = f"the wipe certificate for {normalise_tag(args.device)}"
+    else:
+        services.documents.resident_card(args.reference, args.out)
+        what = "the resident card (print it at 100%, not fitted to the page)"
+    print(f"Saved {what} to {args.out}.", file=out)
+    return 0
+
+
 _HANDLERS: dict[str, Callable[[argparse.Namespace, Services, Config, TextIO], int]] = {
     "init": _init,
     "demo-data": _demo_data,
@@ -1120,6 +1147,7 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace, Services, Config, TextIO], in
     "loans": _loans,
     "waitlist": _waitlist,
     "sims": _sims,
+    "print": _print,
     "labels": _labels,
     "export": _export,
     "import": _import,

@@ -811,3 +811,32 @@ def test_commands_on_a_missing_database_say_to_run_init(db: Path, capsys: pytest
     for args in (["residents", "list"], ["loans", "overdue"], ["waitlist", "list"], ["sims", "expiring"]):
         assert cli.refused(*args).endswith("Run 'digiknow-desk init' first, or check --db.\n")
     assert not db.exists()
+
+
+# Printed documents
+
+
+def _pdf_text(path: Path) -> str:
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(str(path))
+    try:
+        return "\n".join(page.get_textpage().get_text_range() for page in document)
+    finally:
+        document.close()
+
+
+def test_print_the_agreement_certificate_and_card(desk: Cli, tmp_path: Path) -> None:
+    assert "not on loan" in desk.refused(
+        "print", "agreement", "--device", "TAB-0001", "--out", str(tmp_path / "a.pdf")
+    )
+    desk.ok("loans", "issue", "--device", "TAB-0001", "--resident", "R-00001")
+    desk.ok("print", "agreement", "--device", "tab-0001", "--out", str(tmp_path / "agreement.pdf"))
+    assert "R-00001" in _pdf_text(tmp_path / "agreement.pdf")
+    desk.ok("loans", "return", "--device", "TAB-0001")
+    desk.ok("devices", "wipe", "TAB-0001", "--method", "factory-reset", "--checked")
+    desk.ok("print", "certificate", "--device", "TAB-0001", "--out", str(tmp_path / "certificate.pdf"))
+    assert "TAB-0001" in _pdf_text(tmp_path / "certificate.pdf")
+    out = desk.ok("print", "card", "r2", "--out", str(tmp_path / "card.pdf"))
+    assert "print it at 100%" in out
+    assert "R-00002" in _pdf_text(tmp_path / "card.pdf")
