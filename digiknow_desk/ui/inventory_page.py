@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -20,7 +19,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
-    QPushButton,
     QScrollArea,
     QSplitter,
     QTableView,
@@ -37,6 +35,7 @@ from digiknow_desk.ui.errors import problem_words
 from digiknow_desk.ui.import_dialog import ImportDialog
 from digiknow_desk.ui.labels_dialog import LabelsDialog, ask_save_path
 from digiknow_desk.ui.tasks import Progress, Task, TaskRunner, run_with_progress
+from digiknow_desk.ui.widgets import action_button, page_action, size_columns
 
 # A search takes a few milliseconds, so the table follows every keystroke; the zero-delay timer only
 # merges keystrokes that are already queued (a scanner types a whole tag at once).
@@ -220,21 +219,23 @@ class InventoryPage(QWidget):
         details_layout.addLayout(history_layout, 4)
 
         # Actions: the buttons, plus shortcuts that work anywhere on the page
-        self._add_action = self._action("Add device", "Ctrl+N", self.add_device)
-        self._edit_action = self._action("Edit device", "Ctrl+E", self.edit_device)
-        self._status_action = self._action("Change status", "Ctrl+T", self.change_status)
+        self._add_action = page_action(self, "Add device", "Ctrl+N", self.add_device)
+        self._edit_action = page_action(self, "Edit device", "Ctrl+E", self.edit_device)
+        self._status_action = page_action(self, "Change status", "Ctrl+T", self.change_status)
         # Ctrl+P belongs to the main window's File menu, which calls print_labels(); a second Ctrl+P
         # here would make the shortcut ambiguous, and Qt would then run neither.
-        self._labels_action = self._action("Print labels", None, self.print_labels)
-        self._import_action = self._action("Import devices from CSV", "Ctrl+I", self.import_devices)
-        self._export_action = self._action("Export devices to CSV", "Ctrl+Shift+E", self.export_devices)
-        self._find_action = self._action("Find devices", QKeySequence.StandardKey.Find, self.focus_search)
-        self._add_button = self._button("&Add device…", self._add_action)
-        self._edit_button = self._button("&Edit…", self._edit_action)
-        self._status_button = self._button("C&hange status…", self._status_action)
-        self._labels_button = self._button("&Print labels…", self._labels_action)
-        self._import_button = self._button("&Import CSV…", self._import_action)
-        self._export_button = self._button("E&xport CSV…", self._export_action)
+        self._labels_action = page_action(self, "Print labels", None, self.print_labels)
+        self._import_action = page_action(self, "Import devices from CSV", "Ctrl+I", self.import_devices)
+        self._export_action = page_action(self, "Export devices to CSV", "Ctrl+Shift+E", self.export_devices)
+        self._find_action = page_action(
+            self, "Find devices", QKeySequence.StandardKey.Find, self.focus_search
+        )
+        self._add_button = action_button("&Add device…", self._add_action)
+        self._edit_button = action_button("&Edit…", self._edit_action)
+        self._status_button = action_button("C&hange status…", self._status_action)
+        self._labels_button = action_button("&Print labels…", self._labels_action)
+        self._import_button = action_button("&Import CSV…", self._import_action)
+        self._export_button = action_button("E&xport CSV…", self._export_action)
         self._notice = QLabel()
         self._notice.setWordWrap(True)
         self._notice.setTextFormat(Qt.TextFormat.PlainText)
@@ -468,29 +469,7 @@ class InventoryPage(QWidget):
 
     # Helpers
 
-    def _action(
-        self, text: str, shortcut: str | QKeySequence.StandardKey | None, slot: Callable[[], Any]
-    ) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.triggered.connect(lambda _checked=False: slot())
-        self.addAction(action)
-        return action
-
-    def _button(self, text: str, action: QAction) -> QPushButton:
-        button = QPushButton(text)
-        name = action.text()
-        button.setAccessibleName(name)
-        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        button.setToolTip(f"{name} ({keys})" if keys else name)
-        button.clicked.connect(action.trigger)
-        return button
-
     def _size_columns(self) -> None:
-        metrics = self._table.fontMetrics()
-        padding = metrics.averageCharWidth() * 3
         samples = {
             DeviceTableModel.TAG: "DK-00000",
             DeviceTableModel.TYPE: "MiFi / dongle",
@@ -499,13 +478,7 @@ class InventoryPage(QWidget):
             DeviceTableModel.VENUE: "Stockport Central Library",
             DeviceTableModel.CONDITION: "Condition",
         }
-        header = self._table.horizontalHeader()
-        header.setMinimumSectionSize(metrics.averageCharWidth() * 6)
-        for column, sample in samples.items():
-            header.resizeSection(column, metrics.horizontalAdvance(sample) + padding)
-        header.setSectionResizeMode(DeviceTableModel.DESCRIPTION, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(DeviceTableModel.TAG, QHeaderView.ResizeMode.Interactive)
-        self._table.verticalHeader().setDefaultSectionSize(metrics.lineSpacing() + metrics.height() // 2)
+        size_columns(self._table, samples, DeviceTableModel.DESCRIPTION, roomy_rows=False)
 
     def _fill_venues(self) -> None:
         current = venue_choice(self._venue)

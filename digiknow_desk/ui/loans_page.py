@@ -4,20 +4,16 @@ on loan that are about to run out."""
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 from datetime import date
-from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -27,6 +23,7 @@ from digiknow_desk.app import Services
 from digiknow_desk.domain.loans import DataPlan, Loan
 from digiknow_desk.ui.loan_table_model import LoanTableModel, LoanView, day_text, loans_text
 from digiknow_desk.ui.tasks import TaskRunner
+from digiknow_desk.ui.widgets import action_button, page_action, size_columns
 
 SIMS_LISTED = 5  # the banner names this many SIMs, then says how many more
 
@@ -101,10 +98,12 @@ class LoansPage(QWidget):
         selection.currentRowChanged.connect(lambda *_: self._update_actions())
         selection.selectionChanged.connect(lambda *_: self._update_actions())
 
-        self._open_action = self._action("Open at the Desk", None, self.open_current)
-        self._refresh_action = self._action("Refresh loans", QKeySequence.StandardKey.Refresh, self.refresh)
-        self._open_button = self._button("&Open at the Desk", self._open_action)
-        self._refresh_button = self._button("&Refresh", self._refresh_action)
+        self._open_action = page_action(self, "Open at the Desk", None, self.open_current)
+        self._refresh_action = page_action(
+            self, "Refresh loans", QKeySequence.StandardKey.Refresh, self.refresh
+        )
+        self._open_button = action_button("&Open at the Desk", self._open_action)
+        self._refresh_button = action_button("&Refresh", self._refresh_action)
 
         view_label = QLabel("Sho&w:")
         view_label.setBuddy(self._view)
@@ -233,29 +232,7 @@ class LoansPage(QWidget):
         self._open_action.setEnabled(has_loan)
         self._open_button.setEnabled(has_loan)
 
-    def _action(
-        self, text: str, shortcut: str | QKeySequence.StandardKey | None, slot: Callable[[], Any]
-    ) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.triggered.connect(lambda _checked=False: slot())
-        self.addAction(action)
-        return action
-
-    def _button(self, text: str, action: QAction) -> QPushButton:
-        button = QPushButton(text)
-        name = action.text()
-        button.setAccessibleName(name)
-        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        button.setToolTip(f"{name} ({keys})" if keys else name)
-        button.clicked.connect(action.trigger)
-        return button
-
     def _size_columns(self) -> None:
-        metrics = self._table.fontMetrics()
-        padding = metrics.averageCharWidth() * 3
         samples = {
             LoanTableModel.TAG: "TAB-0000",
             LoanTableModel.TYPE: "MiFi / dongle",
@@ -266,9 +243,4 @@ class LoansPage(QWidget):
             LoanTableModel.OVERDUE: "Returned 30 Sep 2026",
             LoanTableModel.RENEWALS: "Renewals",
         }
-        header = self._table.horizontalHeader()
-        header.setMinimumSectionSize(metrics.averageCharWidth() * 6)
-        for column, sample in samples.items():
-            header.resizeSection(column, metrics.horizontalAdvance(sample) + padding)
-        header.setSectionResizeMode(LoanTableModel.CONTACT, QHeaderView.ResizeMode.Stretch)
-        self._table.verticalHeader().setDefaultSectionSize(metrics.lineSpacing() + metrics.height() // 2)
+        size_columns(self._table, samples, LoanTableModel.CONTACT)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -17,7 +16,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QPushButton,
     QScrollArea,
     QSplitter,
     QTableView,
@@ -39,6 +37,7 @@ from digiknow_desk.ui.resident_table_model import (
     day_text,
 )
 from digiknow_desk.ui.tasks import TaskRunner
+from digiknow_desk.ui.widgets import action_button, page_action, size_columns
 
 SEARCH_DELAY_MS = 0  # a search takes milliseconds (paged in SQL); see inventory_page
 
@@ -166,11 +165,13 @@ class ResidentsPage(QWidget):
         details_layout.addLayout(loans_layout, 1)
 
         # Actions: the buttons, plus shortcuts that work anywhere on the page
-        self._add_action = self._action("Add resident", "Ctrl+Shift+N", self.add_resident)
-        self._edit_action = self._action("Edit resident", "Ctrl+E", self.edit_resident)
-        self._find_action = self._action("Find residents", QKeySequence.StandardKey.Find, self.focus_search)
-        self._add_button = self._button("&Add resident…", self._add_action)
-        self._edit_button = self._button("&Edit…", self._edit_action)
+        self._add_action = page_action(self, "Add resident", "Ctrl+Shift+N", self.add_resident)
+        self._edit_action = page_action(self, "Edit resident", "Ctrl+E", self.edit_resident)
+        self._find_action = page_action(
+            self, "Find residents", QKeySequence.StandardKey.Find, self.focus_search
+        )
+        self._add_button = action_button("&Add resident…", self._add_action)
+        self._edit_button = action_button("&Edit…", self._edit_action)
         self._notice = QLabel()
         self._notice.setWordWrap(True)
         self._notice.setTextFormat(Qt.TextFormat.PlainText)
@@ -313,28 +314,7 @@ class ResidentsPage(QWidget):
 
     # Helpers
 
-    def _action(
-        self, text: str, shortcut: str | QKeySequence.StandardKey, slot: Callable[[], Any]
-    ) -> QAction:
-        action = QAction(text, self)
-        action.setShortcut(QKeySequence(shortcut))
-        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.triggered.connect(lambda _checked=False: slot())
-        self.addAction(action)
-        return action
-
-    def _button(self, text: str, action: QAction) -> QPushButton:
-        button = QPushButton(text)
-        name = action.text()
-        button.setAccessibleName(name)
-        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        button.setToolTip(f"{name} ({keys})" if keys else name)
-        button.clicked.connect(action.trigger)
-        return button
-
     def _size_columns(self) -> None:
-        metrics = self._table.fontMetrics()
-        padding = metrics.averageCharWidth() * 3
         samples = {
             ResidentTableModel.REFERENCE: "R-00000",
             ResidentTableModel.POSTCODE: "SK10 0XX",
@@ -342,13 +322,7 @@ class ResidentsPage(QWidget):
             ResidentTableModel.PHONE: "0161 000 0000",
             ResidentTableModel.AGE_BAND: "Prefer not to say",
         }
-        header = self._table.horizontalHeader()
-        for column, sample in samples.items():
-            caption = ResidentTableModel.HEADERS[column]
-            width = max(metrics.horizontalAdvance(sample), metrics.horizontalAdvance(caption))
-            header.resizeSection(column, width + padding)
-        header.setSectionResizeMode(ResidentTableModel.NAME, QHeaderView.ResizeMode.Stretch)
-        self._table.verticalHeader().setDefaultSectionSize(metrics.lineSpacing() + metrics.height() // 2)
+        size_columns(self._table, samples, ResidentTableModel.NAME)
 
     def _search_entered(self) -> None:
         self.apply_search()

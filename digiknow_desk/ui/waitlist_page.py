@@ -18,7 +18,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -26,11 +26,9 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
-    QPushButton,
     QSpinBox,
     QTableView,
     QVBoxLayout,
@@ -45,6 +43,7 @@ from digiknow_desk.ui.device_table_model import RECORD_ROLE
 from digiknow_desk.ui.errors import problem_words
 from digiknow_desk.ui.loan_table_model import day_text
 from digiknow_desk.ui.tasks import TaskRunner
+from digiknow_desk.ui.widgets import action_button, page_action, size_columns
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -342,20 +341,20 @@ class WaitingListPage(QWidget):
         table_label = QLabel("&Waiting list:")
         table_label.setBuddy(self._table)
 
-        self._up_action = self._action("Move up", "Ctrl+Up", self.move_up)
-        self._down_action = self._action("Move down", "Ctrl+Down", self.move_down)
-        self._move_action = self._action("Move to a place", None, self.move_to)
-        self._withdraw_action = self._action("Withdraw from the waiting list", None, self.withdraw)
-        self._expire_action = self._action("Pass on expired offers", None, self.pass_on_expired_offers)
-        self._refresh_action = self._action(
-            "Refresh the waiting list", QKeySequence.StandardKey.Refresh, self.refresh
+        self._up_action = page_action(self, "Move up", "Ctrl+Up", self.move_up)
+        self._down_action = page_action(self, "Move down", "Ctrl+Down", self.move_down)
+        self._move_action = page_action(self, "Move to a place", None, self.move_to)
+        self._withdraw_action = page_action(self, "Withdraw from the waiting list", None, self.withdraw)
+        self._expire_action = page_action(self, "Pass on expired offers", None, self.pass_on_expired_offers)
+        self._refresh_action = page_action(
+            self, "Refresh the waiting list", QKeySequence.StandardKey.Refresh, self.refresh
         )
-        self._up_button = self._button("Move &up", self._up_action)
-        self._down_button = self._button("Move dow&n", self._down_action)
-        self._move_button = self._button("M&ove to…", self._move_action)
-        self._withdraw_button = self._button("W&ithdraw…", self._withdraw_action)
-        self._expire_button = self._button("&Pass on expired offers", self._expire_action)
-        self._refresh_button = self._button("&Refresh", self._refresh_action)
+        self._up_button = action_button("Move &up", self._up_action)
+        self._down_button = action_button("Move dow&n", self._down_action)
+        self._move_button = action_button("M&ove to…", self._move_action)
+        self._withdraw_button = action_button("W&ithdraw…", self._withdraw_action)
+        self._expire_button = action_button("&Pass on expired offers", self._expire_action)
+        self._refresh_button = action_button("&Refresh", self._refresh_action)
         self._notice = QLabel()
         self._notice.setWordWrap(True)
         self._notice.setTextFormat(Qt.TextFormat.PlainText)
@@ -593,29 +592,7 @@ class WaitingListPage(QWidget):
             action.setEnabled(enabled)
             button.setEnabled(enabled)
 
-    def _action(
-        self, text: str, shortcut: str | QKeySequence.StandardKey | None, slot: Callable[[], Any]
-    ) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.triggered.connect(lambda _checked=False: slot())
-        self.addAction(action)
-        return action
-
-    def _button(self, text: str, action: QAction) -> QPushButton:
-        button = QPushButton(text)
-        name = action.text()
-        button.setAccessibleName(name)
-        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        button.setToolTip(f"{name} ({keys})" if keys else name)
-        button.clicked.connect(action.trigger)
-        return button
-
     def _size_columns(self) -> None:
-        metrics = self._table.fontMetrics()
-        padding = metrics.averageCharWidth() * 3
         samples = {
             WaitingListModel.PLACE: "Offer held",
             WaitingListModel.REFERENCE: "R000000",
@@ -624,9 +601,4 @@ class WaitingListPage(QWidget):
             WaitingListModel.TYPE: "MiFi / dongle",
             WaitingListModel.JOINED: "30 Sep 2026",
         }
-        header = self._table.horizontalHeader()
-        header.setMinimumSectionSize(metrics.averageCharWidth() * 6)
-        for column, sample in samples.items():
-            header.resizeSection(column, metrics.horizontalAdvance(sample) + padding)
-        header.setSectionResizeMode(WaitingListModel.STATUS, QHeaderView.ResizeMode.Stretch)
-        self._table.verticalHeader().setDefaultSectionSize(metrics.lineSpacing() + metrics.height() // 2)
+        size_columns(self._table, samples, WaitingListModel.STATUS)
