@@ -9,8 +9,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 
 from digiknow_desk.domain.devices import Device, DeviceFilter, StatusChange
 from digiknow_desk.services.inventory import PAGE_SIZE, InventoryService
+from digiknow_desk.ui.paged_model import RECORD_ROLE, PagedTableModel
 
-RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -27,113 +27,46 @@ def change_words(change: StatusChange) -> str:
     return f"from {change.from_status.label} to {change.to_status.label}"
 
 
-class DeviceTableModel(QAbstractTableModel):
+class DeviceTableModel(PagedTableModel[Device, DeviceFilter]):
     """The devices matching a filter, in tag order, fetched from the database a page at a time."""
 
     TAG, TYPE, STATUS, DESCRIPTION, SERIAL, VENUE, CONDITION = range(7)
     HEADERS = ("Tag", "Type", "Status", "Make and model", "Serial / IMEI", "Venue (current)", "Condition")
-    RECORD_ROLE = RECORD_ROLE
 
     def __init__(
         self, inventory: InventoryService, page_size: int = PAGE_SIZE, parent: QObject | None = None
     ) -> None:
-        super().__init__(parent)
+        super().__init__(DeviceFilter(), page_size, parent)
         self._inventory = inventory
-        self._page_size = page_size
-        self._filter = DeviceFilter()
-        self._devices: list[Device] = []
-        self._total = 0
-
-    # What the page asks
 
     @property
     def device_filter(self) -> DeviceFilter:
-        return self._filter
-
-    @property
-    def total(self) -> int:
-        """How many devices match the filter (loaded or not)."""
-        return self._total
+        return self._query
 
     def set_filter(self, device_filter: DeviceFilter) -> None:
         """Show the devices matching `device_filter`, loading only the first page."""
-        self._reload(device_filter, self._page_size)
-
-    def refresh(self) -> None:
-        """Read the current filter's devices again, keeping as many rows loaded as before."""
-        self._reload(self._filter, max(self._page_size, len(self._devices)))
+        self._load(device_filter, self._page_size)
 
     def device(self, row: int) -> Device:
-        return self._devices[row]
-
-    def row_of(self, tag: str, *, fetch: bool = True) -> int | None:
-        """The row showing `tag`, loading further pages until it is found (unless `fetch` is false)."""
-        while True:
-            for row, device in enumerate(self._devices):
-                if device.tag == tag:
-                    return row
-            if not fetch or not self.canFetchMore(QModelIndex()):
-                return None
-            self.fetchMore(QModelIndex())
-
-    # Qt's model interface
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008  (Qt's own default)
-        return 0 if parent.isValid() else len(self._devices)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
+        return self.record(row)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._devices):
-            return None
-        device = self._devices[index.row()]
-        if role == RECORD_ROLE:
-            return device
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return self._text(device, index.column())
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == self.DESCRIPTION and device.os:
-            return f"{device.description} ({device.os})"
-        return None
+        in_range = index.isValid() and 0 <= index.row() < self.rowCount()
+        if role == Qt.ItemDataRole.ToolTipRole and in_range and index.column() == self.DESCRIPTION:
+            device = self.record(index.row())
+            return f"{device.description} ({device.os})" if device.os else None
+        return super().data(index, role)
 
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return self.HEADERS[section]
-        return None
+    def _search(self, query: DeviceFilter, limit: int, offset: int) -> list[Device]:
+        return self._inventory.search(query, limit=limit, offset=offset)
 
-    def canFetchMore(self, parent: _Index) -> bool:
-        return not parent.isValid() and len(self._devices) < self._total
+    def _count(self, query: DeviceFilter) -> int:
+        return self._inventory.count(query)
 
-    def fetchMore(self, parent: _Index) -> None:
-        if not self.canFetchMore(parent):
-            return
-        more = self._inventory.search(self._filter, limit=self._page_size, offset=len(self._devices))
-        if not more:  # devices were removed since the count; stop asking
-            self._total = len(self._devices)
-            return
-        first = len(self._devices)
-        self.beginInsertRows(QModelIndex(), first, first + len(more) - 1)
-        self._devices.extend(more)
-        self.endInsertRows()
+    def _key(self, record: Device) -> str:
+        return record.tag
 
-    # Helpers
-
-    def _reload(self, device_filter: DeviceFilter, rows: int) -> None:
-        total = self._inventory.count(device_filter)
-        devices = self._inventory.search(device_filter, limit=rows, offset=0)
-        self.beginResetModel()
-        self._filter = device_filter
-        self._total = max(total, len(devices))
-        self._devices = devices
-        self.endResetModel()
-
-    def _text(self, device: Device, column: int) -> str:
+    def _cell(self, device: Device, column: int) -> str:
         if column == self.TAG:
             return device.tag
         if column == self.TYPE:

@@ -30,10 +30,11 @@ from digiknow_desk.app import Services
 from digiknow_desk.domain.devices import Device, DeviceFilter, DeviceStatus, DeviceType
 from digiknow_desk.domain.errors import DomainError
 from digiknow_desk.ui.device_dialog import DeviceDialog, StatusDialog, combo_choice, find_venue, venue_choice
-from digiknow_desk.ui.device_table_model import RECORD_ROLE, DeviceTableModel, HistoryTableModel
+from digiknow_desk.ui.device_table_model import DeviceTableModel, HistoryTableModel
 from digiknow_desk.ui.errors import problem_words
 from digiknow_desk.ui.import_dialog import ImportDialog
 from digiknow_desk.ui.labels_dialog import LabelsDialog, ask_save_path
+from digiknow_desk.ui.paged_model import RECORD_ROLE
 from digiknow_desk.ui.tasks import Progress, Task, TaskRunner, run_with_progress
 from digiknow_desk.ui.widgets import action_button, page_action, size_columns
 

@@ -13,7 +13,7 @@ from PySide6.QtGui import QFont
 
 from digiknow_desk.domain.loans import Loan, LoanOutcome
 from digiknow_desk.services.lending import PAGE_SIZE, LendingService
-from digiknow_desk.ui.device_table_model import RECORD_ROLE
+from digiknow_desk.ui.paged_model import RECORD_ROLE
 
 _Index = QModelIndex | QPersistentModelIndex
 

@@ -10,7 +10,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from digiknow_desk.domain.loans import Loan, LoanOutcome
 from digiknow_desk.domain.residents import Resident
 from digiknow_desk.services.residents import PAGE_SIZE, ResidentService
-from digiknow_desk.ui.device_table_model import RECORD_ROLE
+from digiknow_desk.ui.paged_model import RECORD_ROLE, PagedTableModel
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -29,109 +29,37 @@ def long_day_text(day: date, today: date | None = None) -> str:
     return text if today is not None and day.year == today.year else f"{text} {day.year}"
 
 
-class ResidentTableModel(QAbstractTableModel):
+class ResidentTableModel(PagedTableModel[Resident, str]):
     """The residents whose details hold every word searched for, by name, fetched a page at a time."""
 
     REFERENCE, NAME, POSTCODE, WARD, PHONE, AGE_BAND = range(6)
     HEADERS = ("Reference", "Name", "Postcode", "Ward", "Phone", "Age band")
-    RECORD_ROLE = RECORD_ROLE
 
     def __init__(
         self, residents: ResidentService, page_size: int = PAGE_SIZE, parent: QObject | None = None
     ) -> None:
-        super().__init__(parent)
+        super().__init__("", page_size, parent)
         self._residents = residents
-        self._page_size = page_size
-        self._text = ""
-        self._rows: list[Resident] = []
-        self._total = 0
-
-    # What the pages ask
 
     @property
     def search_text(self) -> str:
-        return self._text
-
-    @property
-    def total(self) -> int:
-        """How many residents match the search (loaded or not)."""
-        return self._total
+        return self._query
 
     def set_search(self, text: str) -> None:
         """Show the residents matching `text`, loading only the first page."""
-        self._reload(text.strip(), self._page_size)
-
-    def refresh(self) -> None:
-        """Read the current search again, keeping as many rows loaded as before."""
-        self._reload(self._text, max(self._page_size, len(self._rows)))
+        self._load(text.strip(), self._page_size)
 
     def resident(self, row: int) -> Resident:
-        return self._rows[row]
+        return self.record(row)
 
-    def row_of(self, reference: str, *, fetch: bool = True) -> int | None:
-        """The row showing `reference`, loading further pages until it is found (unless `fetch` is false)."""
-        while True:
-            for row, resident in enumerate(self._rows):
-                if resident.reference == reference:
-                    return row
-            if not fetch or not self.canFetchMore(QModelIndex()):
-                return None
-            self.fetchMore(QModelIndex())
+    def _search(self, query: str, limit: int, offset: int) -> list[Resident]:
+        return self._residents.search(query, limit=limit, offset=offset)
 
-    # Qt's model interface
+    def _count(self, query: str) -> int:
+        return self._residents.count(query)
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008  (Qt's own default)
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        resident = self._rows[index.row()]
-        if role == RECORD_ROLE:
-            return resident
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return self._cell(resident, index.column())
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return self.HEADERS[section]
-        return None
-
-    def canFetchMore(self, parent: _Index) -> bool:
-        return not parent.isValid() and len(self._rows) < self._total
-
-    def fetchMore(self, parent: _Index) -> None:
-        if not self.canFetchMore(parent):
-            return
-        more = self._residents.search(self._text, limit=self._page_size, offset=len(self._rows))
-        if not more:  # residents went since the count; stop asking
-            self._total = len(self._rows)
-            return
-        first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(more) - 1)
-        self._rows.extend(more)
-        self.endInsertRows()
-
-    # Helpers
-
-    def _reload(self, text: str, rows: int) -> None:
-        total = self._residents.count(text)
-        found = self._residents.search(text, limit=rows, offset=0)
-        self.beginResetModel()
-        self._text = text
-        self._total = max(total, len(found))
-        self._rows = found
-        self.endResetModel()
+    def _key(self, record: Resident) -> str:
+        return record.reference
 
     def _cell(self, resident: Resident, column: int) -> str:
         if column == self.REFERENCE:

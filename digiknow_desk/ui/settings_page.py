@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from digiknow_desk.app import Services
 from digiknow_desk.domain.errors import ValidationError
 from digiknow_desk.domain.venues import Venue, VenueDraft, Ward
-from digiknow_desk.ui.device_table_model import RECORD_ROLE
+from digiknow_desk.ui.paged_model import RECORD_ROLE
 
 _Index = QModelIndex | QPersistentModelIndex
 

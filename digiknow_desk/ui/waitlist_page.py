@@ -39,9 +39,9 @@ from digiknow_desk.app import Services
 from digiknow_desk.domain.devices import DeviceType
 from digiknow_desk.domain.errors import DomainError
 from digiknow_desk.domain.loans import WaitEntry, WaitStatus
-from digiknow_desk.ui.device_table_model import RECORD_ROLE
 from digiknow_desk.ui.errors import problem_words
 from digiknow_desk.ui.loan_table_model import day_text
+from digiknow_desk.ui.paged_model import RECORD_ROLE
 from digiknow_desk.ui.tasks import TaskRunner
 from digiknow_desk.ui.widgets import action_button, page_action, size_columns
 

@@ -6,7 +6,8 @@ from pytestqt.qtbot import QtBot
 
 from digiknow_desk.app import Services
 from digiknow_desk.domain.venues import VenueDraft
-from digiknow_desk.ui.settings_page import RECORD_ROLE, SettingsPage, VenueDialog, VenueTableModel
+from digiknow_desk.ui.paged_model import RECORD_ROLE
+from digiknow_desk.ui.settings_page import SettingsPage, VenueDialog, VenueTableModel
 
 
 def test_venue_model_passes_the_model_tester(qtmodeltester: object, services: Services) -> None:
