@@ -10,6 +10,7 @@ from enum import StrEnum
 
 MAX_NAME = 120
 POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
+REFERENCE_PREFIX = "R"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -235,3 +236,11 @@ _REFERENCE = re.compile(r"^R-?[0-9]{1,5}$", re.IGNORECASE)
 def looks_like_reference(text: str) -> bool:
     """Whether `text` is a resident reference however typed or scanned: 'R-00042', 'r42'."""
     return bool(_REFERENCE.match(text.strip()))
+
+
+def normalise_reference(text: str) -> str:
+    """'r42', 'R-42' and ' r-00042 ' all mean R-00042."""
+    compact = text.strip().upper().replace("-", "").replace(" ", "")
+    if compact.startswith(REFERENCE_PREFIX) and compact[1:].isdigit():
+        return f"{REFERENCE_PREFIX}-{int(compact[1:]):05d}"
+    return text.strip().upper()

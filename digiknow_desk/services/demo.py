@@ -36,16 +36,21 @@ from digiknow_desk.domain.loans import (
     WipeChecklist,
     WipeMethod,
 )
-from digiknow_desk.domain.residents import AgeBand, ConsentPurpose, ReferralReason, ResidentDraft
+from digiknow_desk.domain.residents import (
+    REFERENCE_PREFIX,
+    AgeBand,
+    ConsentPurpose,
+    ReferralReason,
+    ResidentDraft,
+)
 from digiknow_desk.domain.venues import VenueDraft
 from digiknow_desk.services.context import ServiceContext
 from digiknow_desk.services.inventory import InventoryService
 from digiknow_desk.services.lending import LendingService
-from digiknow_desk.services.residents import REFERENCE_PREFIX, PossibleDuplicate, ResidentService
+from digiknow_desk.services.residents import PossibleDuplicate, ResidentService, term_rows
 
 # The residents service's own row builders, so that rows written in bulk are the rows `add` writes.
 from digiknow_desk.services.residents import _columns as resident_columns
-from digiknow_desk.services.residents import _search_text as resident_search_text
 from digiknow_desk.services.venues import VenueService
 from digiknow_desk.storage.models import (
     Base,
@@ -56,6 +61,7 @@ from digiknow_desk.storage.models import (
     LoanRow,
     ResidentConsentRow,
     ResidentRow,
+    ResidentSearchTermRow,
     TagCounterRow,
     WipeRow,
 )
@@ -986,12 +992,13 @@ class _BulkHistory:
                 {
                     "id": resident_id,
                     "reference": reference,
-                    "search_text": resident_search_text(reference, draft),
                     "created_at": joined,
                     "updated_at": joined,
                     **resident_columns(draft),
                 },
             )
+            for terms in term_rows(resident_id, reference, draft):
+                self._add(ResidentSearchTermRow, terms)
             for purpose in sorted(draft.consents):
                 self._add(
                     ResidentConsentRow,
@@ -1120,6 +1127,7 @@ class _BulkHistory:
         """Write the rows held, parents before children, in one transaction."""
         order = (
             ResidentRow,
+            ResidentSearchTermRow,
             ResidentConsentRow,
             LoanRow,
             LoanKitRow,

@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, case, delete, exists, func, insert, literal, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from digiknow_desk.domain.errors import DomainError, NotFound, ValidationError
-from digiknow_desk.domain.residents import Consent, Resident, ResidentDraft
+from digiknow_desk.domain.residents import (
+    REFERENCE_PREFIX,
+    Consent,
+    Resident,
+    ResidentDraft,
+    looks_like_reference,
+    normalise_reference,
+)
+from digiknow_desk.domain.search_terms import MAX_TERM, fold, phone_key, resident_terms, search_words
 from digiknow_desk.services.context import ServiceContext
-from digiknow_desk.storage.models import ResidentConsentRow, ResidentRow, TagCounterRow, WardRow
+from digiknow_desk.storage.models import (
+    ResidentConsentRow,
+    ResidentRow,
+    ResidentSearchTermRow,
+    TagCounterRow,
+    WardRow,
+)
 
-REFERENCE_PREFIX = "R"
 PAGE_SIZE = 100
-# A search word that is a reference however typed: 'r42', 'R-42', 'r-00042'.
-_REFERENCE_WORD = re.compile(r"^r-?[0-9]{1,5}$", re.IGNORECASE)
-# A search word that is (part of) a phone number typed with punctuation: '0161-474', '(0161)', '+44'.
-_PHONE_WORD = re.compile(r"^[+(]*[0-9][0-9()+.\-/]*$")
+# A word with at least this many matching terms ('s', '07') is searched by reading residents in name order
+# and checking each; a rarer word's matches are read from the index and sorted by name.
+COMMON_WORD = 3_000
+_OTHER_TERM = aliased(ResidentSearchTermRow)
 
 
 class PossibleDuplicate(DomainError):
@@ -32,54 +44,23 @@ class PossibleDuplicate(DomainError):
         super().__init__(f"This may be someone already registered: {names}. Check before adding them again.")
 
 
-def normalise_reference(text: str) -> str:
-    """'r42', 'R-42' and ' r-00042 ' all mean R-00042."""
-    compact = text.strip().upper().replace("-", "").replace(" ", "")
-    if compact.startswith(REFERENCE_PREFIX) and compact[1:].isdigit():
-        return f"{REFERENCE_PREFIX}-{int(compact[1:]):05d}"
-    return text.strip().upper()
+def term_rows(resident_id: uuid.UUID, reference: str, draft: ResidentDraft) -> list[dict[str, Any]]:
+    """The resident_search_terms rows for a resident (also inserted in bulk by the demo data)."""
+    terms = resident_terms(reference, draft.name, draft.phone, draft.postcode, draft.email)
+    return [
+        {"resident_id": resident_id, "term": term, "name": draft.name, "reference": reference}
+        for term in sorted(terms)
+    ]
 
 
-def _digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
+def _starts_with(term: InstrumentedAttribute[str], word: tuple[str, ...]) -> ColumnElement[bool]:
+    """Terms starting with any of the word's choices, as index range lookups (not LIKE, which an index
+    serves only under some collations)."""
+    return or_(*(and_(term >= start, term < start[:-1] + chr(ord(start[-1]) + 1)) for start in word))
 
 
-def phone_key(phone: str) -> str:
-    """A phone number as national digits, so '+44 161 474 4444' and '0161-474 4444' compare equal."""
-    digits = _digits(phone)
-    if digits.startswith("0044"):
-        rest = digits[4:]
-    elif digits.startswith("44") and len(digits) >= 12:
-        rest = digits[2:]
-    else:
-        return digits
-    # '+44 (0)161 ...' carries the national 0 as well.
-    return "0" + (rest[1:] if rest.startswith("0") else rest)
-
-
-def _search_word(word: str) -> str:
-    """A typed search word as it is kept in the search text: phone punctuation dropped."""
-    if _PHONE_WORD.match(word) and (digits := _digits(word)):
-        return digits
-    return word
-
-
-def _search_text(reference: str, draft: ResidentDraft) -> str:
-    national = phone_key(draft.phone)
-    # The phone as typed, nationally and internationally, so '+44 161...' finds '0161 ...' and back.
-    phones = dict.fromkeys(
-        (_digits(draft.phone), national, f"44{national[1:]}" if national.startswith("0") else "")
-    )
-    parts = (
-        draft.name,
-        reference,
-        reference.replace("-", ""),
-        *phones,
-        draft.postcode,
-        draft.postcode.replace(" ", ""),
-        draft.email,
-    )
-    return " ".join(part for part in parts if part).lower()
+def _has_term(resident_id: InstrumentedAttribute[uuid.UUID], word: tuple[str, ...]) -> ColumnElement[bool]:
+    return exists().where(_OTHER_TERM.resident_id == resident_id, _starts_with(_OTHER_TERM.term, word))
 
 
 def _columns(draft: ResidentDraft) -> dict[str, Any]:
@@ -103,21 +84,27 @@ def _columns(draft: ResidentDraft) -> dict[str, Any]:
     }
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def load_residents(session: Session, where: ColumnElement[bool]) -> list[Resident]:
+    """The residents matching `where` (over ResidentRow), with ward names and consents."""
+    return _load(session, select(ResidentRow.__table__).where(where))
 
 
-def load_residents(session: Session, query: Select[Any]) -> list[Resident]:
-    """Resident records for a query over ResidentRow, with ward names and consents."""
-    rows = list(session.scalars(query))
-    wards = {code: name for code, name in session.execute(select(WardRow.code, WardRow.name))}
+def _load(session: Session, query: Select[Any]) -> list[Resident]:
+    """The residents a query over the residents table reads, in its order."""
+    connection = session.connection()  # Core rows: the ORM's row processing would double the time
+    rows = connection.execute(query).all()
+    wards: dict[str, str] = {
+        code: name for code, name in connection.execute(select(WardRow.code, WardRow.name))
+    }
     consents: dict[uuid.UUID, list[Consent]] = {}
     ids = [row.id for row in rows]
     for start in range(0, len(ids), 500):
-        for consent in session.scalars(
-            select(ResidentConsentRow).where(ResidentConsentRow.resident_id.in_(ids[start : start + 500]))
+        for resident_id, purpose, given_on in connection.execute(
+            select(ResidentConsentRow.resident_id, ResidentConsentRow.purpose, ResidentConsentRow.given_on)
+            .where(ResidentConsentRow.resident_id.in_(ids[start : start + 500]))
+            .order_by(ResidentConsentRow.purpose)
         ):
-            consents.setdefault(consent.resident_id, []).append(Consent(consent.purpose, consent.given_on))
+            consents.setdefault(resident_id, []).append(Consent(purpose, given_on))
     return [
         Resident(
             id=row.id,
@@ -136,7 +123,7 @@ def load_residents(session: Session, query: Select[Any]) -> list[Resident]:
             access_needs=row.access_needs,
             referral_partner=row.referral_partner,
             referral_reason=row.referral_reason,
-            consents=tuple(sorted(consents.get(row.id, []), key=lambda c: c.purpose.value)),
+            consents=tuple(consents.get(row.id, [])),
             disability=row.disability,
             ethnicity=row.ethnicity,
             on_benefits=row.on_benefits,
@@ -150,27 +137,68 @@ class ResidentService:
         self._context = context
 
     def search(self, text: str = "", *, limit: int = PAGE_SIZE, offset: int = 0) -> list[Resident]:
-        """Residents whose name, reference, phone, postcode or email hold every word typed, by name."""
+        """Residents with a word starting with each word typed (name, reference, phone, postcode,
+        email), by name."""
+        words = search_words(text)
+        references = [normalise_reference(word) for word in text.split() if looks_like_reference(word)]
         with self._context.db.read() as session:
-            query = self._filtered(select(ResidentRow), text)
-            references = [normalise_reference(word) for word in text.split() if _REFERENCE_WORD.match(word)]
-            if references:
-                # The resident whose reference was typed comes first, before partial matches.
-                query = query.order_by(case((ResidentRow.reference.in_(references), 0), else_=1))
-            query = query.order_by(ResidentRow.name, ResidentRow.reference)
-            return load_residents(session, query.limit(limit).offset(offset))
-
-    def count(self, text: str = "") -> int:
-        with self._context.db.read() as session:
-            return int(
-                session.scalar(self._filtered(select(func.count()).select_from(ResidentRow), text)) or 0
+            rarest, others, common = self._plan(session, words) if words else ((), [], True)
+            if common:
+                # Residents in name order, each checked: a page of a common word's matches comes quickly.
+                found = select(
+                    ResidentRow.id.label("resident_id"), ResidentRow.name, ResidentRow.reference
+                ).where(*(_has_term(ResidentRow.id, word) for word in words))
+                name, reference = ResidentRow.name, ResidentRow.reference
+            else:
+                term = ResidentSearchTermRow
+                found = (
+                    select(term.resident_id, term.name, term.reference)
+                    .where(_starts_with(term.term, rarest), *(_has_term(term.resident_id, w) for w in others))
+                    .group_by(term.resident_id, term.name, term.reference)
+                )
+                name, reference = term.name, term.reference
+            # The resident whose reference was typed comes first.
+            rank = case((reference.in_(references), 0), else_=1) if references else literal(1)
+            page = (
+                found.add_columns(rank.label("rank"))
+                .order_by(*([rank] if references else []), name, reference)
+                .limit(limit)
+                .offset(offset)
+                .subquery()
             )
+            # One statement reads the page's residents, so their ids need not travel back as parameters.
+            return _load(
+                session,
+                select(ResidentRow.__table__)
+                .join(page, ResidentRow.id == page.c.resident_id)
+                .order_by(page.c.rank, page.c.name, page.c.reference),
+            )
+
+    def count(self, text: str = "", *, at_most: int | None = None) -> int:
+        """How many residents `search` finds; with `at_most`, counting stops there (a list says "more
+        than 1,000" rather than counting every resident with an S in their postcode)."""
+        with self._context.db.read() as session:
+            words = search_words(text)
+            if not words:
+                counted = select(ResidentRow.id).limit(at_most).subquery()
+                return int(session.scalar(select(func.count()).select_from(counted)) or 0)
+            rarest, others, _common = self._plan(session, words)
+            # Counted over the rarest word's matches in the index, common or not: never a scan of residents.
+            term = ResidentSearchTermRow
+            matches = (
+                select(term.resident_id)
+                .where(
+                    _starts_with(term.term, rarest), *(_has_term(term.resident_id, word) for word in others)
+                )
+                .distinct()
+                .limit(at_most)
+                .subquery()
+            )
+            return int(session.scalar(select(func.count()).select_from(matches)) or 0)
 
     def get(self, reference: str) -> Resident:
         with self._context.db.read() as session:
-            found = load_residents(
-                session, select(ResidentRow).where(ResidentRow.reference == normalise_reference(reference))
-            )
+            found = load_residents(session, ResidentRow.reference == normalise_reference(reference))
         if not found:
             raise NotFound(
                 f"No resident has the reference {normalise_reference(reference)}. Search by name instead."
@@ -183,14 +211,18 @@ class ResidentService:
         phone = phone_key(draft.phone)
         if not draft.name or not (draft.postcode or phone):
             return []
+        # Candidates from the search index: the name's first word, and the postcode or the phone.
+        first_word = fold(draft.name.split()[0])[:MAX_TERM]
+        postcode_or_phone = [
+            _has_term(ResidentRow.id, (key,))
+            for key in ("".join(draft.postcode.split()).lower(), phone)
+            if key
+        ]
         with self._context.db.read() as session:
-            # SQLite's lower() folds only ASCII, so the name is compared again below in Python.
-            query = select(ResidentRow).where(
-                or_(func.lower(ResidentRow.name) == draft.name.lower(), ResidentRow.name == draft.name)
-            )
+            where = and_(_has_term(ResidentRow.id, (first_word,)), or_(*postcode_or_phone))
             if resident_id is not None:
-                query = query.where(ResidentRow.id != resident_id)
-            candidates = load_residents(session, query)
+                where = and_(where, ResidentRow.id != resident_id)
+            candidates = load_residents(session, where)
         # Phones are compared as digits: '0161 474 4444' is the same number as '01614744444'.
         return [
             match
@@ -219,16 +251,16 @@ class ResidentService:
             reference = f"{REFERENCE_PREFIX}-{counter.last_number:05d}"
             row = ResidentRow(
                 reference=reference,
-                search_text=_search_text(reference, draft),
                 created_at=now,
                 updated_at=now,
                 **_columns(draft),
             )
             session.add(row)
             session.flush()
+            session.execute(insert(ResidentSearchTermRow), term_rows(row.id, reference, draft))
             self._set_consents(session, row.id, draft)
             session.flush()
-            return load_residents(session, select(ResidentRow).where(ResidentRow.id == row.id))[0]
+            return load_residents(session, ResidentRow.id == row.id)[0]
 
     def update(self, reference: str, draft: ResidentDraft) -> Resident:
         draft = draft.cleaned()
@@ -245,27 +277,35 @@ class ResidentService:
             self._check_ward(session, draft)
             for name, value in _columns(draft).items():
                 setattr(row, name, value)
-            row.search_text = _search_text(row.reference, draft)
+            session.execute(delete(ResidentSearchTermRow).where(ResidentSearchTermRow.resident_id == row.id))
+            session.execute(insert(ResidentSearchTermRow), term_rows(row.id, row.reference, draft))
             row.updated_at = self._context.now()
             self._set_consents(session, row.id, draft)
             session.flush()
-            return load_residents(session, select(ResidentRow).where(ResidentRow.id == row.id))[0]
+            return load_residents(session, ResidentRow.id == row.id)[0]
 
     # Helpers
 
     @staticmethod
-    def _filtered(query: Select[Any], text: str) -> Select[Any]:
-        # Phone numbers are kept as digits, so "0161 474" finds "0161 474 4444" word by word, and a
-        # word typed with phone punctuation ("0161-474-4444") is searched as its digits.
-        for word in text.lower().split():
-            matches: ColumnElement[bool] = ResidentRow.search_text.like(
-                f"%{_escape_like(_search_word(word))}%", escape="\\"
+    def _plan(
+        session: Session, words: list[tuple[str, ...]]
+    ) -> tuple[tuple[str, ...], list[tuple[str, ...]], bool]:
+        """The rarest word, whose matches are read from the index; the other words, checked for each of
+        those matches; and whether even the rarest word is common (see COMMON_WORD)."""
+        sizes = [
+            session.scalar(
+                select(func.count()).select_from(
+                    select(ResidentSearchTermRow.term)
+                    .where(_starts_with(ResidentSearchTermRow.term, word))
+                    .limit(COMMON_WORD)
+                    .subquery()
+                )
             )
-            if _REFERENCE_WORD.match(word):
-                # 'r-1' and 'R1' mean R-00001, which the search text holds only in full.
-                matches = or_(matches, ResidentRow.reference == normalise_reference(word))
-            query = query.where(matches)
-        return query
+            or 0
+            for word in words
+        ]
+        rarest = min(range(len(words)), key=sizes.__getitem__)
+        return words[rarest], words[:rarest] + words[rarest + 1 :], sizes[rarest] >= COMMON_WORD
 
     @staticmethod
     def _check_ward(session: Session, draft: ResidentDraft) -> None:

@@ -161,6 +161,8 @@ class SettingRow(Base):
 
 class ResidentRow(Base):
     __tablename__ = "residents"
+    # The residents list and search read in name order; with the id, a common word's search reads no rows.
+    __table_args__ = (Index("ix_residents_name_reference", "name", "reference", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     reference: Mapped[str] = mapped_column(String(12), unique=True)
@@ -181,10 +183,39 @@ class ResidentRow(Base):
     disability: Mapped[Answer | None] = mapped_column(_enum(Answer))
     ethnicity: Mapped[str] = mapped_column(String(80), default="")
     on_benefits: Mapped[Answer | None] = mapped_column(_enum(Answer))
-    # Lower-case name, reference, phone digits and postcode, for search as you type.
-    search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+# Compared byte by byte on every database, so a search word's range of terms is the same everywhere.
+_TERM = String(60).with_variant(String(60, collation="C"), "postgresql")
+
+
+class ResidentSearchTermRow(Base):
+    """One word a resident can be found by (name part, reference, phone digits, postcode part, email),
+    with the resident's name and reference copied in: a search reads a word's matches in name order from
+    one index, without visiting the residents table."""
+
+    __tablename__ = "resident_search_terms"
+    __table_args__ = (
+        Index("ix_resident_search_terms_term_name", "term", "name", "reference", "resident_id"),
+    )
+
+    resident_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True
+    )
+    term: Mapped[str] = mapped_column(_TERM, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    reference: Mapped[str] = mapped_column(String(12))
+
+
+class PostcodeWardRow(Base):
+    """A postcode's ward, from a postcode-to-ward table a coordinator imported; suggests a ward."""
+
+    __tablename__ = "postcode_wards"
+
+    postcode: Mapped[str] = mapped_column(String(8), primary_key=True)  # upper case, no space
+    ward_code: Mapped[str] = mapped_column(ForeignKey("wards.code"))
 
 
 class ResidentConsentRow(Base):

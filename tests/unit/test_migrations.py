@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from digiknow_desk.app import open_database
+from digiknow_desk.app import build_services, open_database
 from digiknow_desk.config import Config, database_url
 from digiknow_desk.domain.errors import DomainError
 from digiknow_desk.paths import shipped_dir
@@ -50,6 +51,8 @@ TABLES = {
     "wait_entries",
     "wait_events",
     "data_plans",
+    "resident_search_terms",
+    "postcode_wards",
 }
 
 
@@ -123,6 +126,41 @@ def test_downgrade_to_base_and_back_up_again(database: Database) -> None:
     assert _table_names(database) == {"alembic_version"}
     upgrade_to_head(database)
     assert _table_names(database) == TABLES | {"alembic_version"}
+
+
+def _migrate(database: Database, revision: str, *, down: bool = False) -> None:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(shipped_dir("db")))
+    with database.writer.connect() as connection:
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+        connection.commit()
+
+
+def test_upgrading_0002_makes_the_search_words_of_residents_already_registered(
+    empty_database: Database, clock: FakeClock
+) -> None:
+    _migrate(empty_database, "0002")
+    with empty_database.writer.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO residents (id, reference, name, phone, email, address, postcode, age_band,"
+                " language, large_print, interpreter, access_needs, referral_partner, referral_reason,"
+                " ethnicity, search_text, created_at, updated_at) VALUES (:id, 'R-00007', 'Zofia Nowak',"
+                " '0161 474 4444', '', '', 'SK4 2HD', '65_74', 'Polish', 0, 0, '', '', 'health', '',"
+                " 'zofia nowak r-00007', :now, :now)"
+            ),
+            {"id": uuid.uuid4().hex, "now": clock.now.isoformat(" ")},
+        )
+    upgrade_to_head(empty_database)
+    residents = build_services(empty_database, actor="Test Staff", clock=clock).residents
+    for typed in ("zof", "nowak", "R7", "sk4 2", "4744444"):
+        assert [r.reference for r in residents.search(typed)] == ["R-00007"], typed
+
+    _migrate(empty_database, "0002", down=True)
+    with empty_database.reader.connect() as connection:
+        kept = connection.execute(text("SELECT search_text FROM residents")).scalar_one()
+    assert {"zofia", "nowak", "r-00007", "sk42hd", "01614744444"} <= set(kept.split())
 
 
 def test_the_21_stockport_wards_are_seeded(database: Database) -> None:

@@ -323,3 +323,42 @@ def test_search_pages_in_name_order(services: Services) -> None:
     pages = [services.residents.search("resident", limit=3, offset=offset) for offset in (0, 3, 6)]
     assert [[r.name for r in page] for page in pages] == [names[0:3], names[3:6], names[6:]]
     assert services.residents.count("resident") == 7
+
+
+@pytest.mark.parametrize("typed", ["jose", "JOSÉ", "o'brien", "obrien", "brien", "murphy", "o'brien-mur"])
+def test_search_folds_accents_and_finds_each_part_of_a_name(services: Services, typed: str) -> None:
+    _add(services, "José O'Brien-Murphy", phone="0161 000 0001")
+    assert _found(services, typed) == ["José O'Brien-Murphy"]
+
+
+def test_search_matches_the_start_of_a_word_not_the_middle(
+    services: Services, three: dict[str, Resident]
+) -> None:
+    assert _found(services, "smi") == ["John Smith", "Mary Smith"]
+    assert _found(services, "mith") == []
+
+
+def test_a_common_word_finds_the_same_residents_as_a_rare_one(
+    services: Services, three: dict[str, Resident], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A word matching many terms is searched by reading residents in name order instead.
+    searches = ("smith", "smith mary", "sk", "s", "")
+    rare = {text: (_found(services, text), services.residents.count(text)) for text in searches}
+    monkeypatch.setattr("digiknow_desk.services.residents.COMMON_WORD", 1)
+    assert {text: (_found(services, text), services.residents.count(text)) for text in searches} == rare
+    assert rare["s"] == (["Ann Jones", "John Smith", "Mary Smith"], 3)
+
+
+def test_count_can_stop_at_a_limit(services: Services, three: dict[str, Resident]) -> None:
+    assert services.residents.count("s") == 3
+    assert services.residents.count("s", at_most=2) == 2
+    assert services.residents.count("smith", at_most=5) == 2
+    assert services.residents.count("", at_most=1) == 1
+
+
+@pytest.mark.parametrize("typed", ["sk1 3", "SK1 3X", "sk1 3xe", "smith sk1 3"])
+def test_a_postcode_typed_with_its_space_is_one_word(
+    services: Services, three: dict[str, Resident], typed: str
+) -> None:
+    _add(services, "Kim Smith", phone="0161 000 0002", postcode="SK1 4AB")  # SK1, and a 3 elsewhere
+    assert _found(services, typed) == ["John Smith"]
