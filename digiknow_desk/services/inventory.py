@@ -23,6 +23,7 @@ from digiknow_desk.domain.devices import (
     normalise_tag,
 )
 from digiknow_desk.domain.errors import NotFound, ValidationError
+from digiknow_desk.domain.loans import WaitStatus
 from digiknow_desk.services.context import ServiceContext
 from digiknow_desk.storage.models import (
     DeviceKitItemRow,
@@ -30,6 +31,8 @@ from digiknow_desk.storage.models import (
     DeviceStatusEventRow,
     TagCounterRow,
     VenueRow,
+    WaitEntryRow,
+    WaitEventRow,
 )
 
 BLANK_TAG_PREFIX = "DK"
@@ -406,11 +409,30 @@ class InventoryService:
         with self._context.db.write() as session:
             row = self._row_by_tag(session, tag, for_update=True)
             check_manual_change(row.status, new_status)
-            move_device(session, row, new_status, self._context.actor, reason, self._context.now())
+            now = self._context.now()
+            move_device(session, row, new_status, self._context.actor, reason, now)
+            self._withdraw_offer(session, row, reason, now)
             session.flush()
             return self._device(session, row.id)
 
     # Helpers
+
+    def _withdraw_offer(self, session: Session, row: DeviceRow, reason: str, at: datetime) -> None:
+        """A device held for someone on the waiting list and then taken out of lending by hand (repair,
+        lost, retired) is no longer theirs to collect: they wait again, keeping their place."""
+        holders = session.scalars(
+            select(WaitEntryRow)
+            .where(WaitEntryRow.offered_device_id == row.id, WaitEntryRow.status == WaitStatus.OFFERED)
+            .with_for_update()
+        ).all()
+        for entry in holders:
+            entry.status, entry.offered_device_id, entry.offer_expires_on = WaitStatus.WAITING, None, None
+            why = f"{row.tag} is now {row.status.label.lower()}: {reason}"
+            session.add(
+                WaitEventRow(
+                    entry_id=entry.id, at=at, by=self._context.actor, what="offer withdrawn", reason=why
+                )
+            )
 
     def _by_ids(self, ids: Sequence[uuid.UUID]) -> list[Device]:
         with self._context.db.read() as session:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from digiknow_desk.app import Services
-from digiknow_desk.domain.devices import DeviceDraft, DeviceType
+from digiknow_desk.domain.devices import DeviceDraft, DeviceStatus, DeviceType
 from digiknow_desk.domain.errors import NotFound, ValidationError
 from digiknow_desk.domain.loans import (
     LendingRules,
@@ -383,3 +383,29 @@ def test_offers_of_several_devices_expire_in_queue_order(services: Services, clo
         ("Ann", WaitStatus.WAITING),
         ("Bob", WaitStatus.WAITING),
     ]
+
+
+def test_a_held_device_taken_out_of_lending_by_hand_withdraws_the_offer(
+    services: Services, database: Database
+) -> None:
+    ann, bob = _residents(services, "Ann", "Bob")
+    ann_entry = services.lending.join_waiting_list(ann.reference, DeviceType.TABLET)
+    services.lending.join_waiting_list(bob.reference, DeviceType.TABLET)
+    _awaiting_wipe(services, "TAB-0001")
+    _wipe(services, "TAB-0001")
+
+    services.inventory.change_status("TAB-0001", DeviceStatus.IN_REPAIR, "Screen cracked")
+
+    # Ann waits again at the front, for the next tablet; nobody holds the one in repair.
+    assert [(e.resident_name, e.status, e.offered_tag) for e in services.lending.waiting_list()] == [
+        ("Ann", WaitStatus.WAITING, ""),
+        ("Bob", WaitStatus.WAITING, ""),
+    ]
+    assert _events(database, ann_entry.id)[-1] == (
+        "offer withdrawn",
+        "TAB-0001 is now in repair: Screen cracked",
+        "Test Staff",
+    )
+    _awaiting_wipe(services, "TAB-0002")
+    offered = _wipe(services, "TAB-0002")
+    assert offered is not None and offered.id == ann_entry.id
