@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from functools import partial
 
 from PySide6.QtCore import QDate, QDateTime, QEvent, QItemSelectionModel, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QKeyEvent, QShowEvent
@@ -37,6 +38,7 @@ from digiknow_desk.domain.loans import (
     LoanOutcome,
     LoanRefused,
     WaitStatus,
+    Wipe,
     WipeChecklist,
     WipeMethod,
     check_can_issue,
@@ -46,9 +48,10 @@ from digiknow_desk.services.context import system_clock
 from digiknow_desk.services.residents import normalise_reference
 from digiknow_desk.ui.device_dialog import chosen, problem_label, show_problem
 from digiknow_desk.ui.errors import problem_words
+from digiknow_desk.ui.printing import DocumentPrinting, Printable
 from digiknow_desk.ui.resident_dialog import AskResident, ask_resident
 from digiknow_desk.ui.resident_table_model import ResidentTableModel, day_text, long_day_text
-from digiknow_desk.ui.tasks import TaskRunner
+from digiknow_desk.ui.tasks import Task, TaskRunner
 
 SEARCH_DELAY_MS = 0  # see inventory_page: merges keystrokes already queued, e.g. a scanned card
 DESK_PAGE_SIZE = 50
@@ -267,14 +270,16 @@ class DeskPage(QWidget):
         tasks: TaskRunner,
         parent: QWidget | None = None,
         *,
-        print_agreement: Callable[[str], None] | None = None,
+        printing: DocumentPrinting | None = None,
         clock: Callable[[], datetime] = system_clock,
         ask_new_resident: AskResident = ask_resident,
     ) -> None:
         super().__init__(parent)
         self._services = services
         self._tasks = tasks
-        self._print_agreement = print_agreement  # makes the loan agreement for a tag (runs on the GUI thread)
+        self._printing = printing or DocumentPrinting(tasks, self)
+        self._printing.finished.connect(self.notice)
+        self._printing.failed.connect(self._printing_failed)
         self._clock = clock  # the services' clock, so due dates shown match those recorded
         self._ask_new_resident = ask_new_resident
         self._step = Step.SCAN
@@ -283,7 +288,8 @@ class DeskPage(QWidget):
         self._resident: Resident | None = None
         self._finding_for_issue = True  # FIND_RESIDENT: for a loan, or to open a resident (waiting list)
         self._resident_back = Step.SCAN
-        self._last_issued_tag: str | None = None
+        self._last_loan: Loan | None = None  # just issued: its agreement can be printed
+        self._last_wipe: Wipe | None = None  # just recorded: its certificate can be printed
         self._setting_due = False
         self._due_edited = False
         self._kit_out: list[QCheckBox] = []
@@ -336,6 +342,10 @@ class DeskPage(QWidget):
     @property
     def print_agreement_button(self) -> QPushButton:
         return self._print_button
+
+    @property
+    def print_certificate_button(self) -> QPushButton:
+        return self._certificate_button
 
     def step_widget(self, step: Step) -> QWidget:
         """The panel of one step (tests look for its controls)."""
@@ -434,8 +444,7 @@ class DeskPage(QWidget):
             f"due {long_day_text(loan.due_on, self._today())}."
             + (f" Kit not given: {', '.join(missing)}." if missing else "")
         )
-        self._last_issued_tag = loan.device_tag
-        self._done(text, print_agreement=True)
+        self._done(text, agreement=loan)
         return loan
 
     def return_device(self) -> Loan | None:
@@ -554,7 +563,7 @@ class DeskPage(QWidget):
             )
         else:
             text += f" Nobody is waiting for {a_type(device.device_type)}."
-        self._done(text)
+        self._done(text, certificate=result.wipe)
 
     def join_waiting_list(self) -> None:
         resident = self._resident
@@ -589,15 +598,35 @@ class DeskPage(QWidget):
         self._chose(resident)
         return resident
 
-    def print_agreement(self) -> None:
-        if self._print_agreement is None or self._last_issued_tag is None:
-            return
-        try:
-            self._print_agreement(self._last_issued_tag)
-        except DomainError as error:
-            self._say(problem_words(error), problem=True)
-            return
-        self.notice.emit(f"Printed the loan agreement for {self._last_issued_tag}.")
+    def print_agreement(self) -> Task | None:
+        """Print or save the agreement and due-date slip of the loan just issued."""
+        loan = self._last_loan
+        if loan is None:
+            return None
+        write = partial(self._services.documents.loan_agreement_for, loan)
+        return self._printing.offer(
+            self,
+            Printable(
+                f"the loan agreement and due-date slip for {loan.device_tag}",
+                f"loan-agreement-{loan.device_tag}.pdf",
+                write,
+            ),
+        )
+
+    def print_wipe_certificate(self) -> Task | None:
+        """Print or save the certificate of the wipe just recorded."""
+        wipe = self._last_wipe
+        if wipe is None:
+            return None
+        write = partial(self._services.documents.wipe_certificate_for, wipe)
+        return self._printing.offer(
+            self,
+            Printable(
+                f"the wipe certificate for {wipe.device_tag}",
+                f"wipe-certificate-{wipe.device_tag}.pdf",
+                write,
+            ),
+        )
 
     # Qt overrides
 
@@ -684,12 +713,18 @@ class DeskPage(QWidget):
         self._outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         bigger(self._outcome, 1.4)
         self._print_button = self._button(
-            "&Print agreement", "Print the loan agreement", self.print_agreement
+            "&Print agreement…", "Print the loan agreement", self.print_agreement
         )
-        self._print_button.setVisible(False)
+        self._print_button.setToolTip("Print the agreement and due-date slip, or save them as a PDF")
+        self._certificate_button = self._button(
+            "Print wipe &certificate…", "Print the wipe certificate", self.print_wipe_certificate
+        )
+        self._certificate_button.setToolTip("Print the certificate of this wipe, or save it as a PDF")
         outcome_row = QHBoxLayout()
         outcome_row.addWidget(self._outcome, 1)
-        outcome_row.addWidget(self._print_button, 0, Qt.AlignmentFlag.AlignTop)
+        for button in (self._print_button, self._certificate_button):
+            button.setVisible(False)
+            outcome_row.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addSpacing(self.fontMetrics().lineSpacing())
         layout.addLayout(outcome_row)
         self._warnings = words_label()
@@ -945,9 +980,8 @@ class DeskPage(QWidget):
     def _go(self, step: Step) -> None:
         self._step = step
         self._stack.setCurrentWidget(self._steps[step])
-        self._print_button.setVisible(
-            step == Step.SCAN and self._print_agreement is not None and self._last_issued_tag is not None
-        )
+        self._print_button.setVisible(step == Step.SCAN and self._last_loan is not None)
+        self._certificate_button.setVisible(step == Step.SCAN and self._last_wipe is not None)
         self._focus_step()
         self.step_changed.emit(step.value)
 
@@ -972,10 +1006,14 @@ class DeskPage(QWidget):
         if not problem:
             self.notice.emit(text)
 
-    def _done(self, text: str, *, print_agreement: bool = False) -> None:
-        """After a change: say what was done, ready for the next scan."""
-        if not print_agreement:
-            self._last_issued_tag = None
+    def _printing_failed(self, message: str) -> None:
+        self._say(message, problem=True)
+        self.notice.emit(message)  # also in the status bar, in case the desk has moved on
+
+    def _done(self, text: str, *, agreement: Loan | None = None, certificate: Wipe | None = None) -> None:
+        """After a change: say what was done, ready for the next scan (and to print what it produced)."""
+        self._last_loan = agreement
+        self._last_wipe = certificate
         self._say(text)
         self._scan.clear()
         self._refresh_warnings()
@@ -987,8 +1025,9 @@ class DeskPage(QWidget):
         if not text:
             return
         self._scan.selectAll()  # the next scan replaces this one
-        self._last_issued_tag = None
+        self._last_loan = self._last_wipe = None
         self._print_button.setVisible(False)
+        self._certificate_button.setVisible(False)
         try:
             device = self._services.inventory.find(text)
             if device is not None:

@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QMarginsF, QSizeF, Qt, Signal
-from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter
+from PySide6.QtGui import QPageLayout, QPageSize
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -31,26 +30,17 @@ from PySide6.QtWidgets import (
 
 from digiknow_desk.app import Services
 from digiknow_desk.domain.devices import DeviceFilter, DeviceStatus
-from digiknow_desk.domain.errors import DomainError
 from digiknow_desk.labels.stock import LabelStock
 from digiknow_desk.services.labels import LabelRequest
 from digiknow_desk.ui.device_dialog import chosen
 from digiknow_desk.ui.errors import problem_words
+from digiknow_desk.ui.printing import SavePathAsker, ask_save_path, print_pdf
 from digiknow_desk.ui.tasks import Progress, Task, TaskRunner, run_with_progress
 
-# Rendering finer than this gains nothing on labels and costs hundreds of megabytes per A4 page.
-MAX_PRINT_DPI = 600
 MAX_BLANK = 5000
 
-SavePathAsker = Callable[[QWidget, str, str, str], str]
-"""(parent, caption, suggested path, file filter) -> the chosen path, or '' when cancelled."""
 PrinterAsker = Callable[[QWidget, LabelStock], "QPrinter | None"]
 """(parent, stock) -> a printer set up for the stock, or None when cancelled."""
-
-
-def ask_save_path(parent: QWidget, caption: str, suggested: str, file_filter: str) -> str:
-    path, _chosen_filter = QFileDialog.getSaveFileName(parent, caption, suggested, file_filter)
-    return path
 
 
 def printer_for_stock(stock: LabelStock, printer: QPrinter | None = None) -> QPrinter:
@@ -80,50 +70,6 @@ def ask_printer(parent: QWidget, stock: LabelStock) -> QPrinter | None:
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
     return printer_for_stock(stock, printer)  # the dialog may have changed the paper; labels need theirs
-
-
-def print_pdf(
-    pdf_path: Path,
-    printer: QPrinter,
-    *,
-    on_progress: Callable[[int, int], None] | None = None,
-    is_cancelled: Callable[[], bool] | None = None,
-) -> int:
-    """Print each page of the PDF at 1:1 on `printer` (set up by `printer_for_stock`); how many pages.
-
-    Runs on a worker thread: Qt allows painting on a QPrinter and QImages outside the GUI thread.
-    """
-    import pypdfium2 as pdfium  # only when printing: it adds to every start-up otherwise
-
-    document = pdfium.PdfDocument(str(pdf_path))
-    painter = QPainter()
-    try:
-        if not painter.begin(printer):
-            raise DomainError("The printer could not start printing. Check it is on and try again.")
-        dpi = min(printer.resolution(), MAX_PRINT_DPI)
-        target = printer.pageLayout().fullRectPixels(printer.resolution())
-        pages = len(document)
-        for number in range(pages):
-            if is_cancelled is not None and is_cancelled():
-                printer.abort()
-                raise DomainError(f"Printing was cancelled after {number} of {pages} pages.")
-            if number:
-                printer.newPage()
-            page = document[number]
-            bitmap = page.render(scale=dpi / 72, rev_byteorder=True)
-            image = QImage(
-                bitmap.buffer, bitmap.width, bitmap.height, bitmap.stride, QImage.Format.Format_RGB888
-            ).copy()  # copy: the bitmap's memory is freed with the page
-            bitmap.close()
-            page.close()
-            painter.drawImage(target, image)
-            if on_progress is not None:
-                on_progress(number + 1, pages)
-        return pages
-    finally:
-        if painter.isActive():
-            painter.end()
-        document.close()
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QFileDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -66,7 +64,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
 
         clock = services.clock
-        self._desk = DeskPage(services, tasks, print_agreement=self.save_agreement, clock=clock)
+        self._desk = DeskPage(services, tasks, clock=clock)
         self._inventory = InventoryPage(services, tasks, label_stock=label_stock)
         self._residents = ResidentsPage(services, tasks, clock=clock)
         self._loans = LoansPage(services, tasks)
@@ -195,16 +193,6 @@ class MainWindow(QMainWindow):
     def _open_at_desk(self, tag: str) -> None:
         self.show_area(self._area_index("Desk"))
         self._desk.scan(tag)
-
-    def save_agreement(self, tag: str) -> None:
-        """Save the loan agreement and due-date slip as a PDF and open it, ready to print."""
-        suggested = str(Path.home() / f"loan-agreement-{tag}.pdf")
-        path, _filter = QFileDialog.getSaveFileName(self, "Save the loan agreement", suggested, "PDF (*.pdf)")
-        if not path:
-            return
-        self._services.documents.loan_agreement(tag, Path(path))
-        self.statusBar().showMessage(f"Saved the agreement for {tag} to {path}.", 10_000)
-        QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
     @property
     def desk_page(self) -> DeskPage:

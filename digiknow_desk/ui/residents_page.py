@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
@@ -29,6 +30,7 @@ from digiknow_desk.domain.loans import WaitStatus
 from digiknow_desk.domain.residents import ConsentPurpose, Resident
 from digiknow_desk.services.context import system_clock
 from digiknow_desk.ui.errors import problem_words
+from digiknow_desk.ui.printing import DocumentPrinting, Printable
 from digiknow_desk.ui.resident_dialog import AskResident, ask_resident
 from digiknow_desk.ui.resident_table_model import (
     RECORD_ROLE,
@@ -36,7 +38,7 @@ from digiknow_desk.ui.resident_table_model import (
     ResidentTableModel,
     day_text,
 )
-from digiknow_desk.ui.tasks import TaskRunner
+from digiknow_desk.ui.tasks import Task, TaskRunner
 from digiknow_desk.ui.widgets import action_button, page_action, size_columns
 
 SEARCH_DELAY_MS = 0  # a search takes milliseconds (paged in SQL); see inventory_page
@@ -48,7 +50,7 @@ def residents_text(count: int) -> str:
 
 class ResidentsPage(QWidget):
     """Every resident, searchable by name, reference, phone or postcode; the selected resident's details,
-    consents, loans and waiting-list entries; add and edit through the resident form."""
+    consents, loans and waiting-list entries; add and edit through the resident form; print their card."""
 
     changed = Signal()  # after a resident is added or edited
     notice = Signal(str)  # what was just done, for the status bar
@@ -73,12 +75,16 @@ class ResidentsPage(QWidget):
         *,
         clock: Callable[[], datetime] = system_clock,
         ask_resident: AskResident = ask_resident,
+        printing: DocumentPrinting | None = None,
     ) -> None:
         super().__init__(parent)
         self._services = services
         self._tasks = tasks
         self._clock = clock
         self._ask_resident = ask_resident
+        self._printing = printing or DocumentPrinting(tasks, self)
+        self._printing.finished.connect(self._set_notice)
+        self._printing.failed.connect(self._set_notice)
         self._shown_reference: str | None = None
 
         # Finding residents
@@ -170,8 +176,13 @@ class ResidentsPage(QWidget):
         self._find_action = page_action(
             self, "Find residents", QKeySequence.StandardKey.Find, self.focus_search
         )
+        self._card_action = page_action(self, "Print resident card", None, self.print_card)
         self._add_button = action_button("&Add resident…", self._add_action)
         self._edit_button = action_button("&Edit…", self._edit_action)
+        self._card_button = action_button("Print &card…", self._card_action)
+        self._card_button.setToolTip(
+            "Print the selected resident's card, with the QR code of their reference, or save it as a PDF"
+        )
         self._notice = QLabel()
         self._notice.setWordWrap(True)
         self._notice.setTextFormat(Qt.TextFormat.PlainText)
@@ -181,6 +192,7 @@ class ResidentsPage(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self._add_button)
         buttons.addWidget(self._edit_button)
+        buttons.addWidget(self._card_button)
         buttons.addStretch()
         search_row = QHBoxLayout()
         search_label = QLabel("Fi&nd:")
@@ -201,7 +213,8 @@ class ResidentsPage(QWidget):
         layout.addWidget(splitter, 1)
         layout.addWidget(self._notice)
         self.setTabOrder(self._add_button, self._edit_button)
-        self.setTabOrder(self._edit_button, self._search)
+        self.setTabOrder(self._edit_button, self._card_button)
+        self.setTabOrder(self._card_button, self._search)
         self.setTabOrder(self._search, self._table)
         self.setTabOrder(self._table, self._loans)
 
@@ -311,6 +324,22 @@ class ResidentsPage(QWidget):
         if saved is not None:
             self._changed(f"Saved the changes to {saved.reference} {saved.name}.", saved.reference)
         return saved
+
+    def print_card(self) -> Task | None:
+        """Print or save the selected resident's card, with the QR code of their reference."""
+        resident = self.current_resident()
+        if resident is None:
+            self._set_notice("Select a resident first, then print their card.")
+            return None
+        write = partial(self._services.documents.resident_card, resident.reference)
+        return self._printing.offer(
+            self,
+            Printable(
+                f"the resident card for {resident.reference} {resident.name}",
+                f"resident-card-{resident.reference}.pdf",
+                write,
+            ),
+        )
 
     # Helpers
 
@@ -434,6 +463,8 @@ class ResidentsPage(QWidget):
         has_current = self.current_resident() is not None
         self._edit_action.setEnabled(has_current)
         self._edit_button.setEnabled(has_current)
+        self._card_action.setEnabled(has_current)
+        self._card_button.setEnabled(has_current)
 
     def _today(self) -> date:
         return self._clock().astimezone().date()

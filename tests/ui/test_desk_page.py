@@ -6,16 +6,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pypdfium2 as pdfium
 import pytest
 from PySide6.QtCore import QDateTime, Qt
+from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
     QAbstractSpinBox,
     QApplication,
+    QCheckBox,
     QComboBox,
     QLabel,
     QLineEdit,
@@ -31,6 +35,7 @@ from digiknow_desk.domain.devices import DeviceDraft, DeviceStatus, DeviceType
 from digiknow_desk.domain.loans import WaitStatus, WipeChecklist, WipeMethod
 from digiknow_desk.domain.residents import Resident, ResidentDraft
 from digiknow_desk.ui.desk_page import DeskPage, Step
+from digiknow_desk.ui.printing import DocumentPrinting, PrintChoice, printer_for_documents
 from digiknow_desk.ui.resident_dialog import ResidentDialog
 from digiknow_desk.ui.tasks import TaskRunner
 
@@ -49,13 +54,36 @@ def tasks() -> Iterator[TaskRunner]:
 
 
 @pytest.fixture
-def printed() -> list[str]:
+def asked_to_print() -> list[str]:
+    """What the desk offered to print (the question is answered 'Print', with no dialog)."""
     return []
 
 
 @pytest.fixture
+def printed(tmp_path: Path) -> Path:
+    """Where the injected printer writes: a PDF file."""
+    return tmp_path / "printed.pdf"
+
+
+@pytest.fixture
+def printing(tasks: TaskRunner, asked_to_print: list[str], printed: Path) -> DocumentPrinting:
+    def choose(_parent: QWidget, title: str) -> PrintChoice:
+        asked_to_print.append(title)
+        return PrintChoice.PRINT
+
+    def printer(_parent: QWidget, title: str) -> QPrinter:
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        printer.setOutputFileName(str(printed))
+        printer.setResolution(150)
+        return printer_for_documents(title, printer)
+
+    return DocumentPrinting(tasks, choose=choose, printer=printer)
+
+
+@pytest.fixture
 def desk(
-    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock, printed: list[str]
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock, printing: DocumentPrinting
 ) -> DeskPage:
     """The desk on screen and active, so keys go where the focus is, as at the counter."""
     services.inventory.add(
@@ -74,7 +102,7 @@ def desk(
         services,
         tasks,
         clock=clock,
-        print_agreement=printed.append,
+        printing=printing,
         ask_new_resident=lambda *_: pytest.fail("the resident form would block the test"),
     )
     qtbot.addWidget(page)
@@ -524,25 +552,82 @@ def test_a_new_resident_is_registered_and_the_loan_carries_on(
     assert services.residents.get("R-00001").name == "Priya Shah"
 
 
-def test_print_agreement_is_offered_after_an_issue(desk: DeskPage, printed: list[str], qtbot: QtBot) -> None:
+def page_sizes_mm(path: Path) -> list[tuple[int, int]]:
+    document = pdfium.PdfDocument(str(path))
+    try:
+        sizes = (document[index].get_size() for index in range(len(document)))
+        return [(round(width * 25.4 / 72), round(height * 25.4 / 72)) for width, height in sizes]
+    finally:
+        document.close()
+
+
+def test_print_agreement_is_offered_after_an_issue(
+    desk: DeskPage, printing: DocumentPrinting, asked_to_print: list[str], printed: Path, qtbot: QtBot
+) -> None:
     assert not desk.print_agreement_button.isVisible()
     scan("TAB-0042")
     scan("R-00001")
     press(Qt.Key.Key_Space)
     press(Qt.Key.Key_Return)
     assert desk.print_agreement_button.isVisible()
-    QTest.keyClick(focused(), Qt.Key.Key_P, Qt.KeyboardModifier.AltModifier)  # &Print agreement
-    qtbot.waitUntil(lambda: printed == ["TAB-0042"])  # a mnemonic clicks after a short animation
+    assert not desk.print_certificate_button.isVisible()
+
+    with qtbot.waitSignal(desk.notice, timeout=20_000) as notice:
+        QTest.keyClick(focused(), Qt.Key.Key_P, Qt.KeyboardModifier.AltModifier)  # &Print agreement…
+
+    assert asked_to_print == ["the loan agreement and due-date slip for TAB-0042"]
+    assert notice.args == ["Sent the loan agreement and due-date slip for TAB-0042 to the printer (2 pages)."]
+    assert page_sizes_mm(printed) == [(210, 297), (148, 210)]  # the agreement, A4, and the slip, A5
+    assert desk.outcome_text.startswith("TAB-0042 lent to R-00001")  # the loan is still what it says
     scan("TAB-0042")  # the next piece of work
     assert not desk.print_agreement_button.isVisible()
 
 
-def test_without_a_printer_function_there_is_no_print_button(
-    services: Services, tasks: TaskRunner, qtbot: QtBot
+def test_print_wipe_certificate_is_offered_after_a_wipe(
+    desk: DeskPage, services: Services, asked_to_print: list[str], printed: Path, qtbot: QtBot
 ) -> None:
-    page = DeskPage(services, tasks)
-    qtbot.addWidget(page)
-    assert not page.print_agreement_button.isVisibleTo(page)
+    services.lending.issue("TAB-0042", "R-00001")
+    services.lending.return_device("TAB-0042")
+    scan("TAB-0042")
+    assert desk.step == Step.WIPE
+    assert not desk.print_certificate_button.isVisibleTo(desk)
+    for box in desk.step_widget(Step.WIPE).findChildren(QCheckBox):
+        box.setChecked(True)
+    press(Qt.Key.Key_Return)
+    assert desk.step == Step.SCAN
+    assert desk.print_certificate_button.isVisible()
+    assert not desk.print_agreement_button.isVisible()
+    assert desk.print_certificate_button.accessibleName() == "Print the wipe certificate"
+
+    with qtbot.waitSignal(desk.notice, timeout=20_000) as notice:
+        QTest.keyClick(focused(), Qt.Key.Key_C, Qt.KeyboardModifier.AltModifier)  # Print wipe &certificate…
+
+    assert asked_to_print == ["the wipe certificate for TAB-0042"]
+    assert notice.args == ["Sent the wipe certificate for TAB-0042 to the printer (1 page)."]
+    assert page_sizes_mm(printed) == [(210, 297)]
+    press(Qt.Key.Key_Escape)  # clears the scan box; the certificate can still be printed
+    assert desk.print_certificate_button.isVisible()
+    scan("R-00001")
+    assert not desk.print_certificate_button.isVisibleTo(desk)
+
+
+@pytest.mark.parametrize("printed", [Path("no-such-folder") / "printed.pdf"])  # the printer cannot start
+def test_a_printer_that_cannot_start_is_explained_in_words(
+    desk: DeskPage, printed: Path, qtbot: QtBot
+) -> None:
+    scan("TAB-0042")
+    scan("R-00001")
+    press(Qt.Key.Key_Space)
+    press(Qt.Key.Key_Return)
+
+    with qtbot.waitSignal(desk.notice, timeout=20_000) as notice:
+        desk.print_agreement_button.click()
+
+    refusal = "The printer could not start printing. Check it is on and try again."
+    assert notice.args == [refusal]
+    assert desk.outcome_text == refusal
+    assert desk.print_agreement_button.isVisible()  # staff can try again
+    assert not printed.parent.exists()
 
 
 # Accessibility: names, Alt keys, and Tab reaching every control on every step
@@ -614,6 +699,8 @@ def walk_every_step(desk: DeskPage, services: Services) -> Iterator[Step]:
     yield Step.CONFIRM_ISSUE
     press(Qt.Key.Key_Space)
     press(Qt.Key.Key_Return)
+    assert desk.print_agreement_button.isVisible()
+    yield Step.SCAN
     scan("TAB-0042")
     yield Step.RETURN
     desk.lost_or_stolen()
@@ -622,7 +709,11 @@ def walk_every_step(desk: DeskPage, services: Services) -> Iterator[Step]:
     press(Qt.Key.Key_Return)
     scan("TAB-0042")
     yield Step.WIPE
-    press(Qt.Key.Key_Escape)
+    for box in desk.step_widget(Step.WIPE).findChildren(QCheckBox):
+        box.setChecked(True)
+    press(Qt.Key.Key_Return)
+    assert desk.print_certificate_button.isVisible()
+    yield Step.SCAN
     scan("R-00002")
     yield Step.RESIDENT
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pypdfium2 as pdfium
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -31,6 +34,7 @@ from digiknow_desk.app import Services
 from digiknow_desk.domain.devices import DeviceDraft, DeviceType
 from digiknow_desk.domain.residents import ConsentPurpose, Resident, ResidentDraft
 from digiknow_desk.services.residents import PAGE_SIZE
+from digiknow_desk.ui.printing import DocumentPrinting, PrintChoice, printer_for_documents
 from digiknow_desk.ui.resident_dialog import SENSITIVE_TITLE, ResidentDialog
 from digiknow_desk.ui.resident_table_model import ResidentLoansTableModel, ResidentTableModel
 from digiknow_desk.ui.residents_page import ResidentsPage
@@ -58,11 +62,21 @@ def make_page(
     qtbot: QtBot,
     clock: FakeClock,
     ask: object = None,
+    printing: DocumentPrinting | None = None,
 ) -> ResidentsPage:
     def refuse(*_args: object) -> Resident | None:
         pytest.fail("the resident form would block the test")
 
-    page = ResidentsPage(services, tasks, clock=clock, ask_resident=ask or refuse)  # type: ignore[arg-type]
+    def refuse_to_ask(*_args: object) -> PrintChoice | None:
+        pytest.fail("the print question would block the test")
+
+    page = ResidentsPage(
+        services,
+        tasks,
+        clock=clock,
+        ask_resident=ask or refuse,  # type: ignore[arg-type]
+        printing=printing or DocumentPrinting(tasks, choose=refuse_to_ask),
+    )
     qtbot.addWidget(page)
     page.resize(1280, 800)
     return page
@@ -262,6 +276,91 @@ def test_edit_needs_a_selected_resident(
     assert page.edit_resident() is None
     page.table.selectRow(0)
     assert buttons["Edit resident"].isEnabled()
+
+
+# The resident card
+
+
+def pdf_printer(out: Path, title: str) -> QPrinter:
+    """What staff get from the print dialog, but writing to a PDF file."""
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(out))
+    printer.setResolution(150)
+    return printer_for_documents(title, printer)
+
+
+def test_print_card_prints_the_selected_residents_card(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock, tmp_path: Path
+) -> None:
+    add(services, "Tom Okafor")
+    maureen = add(services, "Maureen Clarke", postcode="SK1 3XE")
+    printed = tmp_path / "printed.pdf"
+    asked: list[str] = []
+
+    def choose(_parent: object, title: str) -> PrintChoice:
+        asked.append(title)
+        return PrintChoice.PRINT
+
+    printing = DocumentPrinting(
+        tasks, choose=choose, printer=lambda _parent, title: pdf_printer(printed, title)
+    )
+    page = make_page(services, tasks, qtbot, clock, printing=printing)
+    page.show_resident(maureen.reference)
+    buttons = {button.accessibleName(): button for button in page.findChildren(QAbstractButton)}
+
+    with qtbot.waitSignal(page.notice, timeout=20_000) as notice:
+        buttons["Print resident card"].click()
+
+    assert asked == ["the resident card for R-00002 Maureen Clarke"]
+    assert notice.args == ["Sent the resident card for R-00002 Maureen Clarke to the printer (1 page)."]
+    assert page.notice_text == notice.args[0]
+    document = pdfium.PdfDocument(str(printed))
+    try:
+        assert len(document) == 1
+        width, height = document[0].get_size()
+    finally:
+        document.close()
+    assert abs(width * 25.4 / 72 - 85.6) < 0.5 and abs(height * 25.4 / 72 - 54) < 0.5  # card-sized, landscape
+
+
+def test_a_card_saved_as_a_pdf_carries_the_reference(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock, tmp_path: Path
+) -> None:
+    maureen = add(services, "Maureen Clarke")
+    printing = DocumentPrinting(
+        tasks,
+        choose=lambda _parent, _title: PrintChoice.SAVE_PDF,
+        save_path=lambda _parent, _caption, _suggested, _filter: str(tmp_path / "card.pdf"),
+    )
+    page = make_page(services, tasks, qtbot, clock, printing=printing)
+    page.show_resident(maureen.reference)
+
+    with qtbot.waitSignal(page.notice, timeout=10_000):
+        page.print_card()
+
+    saved = tmp_path / "card.pdf"
+    assert page.notice_text == f"Saved the resident card for R-00001 Maureen Clarke to {saved}."
+    document = pdfium.PdfDocument(str(saved))
+    try:
+        text = document[0].get_textpage().get_text_range()
+    finally:
+        document.close()
+    assert "R-00001" in text and "Maureen Clarke" in text
+
+
+def test_print_card_needs_a_selected_resident(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    add(services, "Tom Okafor")
+    page = make_page(services, tasks, qtbot, clock)  # its print question fails the test if asked
+    buttons = {button.accessibleName(): button for button in page.findChildren(QAbstractButton)}
+    assert not buttons["Print resident card"].isEnabled()
+
+    assert page.print_card() is None
+    assert page.notice_text == "Select a resident first, then print their card."
+    page.table.selectRow(0)
+    assert buttons["Print resident card"].isEnabled()
 
 
 # The form: checks as staff type, and the duplicate warning
