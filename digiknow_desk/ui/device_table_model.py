@@ -60,7 +60,7 @@ class DeviceTableModel(PagedTableModel[Device, DeviceFilter]):
     def _search(self, query: DeviceFilter, limit: int, offset: int) -> list[Device]:
         return self._inventory.search(query, limit=limit, offset=offset)
 
-    def _count(self, query: DeviceFilter) -> int:
+    def _count(self, query: DeviceFilter, at_most: int | None) -> int:
         return self._inventory.count(query)
 
     def _key(self, record: Device) -> str:

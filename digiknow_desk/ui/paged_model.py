@@ -20,6 +20,9 @@ class PagedTableModel(QAbstractTableModel, Generic[RecordT, QueryT]):
 
     HEADERS: tuple[str, ...] = ()
     RECORD_ROLE = RECORD_ROLE
+    # Counting stops here (None: always counted in full); beyond it the total is not known and pages
+    # load for as long as they come back full.
+    COUNT_LIMIT: int | None = None
 
     def __init__(self, query: QueryT, page_size: int, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -27,13 +30,14 @@ class PagedTableModel(QAbstractTableModel, Generic[RecordT, QueryT]):
         self._page_size = page_size
         self._records: list[RecordT] = []
         self._total = 0
+        self._counted_all = True
 
     # What a subclass provides
 
     def _search(self, query: QueryT, limit: int, offset: int) -> list[RecordT]:
         raise NotImplementedError
 
-    def _count(self, query: QueryT) -> int:
+    def _count(self, query: QueryT, at_most: int | None) -> int:
         raise NotImplementedError
 
     def _cell(self, record: RecordT, column: int) -> str:
@@ -46,8 +50,13 @@ class PagedTableModel(QAbstractTableModel, Generic[RecordT, QueryT]):
 
     @property
     def total(self) -> int:
-        """How many rows match the query (loaded or not)."""
+        """How many rows match the query (loaded or not); at least this many when not `counted_all`."""
         return self._total
+
+    @property
+    def counted_all(self) -> bool:
+        """Whether `total` is exact, rather than COUNT_LIMIT with more beyond it."""
+        return self._counted_all
 
     def record(self, row: int) -> RecordT:
         return self._records[row]
@@ -97,12 +106,16 @@ class PagedTableModel(QAbstractTableModel, Generic[RecordT, QueryT]):
         return None
 
     def canFetchMore(self, parent: _Index) -> bool:
-        return not parent.isValid() and len(self._records) < self._total
+        if parent.isValid():
+            return False
+        return len(self._records) < self._total or not self._counted_all
 
     def fetchMore(self, parent: _Index) -> None:
         if not self.canFetchMore(parent):
             return
         more = self._search(self._query, self._page_size, len(self._records))
+        if len(more) < self._page_size and not self._counted_all:  # the last page: now the total is known
+            self._total, self._counted_all = len(self._records) + len(more), True
         if not more:  # rows went since the count; stop asking
             self._total = len(self._records)
             return
@@ -114,10 +127,16 @@ class PagedTableModel(QAbstractTableModel, Generic[RecordT, QueryT]):
     # Helpers
 
     def _load(self, query: QueryT, rows: int) -> None:
-        total = self._count(query)
+        limit = self.COUNT_LIMIT
+        total = self._count(query, None if limit is None else limit + 1)
         records = self._search(query, rows, 0)
         self.beginResetModel()
         self._query = query
+        self._counted_all = limit is None or total <= limit or len(records) < rows
+        if limit is not None and not self._counted_all:
+            total = limit
+        elif len(records) < rows:
+            total = len(records)  # a short first page is everything
         self._total = max(total, len(records))
         self._records = records
         self.endResetModel()

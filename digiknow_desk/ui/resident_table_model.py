@@ -34,6 +34,8 @@ class ResidentTableModel(PagedTableModel[Resident, str]):
 
     REFERENCE, NAME, POSTCODE, WARD, PHONE, AGE_BAND = range(6)
     HEADERS = ("Reference", "Name", "Postcode", "Ward", "Phone", "Age band")
+    # 'S' matches every resident with an SK postcode: counting them all costs more than it tells.
+    COUNT_LIMIT = 1_000
 
     def __init__(
         self, residents: ResidentService, page_size: int = PAGE_SIZE, parent: QObject | None = None
@@ -55,8 +57,8 @@ class ResidentTableModel(PagedTableModel[Resident, str]):
     def _search(self, query: str, limit: int, offset: int) -> list[Resident]:
         return self._residents.search(query, limit=limit, offset=offset)
 
-    def _count(self, query: str) -> int:
-        return self._residents.count(query)
+    def _count(self, query: str, at_most: int | None) -> int:
+        return self._residents.count(query, at_most=at_most)
 
     def _key(self, record: Resident) -> str:
         return record.reference

@@ -44,7 +44,9 @@ from digiknow_desk.ui.widgets import action_button, page_action, size_columns
 SEARCH_DELAY_MS = 0  # a search takes milliseconds (paged in SQL); see inventory_page
 
 
-def residents_text(count: int) -> str:
+def residents_text(count: int, *, counted_all: bool = True) -> str:
+    if not counted_all:
+        return f"More than {count:,} residents: type more to narrow the list"
     return "No residents" if count == 0 else f"{count:,} resident{'s' if count != 1 else ''}"
 
 
@@ -269,7 +271,7 @@ class ResidentsPage(QWidget):
         self._search_timer.stop()
         keep = self._shown_reference
         self._model.set_search(self._search.text())
-        self._count.setText(residents_text(self._model.total))
+        self._count.setText(residents_text(self._model.total, counted_all=self._model.counted_all))
         if keep is None or not self._select_reference(keep, fetch=False):
             self._show_details(None)
         self._update_actions()
@@ -278,7 +280,7 @@ class ResidentsPage(QWidget):
         """Read the list and the shown resident again (e.g. after a loan at the desk)."""
         keep = self._shown_reference
         self._model.refresh()
-        self._count.setText(residents_text(self._model.total))
+        self._count.setText(residents_text(self._model.total, counted_all=self._model.counted_all))
         if keep is None or not self._select_reference(keep, fetch=False):
             self._show_details(None)
         self._update_actions()

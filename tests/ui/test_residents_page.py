@@ -104,6 +104,40 @@ def test_the_resident_model_passes_the_model_tester(services: Services, qtmodelt
     qtmodeltester.check(model)
 
 
+def test_a_search_matching_more_than_the_count_limit_says_so_and_still_scrolls(
+    services: Services,
+    tasks: TaskRunner,
+    qtbot: QtBot,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for number in range(7):
+        add(services, f"Resident {number}", postcode="SK1 3XE")
+    monkeypatch.setattr(ResidentTableModel, "COUNT_LIMIT", 4)
+    model = ResidentTableModel(services.residents, page_size=3)
+    model.set_search("sk1")
+    assert (model.rowCount(), model.total, model.counted_all) == (3, 4, False)
+    while model.canFetchMore(QModelIndex()):
+        model.fetchMore(QModelIndex())
+    # Pages load while they come back full; the last, short page makes the total known.
+    assert (model.rowCount(), model.total, model.counted_all) == (7, 7, True)
+    model.set_search("R-00003")
+    assert (model.rowCount(), model.total, model.counted_all) == (1, 1, True)
+
+    page = make_page(services, tasks, qtbot, clock)
+    page.search_box.setText("resident")
+    page.apply_search()
+    assert page.count_text == "7 residents"  # the first page holds them all, so they are counted
+    for number in range(PAGE_SIZE):
+        add(services, f"Resident {number + 7}", postcode="SK2 5AB")
+    monkeypatch.setattr(ResidentTableModel, "COUNT_LIMIT", PAGE_SIZE)
+    page.apply_search()
+    assert page.count_text == f"More than {PAGE_SIZE} residents: type more to narrow the list"
+    page.search_box.setText("R-00003")
+    page.apply_search()
+    assert page.count_text == "1 resident"
+
+
 def test_the_loans_model_passes_the_model_tester(
     services: Services, qtmodeltester: ModelTester, clock: FakeClock
 ) -> None:
