@@ -34,6 +34,7 @@ from digiknow_desk.app import Services
 from digiknow_desk.domain.devices import Condition, Device, DeviceFilter, DeviceStatus, DeviceType
 from digiknow_desk.domain.errors import DomainError, ValidationError
 from digiknow_desk.domain.loans import (
+    DataPlan,
     Loan,
     LoanOutcome,
     LoanRefused,
@@ -43,9 +44,8 @@ from digiknow_desk.domain.loans import (
     WipeMethod,
     check_can_issue,
 )
-from digiknow_desk.domain.residents import Resident
+from digiknow_desk.domain.residents import Resident, normalise_reference
 from digiknow_desk.services.context import system_clock
-from digiknow_desk.services.residents import normalise_reference
 from digiknow_desk.ui.device_dialog import chosen, problem_label, show_problem
 from digiknow_desk.ui.errors import problem_words
 from digiknow_desk.ui.printing import DocumentPrinting, Printable
@@ -321,6 +321,10 @@ class DeskPage(QWidget):
     @property
     def scan_box(self) -> QLineEdit:
         return self._scan
+
+    @property
+    def warnings_text(self) -> str:
+        return self._warnings.text() if self._warnings.isVisibleTo(self) else ""
 
     @property
     def outcome_text(self) -> str:
@@ -1038,7 +1042,7 @@ class DeskPage(QWidget):
                 self._resident_back = Step.SCAN
                 self._open_resident(self._services.residents.get(reference))
                 return
-            if self._services.residents.count(text):
+            if self._services.residents.count(text, at_most=1):
                 self.find_resident(text)
                 return
         except DomainError as error:
@@ -1393,14 +1397,20 @@ class DeskPage(QWidget):
             self._warnings.setText("")
             self._warnings.setVisible(False)
             return
+        today = self._today()
         days = self._services.lending.rules().sim_warning_days
-        shown = [
-            f"{loan.device_tag} ({loan.resident_reference} {loan.resident_name}, "
-            f"expires {day_text(plan.expires_on, self._today()) if plan.expires_on else 'soon'})"
-            for loan, plan in expiring[:3]
-        ]
-        more = f" and {len(expiring) - 3} more" if len(expiring) > 3 else ""
-        self._warnings.setText(
-            f"Data on loan that runs out within {days} days: " + "; ".join(shown) + more + "."
-        )
+
+        def listed(plans: list[tuple[Loan, DataPlan]]) -> str:
+            shown = [
+                f"{loan.device_tag} ({loan.resident_reference} {loan.resident_name}, "
+                f"{day_text(plan.expires_on, today) if plan.expires_on else 'no date'})"
+                for loan, plan in plans[:3]
+            ]
+            return "; ".join(shown) + (f" and {len(plans) - 3} more" if len(plans) > 3 else "")
+
+        ran_out = [(loan, plan) for loan, plan in expiring if plan.expires_on and plan.expires_on < today]
+        soon = [pair for pair in expiring if pair not in ran_out]
+        parts = [f"Data on loan that has run out: {listed(ran_out)}." if ran_out else ""]
+        parts.append(f"Data on loan that runs out within {days} days: {listed(soon)}." if soon else "")
+        self._warnings.setText(" ".join(part for part in parts if part))
         self._warnings.setVisible(True)

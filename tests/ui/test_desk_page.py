@@ -32,7 +32,7 @@ from pytestqt.qtbot import QtBot
 
 from digiknow_desk.app import Services
 from digiknow_desk.domain.devices import DeviceDraft, DeviceStatus, DeviceType
-from digiknow_desk.domain.loans import WaitStatus, WipeChecklist, WipeMethod
+from digiknow_desk.domain.loans import DataPlan, WaitStatus, WipeChecklist, WipeMethod
 from digiknow_desk.domain.residents import Resident, ResidentDraft
 from digiknow_desk.ui.desk_page import DeskPage, Step
 from digiknow_desk.ui.printing import DocumentPrinting, PrintChoice, printer_for_documents
@@ -745,3 +745,23 @@ def test_the_scan_box_has_the_focus_when_the_desk_is_shown(
     qtbot.waitExposed(page)
     page.activateWindow()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is page.scan_box)
+
+
+def test_the_desk_warns_apart_about_data_that_has_run_out_and_data_running_out_soon(
+    desk: DeskPage, services: Services, clock: FakeClock, qtbot: QtBot
+) -> None:
+    today = clock.now.astimezone().date()
+    assert desk.warnings_text == ""
+    for number, expires in enumerate((-3, 5, 60), start=1):
+        tag = f"SIM-000{number}"
+        services.inventory.add(DeviceDraft(tag=tag, device_type=DeviceType.DATA_SIM))
+        plan = DataPlan("Vodafone", "National Databank", "20 GB", None, today + timedelta(days=expires))
+        services.lending.set_data_plan(tag, plan)
+        services.lending.issue(tag, "R-00001")
+    desk.hide()
+    desk.show()  # the warnings are read again whenever the desk is shown
+    qtbot.waitExposed(desk)
+    assert desk.warnings_text == (
+        "Data on loan that has run out: SIM-0001 (R-00001 Maureen Clarke, Wed 11 Mar). "
+        "Data on loan that runs out within 14 days: SIM-0002 (R-00001 Maureen Clarke, Thu 19 Mar)."
+    )
