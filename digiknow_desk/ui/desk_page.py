@@ -278,7 +278,7 @@ class DeskPage(QWidget):
         self._services = services
         self._tasks = tasks
         self._printing = printing or DocumentPrinting(tasks, self)
-        self._printing.finished.connect(self.notice)
+        self._printing.finished.connect(self._printing_done)
         self._printing.failed.connect(self._printing_failed)
         self._clock = clock  # the services' clock, so due dates shown match those recorded
         self._ask_new_resident = ask_new_resident
@@ -1010,9 +1010,19 @@ class DeskPage(QWidget):
         if not problem:
             self.notice.emit(text)
 
+    def _printing_done(self, message: str) -> None:
+        self.notice.emit(message)
+        self._back_to_work()
+
     def _printing_failed(self, message: str) -> None:
         self._say(message, problem=True)
         self.notice.emit(message)  # also in the status bar, in case the desk has moved on
+        self._back_to_work()
+
+    def _back_to_work(self) -> None:
+        """After the print and progress dialogs, the keys go to the desk again, ready for the next scan."""
+        self.window().activateWindow()
+        self._focus_step()
 
     def _done(self, text: str, *, agreement: Loan | None = None, certificate: Wipe | None = None) -> None:
         """After a change: say what was done, ready for the next scan (and to print what it produced)."""
