@@ -15,14 +15,18 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from digiknow_desk.config import Config, load_config
 from digiknow_desk.domain.errors import DomainError
+from digiknow_desk.services.champions import ChampionService
 from digiknow_desk.services.context import ServiceContext, system_clock
 from digiknow_desk.services.demo import DemoDataService
 from digiknow_desk.services.device_csv import DeviceCsvService
 from digiknow_desk.services.documents import DocumentService
+from digiknow_desk.services.inclusion import InclusionService
 from digiknow_desk.services.inventory import InventoryService
 from digiknow_desk.services.labels import LabelService
 from digiknow_desk.services.lending import LendingService
 from digiknow_desk.services.residents import ResidentService
+from digiknow_desk.services.sessions import SessionService
+from digiknow_desk.services.skills import SkillsService
 from digiknow_desk.services.venues import VenueService
 from digiknow_desk.storage.database import Database
 from digiknow_desk.storage.migrate import NewerDatabaseError, upgrade_to_head
@@ -39,6 +43,10 @@ class Services:
     labels: LabelService
     residents: ResidentService
     lending: LendingService
+    champions: ChampionService
+    sessions: SessionService
+    skills: SkillsService
+    inclusion: InclusionService
     documents: DocumentService
     device_csv: DeviceCsvService
     demo: DemoDataService
@@ -58,6 +66,10 @@ def build_services(database: Database, actor: str, clock: Callable[[], datetime]
         labels=LabelService(context, inventory),
         residents=residents,
         lending=lending,
+        champions=ChampionService(context),
+        sessions=SessionService(context),
+        skills=SkillsService(context),
+        inclusion=InclusionService(context),
         documents=DocumentService(context, residents, lending),
         device_csv=DeviceCsvService(context, inventory, venues),
         demo=DemoDataService(context, inventory, venues),

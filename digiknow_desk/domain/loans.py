@@ -26,6 +26,28 @@ class LoanOutcome(StrEnum):
         return self.value.capitalize()
 
 
+class ReasonMet(StrEnum):
+    """Asked when a loan closes: did the loan do what it was for (the referral's reason)?"""
+
+    YES = "yes"
+    PARTLY = "partly"
+    NO = "no"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+@dataclass(frozen=True)
+class LoanAchieved:
+    """Asked when a loan closes: whether it did what it was for, and whether the resident has a device
+    and a connection of their own from now on (their inclusion after the loan depends on it)."""
+
+    reason_met: ReasonMet
+    own_device: bool
+    own_connection: bool
+
+
 class WipeMethod(StrEnum):
     FACTORY_RESET = "factory-reset"
     MDM_WIPE = "mdm-wipe"
@@ -149,6 +171,7 @@ class Loan:
     kit: tuple[KitLine, ...] = ()
     condition_back: str = ""
     fault: str = ""
+    achieved: LoanAchieved | None = None
 
     @property
     def is_open(self) -> bool:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from digiknow_desk.domain.inclusion import InclusionStatus
+
 MAX_NAME = 120
 POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
 REFERENCE_PREFIX = "R"
@@ -93,6 +95,16 @@ class Answer(StrEnum):
         return {"yes": "Yes", "no": "No", "prefer_not": "Prefer not to say"}[self.value]
 
 
+def contact_problems(phone: str, email: str) -> dict[str, str]:
+    """What is wrong with a phone number or an email address as typed (for residents and champions)."""
+    problems = {}
+    if phone and (not re.fullmatch(r"\+?[0-9 ()-]{6,20}", phone) or sum(ch.isdigit() for ch in phone) < 6):
+        problems["phone"] = f"'{phone}' is not a phone number: use digits, e.g. 0161 474 4444."
+    if email and not EMAIL.match(email):
+        problems["email"] = f"'{email}' is not an email address: it needs an @ and a domain."
+    return problems
+
+
 def normalise_postcode(text: str) -> str:
     """'sk1 3xe' -> 'SK1 3XE': upper case with one space before the inward code."""
     compact = "".join(text.split()).upper()
@@ -151,12 +163,7 @@ class ResidentDraft:
             problems["name"] = f"The name is too long: keep it under {MAX_NAME} characters."
         if not (self.phone or self.email or self.address):
             problems["contact"] = "Give at least one way to reach the resident: phone, email or address."
-        if self.phone and (
-            not re.fullmatch(r"\+?[0-9 ()-]{6,20}", self.phone) or sum(ch.isdigit() for ch in self.phone) < 6
-        ):
-            problems["phone"] = f"'{self.phone}' is not a phone number: use digits, e.g. 0161 474 4444."
-        if self.email and not EMAIL.match(self.email):
-            problems["email"] = f"'{self.email}' is not an email address: it needs an @ and a domain."
+        problems.update(contact_problems(self.phone, self.email))
         if self.postcode and not POSTCODE.match(self.postcode):
             problems["postcode"] = f"'{self.postcode}' is not a UK postcode, e.g. SK1 3XE."
         for name, limit in (
@@ -202,6 +209,7 @@ class Resident:
     disability: Answer | None = None
     ethnicity: str = ""
     on_benefits: Answer | None = None
+    inclusion_status: InclusionStatus = InclusionStatus.NOT_YET_SUPPORTED  # derived, never typed
 
     @property
     def contact(self) -> str:

@@ -20,6 +20,7 @@ from digiknow_desk.domain.loans import (
     KitLine,
     LendingRules,
     Loan,
+    LoanAchieved,
     LoanOutcome,
     LoanRefused,
     WaitEntry,
@@ -33,6 +34,7 @@ from digiknow_desk.domain.loans import (
     match_kit,
 )
 from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.services.inclusion import update_statuses
 from digiknow_desk.services.inventory import move_device
 from digiknow_desk.services.residents import normalise_reference
 from digiknow_desk.storage.models import (
@@ -112,6 +114,11 @@ def _load_loans(session: Session, query: Select[LoanRow, DeviceRow, ResidentRow]
             kit=tuple(kits.get(loan.id, ())),
             condition_back=loan.condition_back,
             fault=loan.fault,
+            achieved=(
+                LoanAchieved(loan.reason_met, bool(loan.own_device_after), bool(loan.own_connection_after))
+                if loan.reason_met is not None
+                else None
+            ),
         )
         for loan, device, resident in rows
     ]
@@ -221,6 +228,7 @@ class LendingService:
                 move_device(session, device, DeviceStatus.ON_LOAN, self._context.actor, reason, when)
                 self._fulfil_wait(session, resident.id, device)
                 session.flush()
+                update_statuses(session, when, [resident.id])
                 return _load_loans(session, _loan_query().where(LoanRow.id == loan.id))[0]
         except IntegrityError as error:
             if not _is_open_loan_clash(error):
@@ -237,9 +245,11 @@ class LendingService:
         fault: str = "",
         returned_at: datetime | None = None,
         late_reason: str = "",
+        achieved: LoanAchieved | None = None,
     ) -> Loan:
         """Close the device's open loan; `kit_back` is the kit ticked back (default: all that went out).
-        Missing kit is recorded, not blocking. The device then awaits a wipe."""
+        Missing kit is recorded, not blocking. The device then awaits a wipe. `achieved` is what the
+        resident said the loan did for them, when asked."""
         now = self._context.now()
         when = _aware(returned_at) if returned_at is not None else now
         with self._context.db.write() as session:
@@ -271,6 +281,10 @@ class LendingService:
                 )
             if condition is not None:
                 device.condition = condition
+            if achieved is not None:
+                loan.reason_met = achieved.reason_met
+                loan.own_device_after = achieved.own_device
+                loan.own_connection_after = achieved.own_connection
             reason = (
                 "Returned"
                 + (f"; missing: {', '.join(missing)}" if missing else "")
@@ -278,6 +292,7 @@ class LendingService:
             )
             move_device(session, device, DeviceStatus.AWAITING_WIPE, self._context.actor, reason, when)
             session.flush()
+            update_statuses(session, when, [loan.resident_id])
             return _load_loans(session, _loan_query().where(LoanRow.id == loan.id))[0]
 
     def renew(self, tag: str) -> Loan:
@@ -320,6 +335,7 @@ class LendingService:
                 now,
             )
             session.flush()
+            update_statuses(session, now, [loan.resident_id])
             return _load_loans(session, _loan_query().where(LoanRow.id == loan.id))[0]
 
     def open_loan(self, tag: str) -> Loan | None:

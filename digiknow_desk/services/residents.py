@@ -127,6 +127,7 @@ def _load(session: Session, query: Select[Any]) -> list[Resident]:
             disability=row.disability,
             ethnicity=row.ethnicity,
             on_benefits=row.on_benefits,
+            inclusion_status=row.inclusion_status,
         )
         for row in rows
     ]

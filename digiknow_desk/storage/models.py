@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import (
     Date,
@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    Time,
     TypeDecorator,
     UniqueConstraint,
     Uuid,
@@ -24,8 +25,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from digiknow_desk.domain.devices import AcquisitionSource, Condition, DeviceStatus, DeviceType
-from digiknow_desk.domain.loans import LoanOutcome, WaitStatus, WipeMethod
+from digiknow_desk.domain.inclusion import InclusionStatus
+from digiknow_desk.domain.loans import LoanOutcome, ReasonMet, WaitStatus, WipeMethod
 from digiknow_desk.domain.residents import AgeBand, Answer, ConsentPurpose, ReferralReason
+from digiknow_desk.domain.sessions import HoursKind, SessionKind
+from digiknow_desk.domain.skills import SkillArea, SkillLevel
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -183,6 +187,10 @@ class ResidentRow(Base):
     disability: Mapped[Answer | None] = mapped_column(_enum(Answer))
     ethnicity: Mapped[str] = mapped_column(String(80), default="")
     on_benefits: Mapped[Answer | None] = mapped_column(_enum(Answer))
+    # Derived from sessions, skills checks and loans by the inclusion rule; never typed in.
+    inclusion_status: Mapped[InclusionStatus] = mapped_column(
+        _enum(InclusionStatus), server_default=InclusionStatus.NOT_YET_SUPPORTED.value, index=True
+    )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -262,6 +270,10 @@ class LoanRow(Base):
     late_reason: Mapped[str] = mapped_column(Text, default="")
     condition_back: Mapped[str] = mapped_column(String(24), default="")
     fault: Mapped[str] = mapped_column(Text, default="")
+    # Asked when the loan closes: what it achieved, and the resident's own access from then on.
+    reason_met: Mapped[ReasonMet | None] = mapped_column(_enum(ReasonMet))
+    own_device_after: Mapped[bool | None]
+    own_connection_after: Mapped[bool | None]
 
 
 class LoanKitRow(Base):
@@ -331,3 +343,131 @@ class DataPlanRow(Base):
     allowance: Mapped[str] = mapped_column(String(60), default="")
     activated_on: Mapped[date | None] = mapped_column(Date)
     expires_on: Mapped[date | None] = mapped_column(Date, index=True)
+
+
+class InclusionChangeRow(Base):
+    """A resident's inclusion status changed (the history behind "included this month")."""
+
+    __tablename__ = "inclusion_changes"
+    __table_args__ = (Index("ix_inclusion_changes_resident_id_at", "resident_id", "at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(index=True)
+    from_status: Mapped[InclusionStatus] = mapped_column(_enum(InclusionStatus))
+    to_status: Mapped[InclusionStatus] = mapped_column(_enum(InclusionStatus))
+
+
+class ChampionRow(Base):
+    __tablename__ = "champions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(120), index=True)
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    trained_on: Mapped[date | None] = mapped_column(Date)
+    dbs_checked_on: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ChampionVenueRow(Base):
+    """A venue a champion helps at."""
+
+    __tablename__ = "champion_venues"
+
+    champion_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("champions.id", ondelete="CASCADE"), primary_key=True
+    )
+    venue_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("venues.id"), primary_key=True)
+
+
+class SessionRow(Base):
+    """A support session (the table is named for what it holds; not a database session)."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_held_on_starts_at", "held_on", "starts_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    held_on: Mapped[date] = mapped_column(Date)
+    starts_at: Mapped[time] = mapped_column(Time)
+    minutes: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[SessionKind] = mapped_column(_enum(SessionKind))
+    venue_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("venues.id"), index=True)
+    loan_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("loans.id"), index=True)
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    follow_up_on: Mapped[date | None] = mapped_column(Date, index=True)
+    follow_up: Mapped[str] = mapped_column(Text, default="")
+    logged_by: Mapped[str] = mapped_column(String(120))
+    logged_at: Mapped[datetime]
+
+
+class SessionChampionRow(Base):
+    __tablename__ = "session_champions"
+    __table_args__ = (Index("ix_session_champions_champion_id", "champion_id", "session_id"),)
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    champion_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("champions.id"), primary_key=True)
+
+
+class SessionAttendeeRow(Base):
+    """Someone a session helped: a registered resident, or an anonymous attendee (age band and ward)."""
+
+    __tablename__ = "session_attendees"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    resident_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    age_band: Mapped[AgeBand] = mapped_column(_enum(AgeBand))
+    ward_code: Mapped[str | None] = mapped_column(ForeignKey("wards.code"))
+
+
+class SessionTopicRow(Base):
+    __tablename__ = "session_topics"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class ChampionHoursRow(Base):
+    """Volunteer time outside sessions: training, setting up devices, outreach."""
+
+    __tablename__ = "champion_hours"
+    __table_args__ = (Index("ix_champion_hours_champion_id_worked_on", "champion_id", "worked_on"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    champion_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("champions.id", ondelete="CASCADE"))
+    worked_on: Mapped[date] = mapped_column(Date, index=True)
+    minutes: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[HoursKind] = mapped_column(_enum(HoursKind))
+    note: Mapped[str] = mapped_column(Text, default="")
+    logged_by: Mapped[str] = mapped_column(String(120))
+
+
+class SkillsCheckRow(Base):
+    __tablename__ = "skills_checks"
+    __table_args__ = (Index("ix_skills_checks_resident_id_checked_on", "resident_id", "checked_on"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    checked_on: Mapped[date] = mapped_column(Date)
+    checked_by: Mapped[str] = mapped_column(String(120))
+    own_device: Mapped[bool] = mapped_column(default=False)
+    own_connection: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime]
+
+
+class SkillsCheckLevelRow(Base):
+    __tablename__ = "skills_check_levels"
+
+    check_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("skills_checks.id", ondelete="CASCADE"), primary_key=True
+    )
+    area: Mapped[SkillArea] = mapped_column(_enum(SkillArea), primary_key=True)
+    level: Mapped[SkillLevel] = mapped_column(_enum(SkillLevel))

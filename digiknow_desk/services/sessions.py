@@ -1,0 +1,387 @@
+"""Support sessions: log one (or a group) in one go, list them by month, champion and venue, and count
+volunteer hours; each logged session brings its residents' inclusion status up to date."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import ColumnElement, Select, and_, func, insert, select
+from sqlalchemy.orm import Session as DbSession
+
+from digiknow_desk.domain.errors import NotFound, ValidationError
+from digiknow_desk.domain.residents import AgeBand, normalise_reference
+from digiknow_desk.domain.sessions import (
+    ChampionHours,
+    HoursKind,
+    OtherHours,
+    Session,
+    SessionAttendee,
+    SessionDraft,
+    SessionFilter,
+    month_bounds,
+    topic_from,
+)
+from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.services.inclusion import day_moment, update_statuses
+from digiknow_desk.storage.models import (
+    ChampionHoursRow,
+    ChampionRow,
+    LoanRow,
+    ResidentRow,
+    SessionAttendeeRow,
+    SessionChampionRow,
+    SessionRow,
+    SessionTopicRow,
+    VenueRow,
+    WardRow,
+)
+
+PAGE_SIZE = 100
+EVERY_SESSION = SessionFilter()
+MAX_OTHER_MINUTES = 12 * 60
+
+
+def load_sessions(session: DbSession, query: Select[uuid.UUID]) -> list[Session]:
+    """The sessions whose ids `query` selects, in its order, with champions, attendees and topics."""
+    ids = list(session.scalars(query))
+    if not ids:
+        return []
+    connection = session.connection()
+    rows = {
+        row.id: row
+        for row in connection.execute(
+            select(SessionRow.__table__, VenueRow.name.label("venue_name"))
+            .outerjoin(VenueRow, VenueRow.id == SessionRow.venue_id)
+            .where(SessionRow.id.in_(ids))
+        )
+    }
+    champions: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
+    for session_id, champion_id, name in connection.execute(
+        select(SessionChampionRow.session_id, ChampionRow.id, ChampionRow.name)
+        .join(ChampionRow, ChampionRow.id == SessionChampionRow.champion_id)
+        .where(SessionChampionRow.session_id.in_(ids))
+        .order_by(ChampionRow.name)
+    ):
+        champions.setdefault(session_id, []).append((champion_id, name))
+    attendees: dict[uuid.UUID, list[SessionAttendee]] = {}
+    for row in connection.execute(
+        select(
+            SessionAttendeeRow.session_id,
+            SessionAttendeeRow.resident_id,
+            SessionAttendeeRow.age_band,
+            SessionAttendeeRow.ward_code,
+            ResidentRow.reference,
+            ResidentRow.name,
+        )
+        .outerjoin(ResidentRow, ResidentRow.id == SessionAttendeeRow.resident_id)
+        .where(SessionAttendeeRow.session_id.in_(ids))
+        .order_by(ResidentRow.name, SessionAttendeeRow.id)
+    ):
+        attendees.setdefault(row.session_id, []).append(
+            SessionAttendee(
+                resident_id=row.resident_id,
+                reference=row.reference or "",
+                name=row.name or "Attendee not registered",
+                age_band=row.age_band,
+                ward_code=row.ward_code,
+            )
+        )
+    topics: dict[uuid.UUID, set[str]] = {}
+    for session_id, topic in connection.execute(
+        select(SessionTopicRow.session_id, SessionTopicRow.topic).where(SessionTopicRow.session_id.in_(ids))
+    ):
+        topics.setdefault(session_id, set()).add(topic)
+    return [
+        Session(
+            id=row.id,
+            held_on=row.held_on,
+            starts_at=row.starts_at,
+            minutes=row.minutes,
+            kind=row.kind,
+            venue_id=row.venue_id,
+            venue_name=row.venue_name or "",
+            champions=tuple(champions.get(row.id, [])),
+            attendees=tuple(attendees.get(row.id, [])),
+            topics=frozenset(topic_from(topic) for topic in topics.get(row.id, ())),
+            loan_id=row.loan_id,
+            outcome=row.outcome,
+            follow_up_on=row.follow_up_on,
+            follow_up=row.follow_up,
+            logged_by=row.logged_by,
+            logged_at=row.logged_at,
+        )
+        for session_id in ids
+        for row in [rows[session_id]]
+    ]
+
+
+def _where(session_filter: SessionFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if session_filter.month is not None:
+        first, following = month_bounds(session_filter.month)
+        conditions += [SessionRow.held_on >= first, SessionRow.held_on < following]
+    if session_filter.venue_id is not None:
+        conditions.append(SessionRow.venue_id == session_filter.venue_id)
+    if session_filter.champion_id is not None:
+        conditions.append(
+            SessionRow.id.in_(
+                select(SessionChampionRow.session_id).where(
+                    SessionChampionRow.champion_id == session_filter.champion_id
+                )
+            )
+        )
+    if session_filter.resident_reference:
+        conditions.append(
+            SessionRow.id.in_(
+                select(SessionAttendeeRow.session_id)
+                .join(ResidentRow, ResidentRow.id == SessionAttendeeRow.resident_id)
+                .where(ResidentRow.reference == normalise_reference(session_filter.resident_reference))
+            )
+        )
+    return conditions
+
+
+class SessionService:
+    def __init__(self, context: ServiceContext) -> None:
+        self._context = context
+
+    # Logging
+
+    def log(self, draft: SessionDraft) -> Session:
+        """Record a session that has happened (today or earlier), with everyone it helped, in one go."""
+        draft = draft.cleaned()
+        problems = draft.problems(self._context.now().astimezone().replace(tzinfo=None))
+        now = self._context.now()
+        with self._context.db.write() as session:
+            residents = self._residents(session, draft.resident_references, problems)
+            self._check_references(session, draft, list(residents.values()), problems)
+            if problems:
+                raise ValidationError(problems)
+            row = SessionRow(
+                held_on=draft.held_on,
+                starts_at=draft.starts_at,
+                minutes=draft.minutes,
+                kind=draft.kind,
+                venue_id=draft.venue_id,
+                loan_id=draft.loan_id,
+                outcome=draft.outcome,
+                follow_up_on=draft.follow_up_on,
+                follow_up=draft.follow_up,
+                logged_by=self._context.actor,
+                logged_at=now,
+            )
+            session.add(row)
+            session.flush()
+            session.execute(
+                insert(SessionChampionRow),
+                [{"session_id": row.id, "champion_id": champion_id} for champion_id in draft.champion_ids],
+            )
+            attendees = [
+                {
+                    "id": uuid.uuid4(),
+                    "session_id": row.id,
+                    "resident_id": resident_id,
+                    "age_band": age_band,
+                    "ward_code": ward_code,
+                }
+                for resident_id, age_band, ward_code in residents.values()
+            ] + [
+                {
+                    "id": uuid.uuid4(),
+                    "session_id": row.id,
+                    "resident_id": None,
+                    "age_band": anonymous.age_band,
+                    "ward_code": anonymous.ward_code,
+                }
+                for anonymous in draft.anonymous
+            ]
+            session.execute(insert(SessionAttendeeRow), attendees)
+            if draft.topics:
+                session.execute(
+                    insert(SessionTopicRow),
+                    [{"session_id": row.id, "topic": topic.value} for topic in draft.topics],
+                )
+            update_statuses(session, day_moment(draft.held_on, now), [r[0] for r in residents.values()])
+            return load_sessions(session, select(SessionRow.id).where(SessionRow.id == row.id))[0]
+
+    def delete(self, session_id: uuid.UUID) -> None:
+        """Remove a session logged by mistake; its residents' statuses are worked out again."""
+        with self._context.db.write() as session:
+            row = session.get(SessionRow, session_id, with_for_update=True)
+            if row is None:
+                raise NotFound("That session was already removed.")
+            residents = list(
+                session.scalars(
+                    select(SessionAttendeeRow.resident_id).where(
+                        SessionAttendeeRow.session_id == session_id,
+                        SessionAttendeeRow.resident_id.is_not(None),
+                    )
+                )
+            )
+            session.delete(row)
+            session.flush()
+            update_statuses(session, self._context.now(), [r for r in residents if r is not None])
+
+    # Finding
+
+    def get(self, session_id: uuid.UUID) -> Session:
+        with self._context.db.read() as session:
+            found = load_sessions(session, select(SessionRow.id).where(SessionRow.id == session_id))
+        if not found:
+            raise NotFound("That session no longer exists.")
+        return found[0]
+
+    def sessions(
+        self,
+        session_filter: SessionFilter = EVERY_SESSION,
+        *,
+        limit: int = PAGE_SIZE,
+        offset: int = 0,  # noqa: B008
+    ) -> list[Session]:
+        """One page of the sessions that match, newest first."""
+        with self._context.db.read() as session:
+            query = (
+                select(SessionRow.id)
+                .where(*_where(session_filter))
+                .order_by(SessionRow.held_on.desc(), SessionRow.starts_at.desc(), SessionRow.id)
+                .limit(limit)
+                .offset(offset)
+            )
+            return load_sessions(session, query)
+
+    def count(self, session_filter: SessionFilter = EVERY_SESSION) -> int:
+        with self._context.db.read() as session:
+            query = select(func.count()).select_from(SessionRow).where(*_where(session_filter))
+            return int(session.scalar(query) or 0)
+
+    def follow_ups(self, until: date) -> list[Session]:
+        """Sessions with a follow-up due on or before `until`, soonest first (those already passed too)."""
+        with self._context.db.read() as session:
+            query = (
+                select(SessionRow.id)
+                .where(SessionRow.follow_up_on.is_not(None), SessionRow.follow_up_on <= until)
+                .order_by(SessionRow.follow_up_on, SessionRow.id)
+            )
+            return load_sessions(session, query)
+
+    # Volunteer hours
+
+    def add_hours(
+        self, champion_id: uuid.UUID, worked_on: date, minutes: int, kind: HoursKind, note: str = ""
+    ) -> OtherHours:
+        """Record volunteer time outside sessions (training, setting up devices, outreach)."""
+        problems = {}
+        if not 5 <= minutes <= MAX_OTHER_MINUTES:
+            problems["minutes"] = f"Record between 5 minutes and {MAX_OTHER_MINUTES // 60} hours at a time."
+        if worked_on > self._context.today():
+            problems["worked_on"] = "That date is in the future: record hours once they are worked."
+        with self._context.db.write() as session:
+            if session.get(ChampionRow, champion_id) is None:
+                problems["champion"] = "That champion no longer exists; choose another."
+            if problems:
+                raise ValidationError(problems)
+            row = ChampionHoursRow(
+                champion_id=champion_id,
+                worked_on=worked_on,
+                minutes=minutes,
+                kind=kind,
+                note=note.strip(),
+                logged_by=self._context.actor,
+            )
+            session.add(row)
+            session.flush()
+            return OtherHours(row.id, row.champion_id, row.worked_on, row.minutes, row.kind, row.note)
+
+    def hours(self, month: date) -> list[ChampionHours]:
+        """Each champion's volunteer time in the month (sessions and other work), by name; champions
+        with no time that month are left out."""
+        first, following = month_bounds(month)
+        with self._context.db.read() as session:
+            in_sessions = {
+                champion_id: (int(minutes or 0), int(count))
+                for champion_id, minutes, count in session.execute(
+                    select(SessionChampionRow.champion_id, func.sum(SessionRow.minutes), func.count())
+                    .join(SessionRow, SessionRow.id == SessionChampionRow.session_id)
+                    .where(SessionRow.held_on >= first, SessionRow.held_on < following)
+                    .group_by(SessionChampionRow.champion_id)
+                )
+            }
+            other = {
+                champion_id: int(minutes or 0)
+                for champion_id, minutes in session.execute(
+                    select(ChampionHoursRow.champion_id, func.sum(ChampionHoursRow.minutes))
+                    .where(ChampionHoursRow.worked_on >= first, ChampionHoursRow.worked_on < following)
+                    .group_by(ChampionHoursRow.champion_id)
+                )
+            }
+            names = {
+                champion_id: name
+                for champion_id, name in session.execute(
+                    select(ChampionRow.id, ChampionRow.name).where(
+                        ChampionRow.id.in_(set(in_sessions) | set(other))
+                    )
+                )
+            }
+        return sorted(
+            (
+                ChampionHours(
+                    champion_id=champion_id,
+                    champion_name=name,
+                    month=first,
+                    session_minutes=in_sessions.get(champion_id, (0, 0))[0],
+                    other_minutes=other.get(champion_id, 0),
+                    sessions=in_sessions.get(champion_id, (0, 0))[1],
+                )
+                for champion_id, name in names.items()
+            ),
+            key=lambda hours: hours.champion_name.casefold(),
+        )
+
+    # Helpers
+
+    @staticmethod
+    def _residents(
+        session: DbSession, references: tuple[str, ...], problems: dict[str, str]
+    ) -> dict[str, tuple[uuid.UUID, AgeBand, str | None]]:
+        """The attending residents by reference: (id, age band, ward), as the session keeps them."""
+        wanted = [normalise_reference(reference) for reference in references]
+        found = {
+            row.reference: (row.id, row.age_band, row.ward_code)
+            for row in session.execute(
+                select(
+                    ResidentRow.reference, ResidentRow.id, ResidentRow.age_band, ResidentRow.ward_code
+                ).where(ResidentRow.reference.in_(wanted))
+            )
+        }
+        missing = [reference for reference in wanted if reference not in found]
+        if missing:
+            problems["attendees"] = (
+                f"No resident has the reference {', '.join(missing)}: search for them by name, or add them "
+                "as an attendee who is not registered."
+            )
+        return found
+
+    @staticmethod
+    def _check_references(
+        session: DbSession,
+        draft: SessionDraft,
+        residents: list[tuple[uuid.UUID, AgeBand, str | None]],
+        problems: dict[str, str],
+    ) -> None:
+        champions = set(session.scalars(select(ChampionRow.id).where(ChampionRow.id.in_(draft.champion_ids))))
+        if set(draft.champion_ids) - champions:
+            problems["champions"] = "One of the champions no longer exists: choose from the list."
+        if draft.venue_id is not None and session.get(VenueRow, draft.venue_id) is None:
+            problems["venue"] = "That venue no longer exists: choose from the list."
+        wards = {a.ward_code for a in draft.anonymous if a.ward_code}
+        if wards - set(session.scalars(select(WardRow.code).where(WardRow.code.in_(wards)))):
+            problems["attendees"] = "Choose an attendee's ward from the list of Stockport's 21 wards."
+        if draft.loan_id is not None:
+            loan = session.scalar(
+                select(LoanRow).where(
+                    and_(LoanRow.id == draft.loan_id, LoanRow.resident_id.in_([r[0] for r in residents]))
+                )
+            )
+            if loan is None:
+                problems["loan"] = "That loan is not one of the attending residents' loans."

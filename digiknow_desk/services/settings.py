@@ -1,0 +1,24 @@
+"""Coordinator settings kept in the database (so every desk sharing it follows the same rules), as JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from digiknow_desk.storage.models import SettingRow
+
+
+def read_setting(session: Session, key: str) -> dict[str, Any] | None:
+    """The setting saved under `key`, or None when it was never changed from the defaults."""
+    row = session.get(SettingRow, key)
+    if row is None:
+        return None
+    value: dict[str, Any] = json.loads(row.value)
+    return value
+
+
+def write_setting(session: Session, key: str, value: Mapping[str, Any]) -> None:
+    session.merge(SettingRow(key=key, value=json.dumps(value, sort_keys=True)))

@@ -1,0 +1,92 @@
+"""Skills checks: what a resident can do against the Essential Digital Skills framework, recorded at the
+start (the baseline) and again later; each check brings the resident's inclusion status up to date."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from digiknow_desk.domain.errors import NotFound, ValidationError
+from digiknow_desk.domain.residents import normalise_reference
+from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheck, SkillsCheckDraft
+from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.services.inclusion import day_moment, update_statuses
+from digiknow_desk.storage.models import ResidentRow, SkillsCheckLevelRow, SkillsCheckRow
+
+
+def _checks(session: Session, resident_id: uuid.UUID) -> list[SkillsCheck]:
+    rows = list(
+        session.scalars(
+            select(SkillsCheckRow)
+            .where(SkillsCheckRow.resident_id == resident_id)
+            .order_by(SkillsCheckRow.checked_on, SkillsCheckRow.recorded_at)
+        )
+    )
+    levels: dict[uuid.UUID, dict[SkillArea, SkillLevel]] = {}
+    for check_id, area, level in session.execute(
+        select(SkillsCheckLevelRow.check_id, SkillsCheckLevelRow.area, SkillsCheckLevelRow.level).where(
+            SkillsCheckLevelRow.check_id.in_([row.id for row in rows])
+        )
+    ):
+        levels.setdefault(check_id, {})[area] = level
+    return [
+        SkillsCheck(
+            id=row.id,
+            resident_id=row.resident_id,
+            checked_on=row.checked_on,
+            checked_by=row.checked_by,
+            levels=levels.get(row.id, {}),
+            own_device=row.own_device,
+            own_connection=row.own_connection,
+            note=row.note,
+            baseline=number == 0,
+        )
+        for number, row in enumerate(rows)
+    ]
+
+
+class SkillsService:
+    def __init__(self, context: ServiceContext) -> None:
+        self._context = context
+
+    def record(self, reference: str, draft: SkillsCheckDraft) -> SkillsCheck:
+        """Keep a skills check (the first one is the resident's baseline) and update their status."""
+        if problems := draft.problems(self._context.today()):
+            raise ValidationError(problems)
+        with self._context.db.write() as session:
+            resident_id = self._resident_id(session, reference)
+            row = SkillsCheckRow(
+                resident_id=resident_id,
+                checked_on=draft.checked_on,
+                checked_by=self._context.actor,
+                own_device=draft.own_device,
+                own_connection=draft.own_connection,
+                note=draft.note.strip(),
+                recorded_at=self._context.now(),
+            )
+            session.add(row)
+            session.flush()
+            session.execute(
+                insert(SkillsCheckLevelRow),
+                [{"check_id": row.id, "area": area, "level": level} for area, level in draft.levels.items()],
+            )
+            update_statuses(session, day_moment(draft.checked_on, self._context.now()), [resident_id])
+            return next(check for check in _checks(session, resident_id) if check.id == row.id)
+
+    def checks_of(self, reference: str) -> list[SkillsCheck]:
+        """The resident's skills checks, oldest (the baseline) first."""
+        with self._context.db.read() as session:
+            return _checks(session, self._resident_id(session, reference))
+
+    @staticmethod
+    def _resident_id(session: Session, reference: str) -> uuid.UUID:
+        found = session.scalar(
+            select(ResidentRow.id).where(ResidentRow.reference == normalise_reference(reference))
+        )
+        if found is None:
+            raise NotFound(
+                f"No resident has the reference {normalise_reference(reference)}. Search by name instead."
+            )
+        return found
