@@ -24,6 +24,7 @@ from digiknow_desk.services.inclusion import InclusionService
 from digiknow_desk.services.inventory import InventoryService
 from digiknow_desk.services.labels import LabelService
 from digiknow_desk.services.lending import LendingService
+from digiknow_desk.services.postcodes import PostcodeService
 from digiknow_desk.services.residents import ResidentService
 from digiknow_desk.services.sessions import SessionService
 from digiknow_desk.services.skills import SkillsService
@@ -40,6 +41,7 @@ class Services:
     clock: Callable[[], datetime]
     inventory: InventoryService
     venues: VenueService
+    postcodes: PostcodeService
     labels: LabelService
     residents: ResidentService
     lending: LendingService
@@ -63,6 +65,7 @@ def build_services(database: Database, actor: str, clock: Callable[[], datetime]
         clock=clock,
         inventory=inventory,
         venues=venues,
+        postcodes=PostcodeService(context, venues),
         labels=LabelService(context, inventory),
         residents=residents,
         lending=lending,
