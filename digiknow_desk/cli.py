@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import re
 import sys
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -34,12 +36,14 @@ from digiknow_desk.domain.loans import (
     WipeChecklist,
     WipeMethod,
 )
+from digiknow_desk.domain.postcodes import is_postcode_key, postcode_key
 from digiknow_desk.domain.residents import (
     AgeBand,
     ConsentPurpose,
     ReferralReason,
     Resident,
     ResidentDraft,
+    normalise_postcode,
 )
 from digiknow_desk.domain.venues import VenueDraft, Ward
 from digiknow_desk.services.demo import BULK_RESIDENTS, DEFAULT_DEVICES, DEFAULT_RESIDENTS
@@ -173,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     venue_add.add_argument("name")
     venue_add.add_argument("--ward", required=True, help="the ward's name or ONS code, e.g. 'Reddish North'")
 
+    _add_ward_commands(commands)
+    _add_rules_commands(commands)
+
     labels = commands.add_parser("labels", help="print QR labels to a PDF")
     labels.add_argument("--out", type=Path, help="the PDF to write")
     labels.add_argument("--stock", default=None, help="label stock, e.g. L7160, L7163, roll-62mm")
@@ -206,6 +213,56 @@ def build_parser() -> argparse.ArgumentParser:
         "--good-rows", action="store_true", help="import the good rows even if others fail"
     )
     return parser
+
+
+def _add_ward_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Stockport's 21 wards, and the postcode-to-ward table that suggests a resident's ward."""
+    wards = commands.add_parser(
+        "wards", help="Stockport's wards and the postcode-to-ward table"
+    ).add_subparsers(dest="wards_command", metavar="ACTION", required=True)
+    wards.add_parser("list", help="the 21 wards with their ONS codes and populations").add_argument(
+        "--json", action="store_true"
+    )
+    postcodes = wards.add_parser(
+        "postcodes", help="import, look up or clear the postcode-to-ward table"
+    ).add_subparsers(dest="postcodes_command", metavar="ACTION", required=True)
+    load = postcodes.add_parser(
+        "import",
+        help="import ONS's postcode lookup (NSPL or ONSPD CSV) or a 'postcode,ward' CSV, keeping the "
+        "postcodes in Stockport's wards; it replaces the table",
+    )
+    load.add_argument("file", type=Path)
+    load.add_argument(
+        "--add", action="store_true", help="add to the table instead of replacing it (the file wins)"
+    )
+    postcodes.add_parser("count", help="how many postcodes the table holds")
+    postcodes.add_parser("clear", help="empty the table")
+    postcodes.add_parser("lookup", help="the ward the table gives a postcode").add_argument("postcode")
+
+
+def _add_rules_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The coordinator's lending rules: loan periods, renewals, offers and SIM warnings."""
+    rules = commands.add_parser("rules", help="show or change the lending rules").add_subparsers(
+        dest="rules_command", metavar="ACTION", required=True
+    )
+    rules.add_parser("show", help="the loan periods, renewals, offer days and SIM warning").add_argument(
+        "--json", action="store_true"
+    )
+    change = rules.add_parser("set", help="change some of the rules; the others stay as they are")
+    change.add_argument(
+        "--loan-days",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="TYPE=DAYS",
+        help="a device type's loan period, e.g. tablet=28 data_sim=90; types: "
+        + ", ".join(_choices(DeviceType)),
+    )
+    change.add_argument("--renewals", metavar="N", help="how many times a loan can be renewed")
+    change.add_argument("--offer-days", metavar="N", help="how many days a device is held for an offer")
+    change.add_argument(
+        "--sim-warning-days", metavar="N", help="how many days before a SIM's data runs out to warn"
+    )
 
 
 def _add_lending_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -577,6 +634,119 @@ def _ward(services: Services, text: str) -> Ward:
     if ward is None:
         raise DomainError(f"There is no ward '{text}'. Wards: {', '.join(w.name for w in wards)}.")
     return ward
+
+
+def _wards(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    if args.wards_command == "list":
+        wards = services.venues.wards()
+        if args.json:
+            _print_json([{"code": w.code, "name": w.name, "population": w.population} for w in wards], out)
+        else:
+            rows = [["Code", "Ward", "Population"]]
+            rows += [[w.code, w.name, f"{w.population:,}"] for w in wards]
+            _print_table(rows, out)
+        return 0
+    postcodes = services.postcodes
+    command = args.postcodes_command
+    if command == "import":
+        summary = postcodes.import_table(args.file, replace=not args.add)
+        print(summary.describe(), file=out)
+    elif command == "count":
+        count = postcodes.count()
+        print(
+            f"The postcode-to-ward table holds {count:,} postcode{'' if count == 1 else 's'}."
+            if count
+            else f"The postcode-to-ward table is empty. {_IMPORT_POSTCODES}",
+            file=out,
+        )
+    elif command == "clear":
+        count = postcodes.clear()
+        print(f"Removed {count:,} postcode{'' if count == 1 else 's'}: the table is empty.", file=out)
+    else:
+        key = postcode_key(args.postcode)
+        if not is_postcode_key(key):
+            raise DomainError(f"'{args.postcode}' is not a UK postcode, e.g. SK1 3XE.")
+        shown = normalise_postcode(key)
+        ward = postcodes.ward_for(key)
+        if ward is None:
+            if not postcodes.count():
+                raise DomainError(f"The postcode-to-ward table is empty. {_IMPORT_POSTCODES}")
+            raise NotFound(
+                f"{shown} is not in the postcode-to-ward table: it is not in Stockport's 21 wards."
+            )
+        print(f"{shown} is in {ward.name} ({ward.code}).", file=out)
+    return 0
+
+
+_IMPORT_POSTCODES = "Import one with 'digiknow-desk wards postcodes import FILE'."
+
+
+def _rules(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    lending = services.lending
+    rules = lending.rules()
+    if args.rules_command == "set":
+        loan_days = dict(rules.loan_days)
+        for item in args.loan_days:
+            type_text, equals, days = item.partition("=")
+            if not equals:
+                raise DomainError(f"Write --loan-days TYPE=DAYS, e.g. tablet=28: '{item}' has no '='.")
+            device_type = next(
+                (
+                    kind
+                    for kind in DeviceType
+                    if type_text.strip().lower() in (kind.value, kind.label.lower())
+                ),
+                None,
+            )
+            if device_type is None:
+                raise DomainError(
+                    f"'{type_text}' is not a device type: use one of {', '.join(_choices(DeviceType))}, "
+                    "as in --loan-days tablet=28."
+                )
+            loan_days[device_type] = _whole_number(days, f"--loan-days {type_text}=")
+        changes = {
+            "renewal_limit": (args.renewals, "--renewals"),
+            "offer_days": (args.offer_days, "--offer-days"),
+            "sim_warning_days": (args.sim_warning_days, "--sim-warning-days"),
+        }
+        numbers = {
+            name: _whole_number(text, flag) for name, (text, flag) in changes.items() if text is not None
+        }
+        if not args.loan_days and not numbers:
+            raise DomainError(
+                "Say what to change: --loan-days TYPE=DAYS, --renewals N, --offer-days N or "
+                "--sim-warning-days N."
+            )
+        lending.set_rules(dataclasses.replace(rules, loan_days=loan_days, **numbers))
+        rules = lending.rules()
+        print("Saved the lending rules:", file=out)
+    if args.rules_command == "show" and args.json:
+        _print_json(
+            {
+                "loan_days": {kind.value: days for kind, days in rules.loan_days.items()},
+                "renewal_limit": rules.renewal_limit,
+                "offer_days": rules.offer_days,
+                "sim_warning_days": rules.sim_warning_days,
+            },
+            out,
+        )
+        return 0
+    rows = [[f"Loan period, {kind.label}:", f"{rules.loan_days[kind]} days"] for kind in DeviceType]
+    rows += [
+        ["Renewals allowed:", str(rules.renewal_limit)],
+        ["Offer held for:", f"{rules.offer_days} days"],
+        ["SIM warning:", f"{rules.sim_warning_days} days before its data runs out"],
+    ]
+    _print_table(rows, out)
+    return 0
+
+
+def _whole_number(text: str, flag: str) -> int:
+    """A number typed after `flag`; refused, saying so, unless it is a whole number."""
+    text = text.strip()
+    if not re.fullmatch(r"-?[0-9]+", text):
+        raise DomainError(f"{flag} needs a whole number, e.g. 14; '{text}' is not one.")
+    return int(text)
 
 
 def _labels(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
@@ -1143,6 +1313,8 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace, Services, Config, TextIO], in
     "demo-data": _demo_data,
     "devices": _devices,
     "venues": _venues,
+    "wards": _wards,
+    "rules": _rules,
     "residents": _residents,
     "loans": _loans,
     "waitlist": _waitlist,
