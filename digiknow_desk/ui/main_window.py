@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
         self._residents = ResidentsPage(services, tasks, clock=clock)
         self._loans = LoansPage(services, tasks)
         self._waiting = WaitingListPage(services, tasks)
-        self._settings = SettingsPage(services)
+        self._settings = SettingsPage(services, tasks)
         self._areas: list[tuple[str, QWidget]] = [
             ("Desk", self._desk),
             ("Inventory", self._inventory),

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from digiknow_desk.app import Services
 from digiknow_desk.domain.errors import DomainError, ValidationError
+from digiknow_desk.domain.postcodes import postcode_key
 from digiknow_desk.domain.residents import (
     AgeBand,
     Answer,
@@ -33,12 +34,15 @@ from digiknow_desk.domain.residents import (
     ReferralReason,
     Resident,
     ResidentDraft,
+    normalise_postcode,
 )
+from digiknow_desk.domain.venues import Ward
 from digiknow_desk.services.residents import PossibleDuplicate
-from digiknow_desk.ui.device_dialog import chosen, combo_choice, problem_label, show_problem
+from digiknow_desk.ui.device_dialog import PROBLEM_PREFIX, chosen, combo_choice, problem_label, show_problem
 from digiknow_desk.ui.resident_table_model import day_text
 
 CHECK_DELAY_MS = 250
+WARD_SUGGESTED = "Ward suggested from the postcode."
 SENSITIVE_TITLE = "Optional and sensitive — only if the resident wishes"
 LANGUAGES = (
     "English",
@@ -94,7 +98,8 @@ def _completer(words: tuple[str, ...], parent: QWidget) -> QCompleter:
 
 class ResidentDialog(QDialog):
     """Add or edit one resident. Problems show under their field as staff type; before adding someone
-    who looks already registered, the form lists the matches and asks staff to confirm."""
+    who looks already registered, the form lists the matches and asks staff to confirm. When a
+    postcode-to-ward table is loaded, a postcode typed in suggests the ward (never over staff's choice)."""
 
     checked = Signal(dict)  # after each check as staff type: field -> problem shown
 
@@ -148,6 +153,16 @@ class ResidentDialog(QDialog):
         self._ward.addItem("Not known", None)
         for ward in services.venues.wards():
             self._ward.addItem(ward.name, ward.code)
+        # What the postcode table says about the postcode as it was last looked up.
+        self._ward_note = QLabel()
+        self._ward_note.setTextFormat(Qt.TextFormat.PlainText)
+        self._ward_note.setWordWrap(True)
+        self._ward_note.setAccessibleName("Ward from the postcode")
+        self._ward_note.setVisible(False)
+        self._looked_up = postcode_key(resident.postcode) if resident else ""
+        self._table_ward: Ward | None = None
+        self._ward_suggested = False  # the ward shown is the table's suggestion, not staff's choice
+        self._suggesting = False
 
         # Needs and referral
         self._large_print = QCheckBox("Large prin&t")
@@ -250,6 +265,9 @@ class ResidentDialog(QDialog):
             "Where they live",
             [("Post&code:", "postcode", self._postcode), ("&Ward:", "ward_code", self._ward)],
         )
+        place_layout = place.layout()
+        assert isinstance(place_layout, QFormLayout)
+        place_layout.addRow("", self._ward_note)
         needs = self._form_box("Needs", [("Acc&ess needs:", "access_needs", self._access_needs)])
         needs_layout = needs.layout()
         assert isinstance(needs_layout, QFormLayout)
@@ -364,6 +382,8 @@ class ResidentDialog(QDialog):
             box.toggled.connect(lambda _on, key=key: self._changed(key))
         for box in self._consents.values():
             box.toggled.connect(lambda _on: self._changed("consents"))
+        self._ward.currentIndexChanged.connect(self._ward_changed)
+        self._postcode.editingFinished.connect(self.check_now)
         self._different.toggled.connect(
             lambda _on: show_problem(self._different_problem, self._different, "")
         )
@@ -411,6 +431,11 @@ class ResidentDialog(QDialog):
         return dict(self._problems)
 
     @property
+    def ward_note(self) -> str:
+        """What the postcode table says about the ward, as shown under it ('' when nothing)."""
+        return self._ward_note.text() if self._ward_note.isVisibleTo(self) else ""
+
+    @property
     def duplicates(self) -> list[Resident]:
         """The registered residents this one may be, from the last check."""
         return list(self._duplicates)
@@ -456,6 +481,7 @@ class ResidentDialog(QDialog):
         """Check the form (the domain's rules, and likely duplicates of a new resident) and show the
         problems under the fields staff have reached."""
         self._check_timer.stop()
+        self._suggest_ward()
         draft = self.draft().cleaned()
         self._problems = draft.problems()
         self._show_problems()
@@ -573,6 +599,47 @@ class ResidentDialog(QDialog):
         for key, label in self._problem_labels.items():
             show_problem(label, self._fields.get(key), shown.get(key, ""))
         show_problem(self._general_problem, None, " ".join(unplaced))
+        self._describe_ward()
+
+    def _suggest_ward(self) -> None:
+        """Look the postcode up when it has changed: the table's ward fills an empty ward (or replaces
+        its own earlier suggestion), and is only mentioned when staff chose another."""
+        key = postcode_key(self._postcode.text())
+        if key == self._looked_up:
+            return
+        self._looked_up = key
+        # One primary-key read, like the duplicate check: quick enough for the GUI thread.
+        self._table_ward = self._services.postcodes.ward_for(key) if key else None
+        if self._ward_suggested or self._ward.currentData() is None:
+            code = self._table_ward.code if self._table_ward else None
+            self._suggesting = True
+            self._ward.setCurrentIndex(max(0, self._ward.findData(code)) if code else 0)
+            self._suggesting = False
+            self._ward_suggested = code is not None
+        self._show_ward_note()
+
+    def _ward_changed(self) -> None:
+        if not self._suggesting:
+            self._ward_suggested = False  # staff chose: the table no longer changes the ward
+            self._show_ward_note()
+
+    def _show_ward_note(self) -> None:
+        table = self._table_ward
+        note = ""
+        if table is not None and self._ward_suggested:
+            note = WARD_SUGGESTED
+        elif table is not None and self._ward.currentData() != table.code:
+            note = f"The postcode table says {normalise_postcode(self._looked_up)} is in {table.name}."
+        self._ward_note.setText(note)
+        self._ward_note.setVisible(bool(note))
+        self._describe_ward()
+
+    def _describe_ward(self) -> None:
+        """The ward's problem and the postcode table's note, for screen readers on the ward field."""
+        problem = self._problem_labels["ward_code"].text().removeprefix(PROBLEM_PREFIX)
+        self._ward.setAccessibleDescription(
+            " ".join(part for part in (problem, self._ward_note.text()) if part)
+        )
 
     def _show_duplicates(self, matches: list[Resident]) -> None:
         if [m.id for m in matches] != [m.id for m in self._duplicates]:

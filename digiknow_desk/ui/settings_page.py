@@ -1,7 +1,10 @@
-"""Settings: the venues where the scheme works, each with its ward."""
+"""Settings: the venues where the scheme works, the lending rules, and the postcode-to-ward table."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -11,20 +14,30 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
+    QScrollArea,
+    QSpinBox,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from digiknow_desk.app import Services
+from digiknow_desk.domain.devices import DeviceType
 from digiknow_desk.domain.errors import ValidationError
+from digiknow_desk.domain.postcodes import ImportSummary
 from digiknow_desk.domain.venues import Venue, VenueDraft, Ward
+from digiknow_desk.ui.device_dialog import PROBLEM_PREFIX, problem_label, show_problem
+from digiknow_desk.ui.errors import problem_words
+from digiknow_desk.ui.import_dialog import CSV_FILTER, OpenPathAsker, ask_open_path
 from digiknow_desk.ui.paged_model import RECORD_ROLE
+from digiknow_desk.ui.tasks import Progress, Task, TaskRunner, run_with_progress
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -144,12 +157,85 @@ class VenueDialog(QDialog):
         return dialog.saved
 
 
+ConfirmClear = Callable[[QWidget], bool]
+"""(parent) -> whether staff really want to empty the postcode-to-ward table."""
+
+# The letter each device type's loan period is reached by (Alt+letter). A, E, S, F, G and H are taken
+# on this page or in the main window.
+_TYPE_MNEMONICS = {
+    DeviceType.TABLET: "t",
+    DeviceType.LAPTOP: "l",
+    DeviceType.CHROMEBOOK: "c",
+    DeviceType.PHONE: "p",
+    DeviceType.MIFI: "m",
+    DeviceType.DATA_SIM: "d",
+    DeviceType.ACCESSORY: "y",
+}
+_SPIN_MAXIMUM = 999  # wide on purpose: the lending service says what is allowed, and why
+
+
+def ask_to_clear(parent: QWidget) -> bool:
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Clear the postcode table",
+        "Remove every postcode from the postcode-to-ward table? The resident form stops suggesting "
+        "wards until a table is imported again.",
+        QMessageBox.StandardButton.NoButton,
+        parent,
+    )
+    clear = box.addButton("Clear the table", QMessageBox.ButtonRole.DestructiveRole)
+    keep = box.addButton("Keep it", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(keep)
+    box.exec()
+    return box.clickedButton() is clear
+
+
+def _with_mnemonic(text: str, letter: str | None) -> str:
+    """`text` with an '&' before the first `letter` in it (any case), so Alt+letter reaches its field."""
+    at = text.lower().find(letter) if letter else -1
+    return text if at < 0 else f"{text[:at]}&{text[at:]}"
+
+
+def _number_box(name: str, suffix: str = " days") -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(0, _SPIN_MAXIMUM)
+    box.setSuffix(suffix)
+    box.setAccessibleName(name)
+    return box
+
+
+def _words_label(name: str) -> QLabel:
+    """A label of plain words that keyboard and screen-reader users can reach and select."""
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setTextInteractionFlags(
+        Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
+    )
+    label.setAccessibleName(name)
+    return label
+
+
 class SettingsPage(QWidget):
     venues_changed = Signal()
+    rules_saved = Signal()
+    postcode_import_finished = Signal(str)  # what the import did, or why it failed, in words
 
-    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        tasks: TaskRunner,
+        parent: QWidget | None = None,
+        *,
+        open_path: OpenPathAsker = ask_open_path,
+        confirm_clear: ConfirmClear = ask_to_clear,
+    ) -> None:
         super().__init__(parent)
         self._services = services
+        self._tasks = tasks
+        self._ask_open_path = open_path  # tests pass stand-ins for the modal file chooser and question
+        self._confirm_clear = confirm_clear
+        self._task: Task | None = None
         self._model = VenueTableModel(self)
         self._table = QTableView()
         self._table.setModel(self._model)
@@ -158,6 +244,7 @@ class SettingsPage(QWidget):
         self._table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self._table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
         self._table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self._table.setMinimumHeight(self.fontMetrics().lineSpacing() * 10)
         self._table.doubleClicked.connect(lambda _index: self.edit_venue())
         add = QPushButton("&Add venue…")
         add.setAccessibleName("Add venue")
@@ -174,10 +261,21 @@ class SettingsPage(QWidget):
         buttons.addWidget(add)
         buttons.addWidget(edit)
         buttons.addStretch()
-        layout = QVBoxLayout(self)
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.addWidget(heading)
         layout.addWidget(self._table)
         layout.addLayout(buttons)
+        layout.addWidget(self._build_rules())
+        layout.addWidget(self._build_postcodes())
+        layout.addStretch()
+        scroll = QScrollArea()  # large text or a small screen scrolls rather than squeezes the page
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
         self.refresh()
 
     @property
@@ -185,7 +283,10 @@ class SettingsPage(QWidget):
         return self._model
 
     def refresh(self) -> None:
+        """Read the venues, the lending rules and the size of the postcode table again."""
         self._model.set_venues(self._services.venues.venues())
+        self._show_rules()
+        self._show_postcode_count()
 
     def add_venue(self) -> None:
         if VenueDialog.ask(self._services, None, self) is not None:
@@ -200,3 +301,213 @@ class SettingsPage(QWidget):
         if VenueDialog.ask(self._services, venue, self) is not None:
             self.refresh()
             self.venues_changed.emit()
+
+    # Lending rules
+
+    def loan_days_box(self, device_type: DeviceType) -> QSpinBox:
+        """The loan period of a device type (tests drive the form through these)."""
+        return self._loan_days[device_type]
+
+    def rule_box(self, name: str) -> QSpinBox:
+        """'renewal_limit', 'offer_days' or 'sim_warning_days'."""
+        return self._rule_boxes[name]
+
+    def rules_problem(self, name: str) -> str:
+        """The message shown under a rule ('loan_days' for the loan periods); '' when there is none."""
+        return self._rule_problems[name].text().removeprefix(PROBLEM_PREFIX)
+
+    @property
+    def rules_message(self) -> str:
+        return self._rules_message.text()
+
+    def save_rules(self) -> bool:
+        """Save the rules as the form shows them; False, with the reasons under the fields, if refused."""
+        lending = self._services.lending
+        rules = dataclasses.replace(
+            lending.rules(),
+            loan_days={kind: box.value() for kind, box in self._loan_days.items()},
+            **{name: box.value() for name, box in self._rule_boxes.items()},
+        )
+        try:
+            lending.set_rules(rules)
+        except ValidationError as error:
+            for name, label in self._rule_problems.items():
+                field = self._rule_boxes.get(name, self._periods_group)
+                show_problem(label, field, error.problems.get(name, ""))
+            self._rules_message.setText("The rules were not saved: correct the values marked Problem.")
+            first = next(iter(error.problems))
+            if first in self._rule_boxes:
+                self._rule_boxes[first].setFocus()
+            else:
+                self._loan_days[next(iter(DeviceType))].setFocus()
+            return False
+        self._show_rules()
+        self._rules_message.setText(
+            "Saved. The rules apply from now on; loans already out keep their due dates until renewed."
+        )
+        self.rules_saved.emit()
+        return True
+
+    def _build_rules(self) -> QGroupBox:
+        box = QGroupBox("Lending rules")
+        intro = QLabel(
+            "How long each kind of device is lent for, how often a loan can be renewed, how long a "
+            "device is held for the next resident on the waiting list, and when to warn that a SIM's "
+            "data is running out."
+        )
+        intro.setWordWrap(True)
+        self._periods_group = QGroupBox("Loan period")
+        self._periods_group.setAccessibleName("Loan period for each type of device")
+        periods = QFormLayout(self._periods_group)
+        periods.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        self._loan_days: dict[DeviceType, QSpinBox] = {}
+        for kind in DeviceType:
+            spin = _number_box(f"Loan period for a {kind.label}, in days")
+            caption = QLabel(_with_mnemonic(f"{kind.label}:", _TYPE_MNEMONICS.get(kind)))
+            caption.setBuddy(spin)
+            periods.addRow(caption, spin)
+            self._loan_days[kind] = spin
+        self._rule_problems: dict[str, QLabel] = {"loan_days": problem_label()}
+        periods.addRow(self._rule_problems["loan_days"])
+        self._rule_boxes: dict[str, QSpinBox] = {
+            "renewal_limit": _number_box("Renewals allowed", suffix=""),
+            "offer_days": _number_box("Days an offer is held"),
+            "sim_warning_days": _number_box("Days before a SIM's data runs out to warn"),
+        }
+        others = QFormLayout()
+        others.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        for name, caption_text in (
+            ("renewal_limit", "&Renewals allowed:"),
+            ("offer_days", "Days an &offer is held:"),
+            ("sim_warning_days", "&Warn this many days before a SIM's data runs out:"),
+        ):
+            caption = QLabel(caption_text)
+            caption.setBuddy(self._rule_boxes[name])
+            self._rule_problems[name] = problem_label()
+            cell = QVBoxLayout()
+            cell.addWidget(self._rule_boxes[name])
+            cell.addWidget(self._rule_problems[name])
+            others.addRow(caption, cell)
+        save = QPushButton("Sa&ve rules")
+        save.setAccessibleName("Save the lending rules")
+        save.clicked.connect(self.save_rules)
+        self._rules_message = _words_label("Lending rules saved or not")
+        row = QHBoxLayout()
+        row.addWidget(save)
+        row.addWidget(self._rules_message, 1)
+        layout = QVBoxLayout(box)
+        layout.addWidget(intro)
+        layout.addWidget(self._periods_group)
+        layout.addLayout(others)
+        layout.addLayout(row)
+        return box
+
+    def _show_rules(self) -> None:
+        rules = self._services.lending.rules()
+        for kind, spin in self._loan_days.items():
+            spin.setValue(rules.loan_days[kind])
+        for name, spin in self._rule_boxes.items():
+            spin.setValue(getattr(rules, name))
+        for name, label in self._rule_problems.items():
+            show_problem(label, self._rule_boxes.get(name, self._periods_group), "")
+
+    # The postcode-to-ward table
+
+    @property
+    def postcode_status(self) -> str:
+        return self._postcode_status.text()
+
+    @property
+    def postcode_message(self) -> str:
+        """What the last import or clearing did, or why it failed."""
+        return self._postcode_message.text()
+
+    def import_postcodes(self) -> Task | None:
+        """Ask for a file and import it in the background; None when one is running or staff cancel."""
+        if self._task is not None:
+            return None
+        chosen = self._ask_open_path(self, "Choose a postcode-to-ward CSV file", CSV_FILTER)
+        if not chosen:
+            return None
+        source = Path(chosen)
+        postcodes = self._services.postcodes
+
+        def work(progress: Progress) -> ImportSummary:
+            return postcodes.import_table(source, on_progress=progress, is_cancelled=progress.cancelled)
+
+        def succeeded(summary: ImportSummary) -> None:
+            self._postcode_import_ended()
+            self._say_postcode_result(summary.describe())
+
+        def failed(error: Exception) -> None:
+            self._postcode_import_ended()
+            self._say_postcode_result(problem_words(error))  # raises anything but a refusal, for the handler
+
+        self._postcode_message.setText(f"Importing {source.name}…")
+        self._task = run_with_progress(
+            self._tasks,
+            self,
+            f"Importing the postcodes in Stockport's wards from {source.name}…",
+            work,
+            succeeded,
+            failed,
+        )
+        self._show_postcode_count()
+        return self._task
+
+    def clear_postcodes(self) -> None:
+        """Empty the postcode-to-ward table, once staff confirm."""
+        if self._task is not None or not self._confirm_clear(self):
+            return
+        removed = self._services.postcodes.clear()
+        self._postcode_message.setText(
+            f"Removed {removed:,} postcode{'' if removed == 1 else 's'}: the table is empty."
+        )
+        self._show_postcode_count()
+
+    def _build_postcodes(self) -> QGroupBox:
+        box = QGroupBox("Postcode-to-ward table")
+        intro = QLabel(
+            "With a postcode table, the resident form suggests the ward from the postcode. Import ONS's "
+            "National Statistics Postcode Lookup (NSPL) CSV as it comes (only the postcodes in "
+            "Stockport's 21 wards are kept), or a CSV with the columns postcode and ward. An import "
+            "replaces the table."
+        )
+        intro.setWordWrap(True)
+        self._postcode_status = _words_label("Postcode table")
+        self._import_postcodes = QPushButton("&Import postcode table…")
+        self._import_postcodes.setAccessibleName("Import postcode table")
+        self._import_postcodes.clicked.connect(self.import_postcodes)
+        self._clear_postcodes = QPushButton("Clear postcode ta&ble…")
+        self._clear_postcodes.setAccessibleName("Clear postcode table")
+        self._clear_postcodes.clicked.connect(self.clear_postcodes)
+        self._postcode_message = _words_label("Last postcode import")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self._import_postcodes)
+        buttons.addWidget(self._clear_postcodes)
+        buttons.addStretch()
+        layout = QVBoxLayout(box)
+        layout.addWidget(intro)
+        layout.addWidget(self._postcode_status)
+        layout.addLayout(buttons)
+        layout.addWidget(self._postcode_message)
+        return box
+
+    def _show_postcode_count(self) -> None:
+        count = self._services.postcodes.count()
+        self._postcode_status.setText(
+            f"{count:,} postcode{'' if count == 1 else 's'} loaded."
+            if count
+            else "No postcode table is loaded: the resident form cannot suggest wards."
+        )
+        idle = self._task is None
+        self._import_postcodes.setEnabled(idle)
+        self._clear_postcodes.setEnabled(idle and count > 0)
+
+    def _postcode_import_ended(self) -> None:
+        self._task = None
+        self._show_postcode_count()
+
+    def _say_postcode_result(self, message: str) -> None:
+        self._postcode_message.setText(message)
+        self.postcode_import_finished.emit(message)

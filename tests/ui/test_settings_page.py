@@ -1,13 +1,56 @@
-"""Settings: the venues table and the venue form, through the venue service."""
+"""Settings: the venues table and form, the lending rules, and the postcode-to-ward table."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QLabel, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from digiknow_desk.app import Services
+from digiknow_desk.domain.devices import DeviceType
 from digiknow_desk.domain.venues import VenueDraft
 from digiknow_desk.ui.paged_model import RECORD_ROLE
 from digiknow_desk.ui.settings_page import SettingsPage, VenueDialog, VenueTableModel
+from digiknow_desk.ui.tasks import TaskRunner
+
+# Alt+letter keys the main window takes: the File, Go and Help menus and the scan box.
+WINDOW_MNEMONICS = {"f", "g", "h", "s"}
+
+
+@pytest.fixture
+def tasks() -> Iterator[TaskRunner]:
+    runner = TaskRunner()
+    yield runner
+    runner.shutdown()
+
+
+def make_page(
+    services: Services,
+    tasks: TaskRunner,
+    qtbot: QtBot,
+    *,
+    chosen: Path | None = None,
+    clear: bool = False,
+    asked: list[str] | None = None,
+) -> SettingsPage:
+    """The page, with the file chooser answering `chosen` ('' for Cancel) and the clear question `clear`."""
+
+    def open_path(_parent: QWidget, caption: str, _filter: str) -> str:
+        if asked is not None:
+            asked.append(caption)
+        return str(chosen) if chosen else ""
+
+    page = SettingsPage(services, tasks, open_path=open_path, confirm_clear=lambda _parent: clear)
+    qtbot.addWidget(page)
+    return page
+
+
+def button(page: SettingsPage, name: str) -> QAbstractButton:
+    return next(b for b in page.findChildren(QAbstractButton) if b.accessibleName() == name)
 
 
 def test_venue_model_passes_the_model_tester(qtmodeltester: object, services: Services) -> None:
@@ -53,10 +96,149 @@ def test_editing_a_venue_closes_it(qtbot: QtBot, services: Services) -> None:
     assert services.venues.venues()[0].active is False
 
 
-def test_page_lists_venues_and_refreshes(qtbot: QtBot, services: Services) -> None:
-    page = SettingsPage(services)
-    qtbot.addWidget(page)
+def test_page_lists_venues_and_refreshes(qtbot: QtBot, services: Services, tasks: TaskRunner) -> None:
+    page = make_page(services, tasks, qtbot)
     assert page.model.rowCount() == 0
     services.venues.add(VenueDraft("Cheadle Library", "E05000784"))
     page.refresh()
     assert page.model.rowCount() == 1
+
+
+def test_every_control_has_a_name_and_the_alt_keys_do_not_clash(
+    qtbot: QtBot, services: Services, tasks: TaskRunner
+) -> None:
+    page = make_page(services, tasks, qtbot)
+    controls = [*page.findChildren(QPushButton), *page.findChildren(QAbstractSpinBox)]
+    assert controls and all(control.accessibleName() for control in controls)
+    texts = [label.text() for label in page.findChildren(QLabel) if "<" not in label.text()]
+    texts += [b.text() for b in page.findChildren(QPushButton)]
+    letters = [match.group(1).lower() for text in texts if (match := re.search(r"&(\w)", text))]
+    assert len(letters) == 15  # the venue, rules and postcode buttons and the nine rules
+    assert len(set(letters)) == len(letters), letters
+    assert not set(letters) & WINDOW_MNEMONICS
+    for label in page.findChildren(QLabel):
+        if "&" in label.text():
+            assert label.buddy() is not None, label.text()
+
+
+# Lending rules
+
+
+def test_the_rules_are_shown_changed_and_read_back(
+    qtbot: QtBot, services: Services, tasks: TaskRunner
+) -> None:
+    page = make_page(services, tasks, qtbot)
+    assert page.loan_days_box(DeviceType.TABLET).value() == 28
+    assert page.rule_box("renewal_limit").value() == 2
+    page.loan_days_box(DeviceType.DATA_SIM).setValue(90)
+    page.loan_days_box(DeviceType.LAPTOP).setValue(14)
+    page.rule_box("renewal_limit").setValue(0)
+    page.rule_box("offer_days").setValue(5)
+    page.rule_box("sim_warning_days").setValue(21)
+    with qtbot.waitSignal(page.rules_saved):
+        button(page, "Save the lending rules").click()
+    assert page.rules_message.startswith("Saved.")
+
+    rules = services.lending.rules()
+    assert rules.loan_days[DeviceType.DATA_SIM] == 90
+    assert rules.loan_days[DeviceType.LAPTOP] == 14
+    assert rules.loan_days[DeviceType.TABLET] == 28
+    assert (rules.renewal_limit, rules.offer_days, rules.sim_warning_days) == (0, 5, 21)
+    again = make_page(services, tasks, qtbot)
+    assert again.loan_days_box(DeviceType.DATA_SIM).value() == 90
+    assert again.rule_box("sim_warning_days").value() == 21
+
+
+def test_values_out_of_range_are_refused_beside_their_fields(
+    qtbot: QtBot, services: Services, tasks: TaskRunner
+) -> None:
+    page = make_page(services, tasks, qtbot)
+    page.show()
+    page.loan_days_box(DeviceType.PHONE).setValue(0)
+    page.rule_box("renewal_limit").setValue(25)
+    assert page.save_rules() is False
+    assert page.rules_problem("loan_days") == "A loan period must be between 1 and 365 days."
+    assert page.rules_problem("renewal_limit") == "Allow between 0 and 20 renewals."
+    assert page.rules_problem("offer_days") == ""
+    assert page.rule_box("renewal_limit").accessibleDescription() == "Allow between 0 and 20 renewals."
+    assert page.rules_message.startswith("The rules were not saved")
+    assert services.lending.rules().loan_days[DeviceType.PHONE] == 28  # nothing saved
+    assert services.lending.rules().renewal_limit == 2
+
+    page.loan_days_box(DeviceType.PHONE).setValue(35)
+    page.rule_box("renewal_limit").setValue(3)
+    assert page.save_rules() is True
+    assert page.rules_problem("loan_days") == page.rules_problem("renewal_limit") == ""
+    assert services.lending.rules().loan_days[DeviceType.PHONE] == 35
+
+
+# The postcode-to-ward table
+
+
+def test_importing_a_postcode_table_through_the_file_chooser(
+    qtbot: QtBot, services: Services, tasks: TaskRunner, tmp_path: Path
+) -> None:
+    source = tmp_path / "stockport-postcodes.csv"
+    source.write_text("postcode,ward\nSK5 6AB,E05000797\nSK6 6AA,Marple North\nM20 2PX,E05011363\n")
+    asked: list[str] = []
+    page = make_page(services, tasks, qtbot, chosen=source, asked=asked)
+    assert page.postcode_status == "No postcode table is loaded: the resident form cannot suggest wards."
+    assert not button(page, "Clear postcode table").isEnabled()
+
+    with qtbot.waitSignal(page.postcode_import_finished, timeout=10_000) as finished:
+        button(page, "Import postcode table").click()
+        assert not button(page, "Import postcode table").isEnabled()  # one import at a time
+
+    assert asked == ["Choose a postcode-to-ward CSV file"]
+    assert finished.args[0].startswith(
+        "Imported 2 postcodes in Stockport's 21 wards from stockport-postcodes.csv; skipped 1 outside"
+    )
+    assert page.postcode_message == finished.args[0]
+    assert page.postcode_status == "2 postcodes loaded."
+    assert button(page, "Import postcode table").isEnabled()
+    assert button(page, "Clear postcode table").isEnabled()
+    ward = services.postcodes.ward_for("sk6 6aa")
+    assert ward is not None and ward.name == "Marple North"
+
+
+def test_a_file_that_cannot_be_imported_says_why_and_keeps_the_table(
+    qtbot: QtBot, services: Services, tasks: TaskRunner, tmp_path: Path
+) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text("postcode,ward\nSK5 6AB,Reddish North\n")
+    services.postcodes.import_table(good)
+    bad = tmp_path / "addresses.csv"
+    bad.write_text("name,postcode\nMargaret Holt,SK5 6AB\n")
+    page = make_page(services, tasks, qtbot, chosen=bad)
+    with qtbot.waitSignal(page.postcode_import_finished, timeout=10_000) as finished:
+        page.import_postcodes()
+    assert finished.args[0].startswith("addresses.csv has no ward column")
+    assert page.postcode_status == "1 postcode loaded."
+    assert services.postcodes.count() == 1
+
+
+def test_cancelling_the_file_chooser_imports_nothing(
+    qtbot: QtBot, services: Services, tasks: TaskRunner
+) -> None:
+    page = make_page(services, tasks, qtbot, chosen=None)
+    assert page.import_postcodes() is None
+    assert page.postcode_message == ""
+
+
+@pytest.mark.parametrize("confirmed", [False, True])
+def test_clearing_the_table_asks_first(
+    qtbot: QtBot, services: Services, tasks: TaskRunner, tmp_path: Path, confirmed: bool
+) -> None:
+    source = tmp_path / "postcodes.csv"
+    source.write_text("postcode,ward\nSK5 6AB,Reddish North\nSK6 6AA,Marple North\n")
+    services.postcodes.import_table(source)
+    page = make_page(services, tasks, qtbot, clear=confirmed)
+    button(page, "Clear postcode table").click()
+    if confirmed:
+        assert services.postcodes.count() == 0
+        assert page.postcode_message == "Removed 2 postcodes: the table is empty."
+        assert page.postcode_status.startswith("No postcode table is loaded")
+        assert not button(page, "Clear postcode table").isEnabled()
+    else:
+        assert services.postcodes.count() == 2
+        assert page.postcode_status == "2 postcodes loaded."
