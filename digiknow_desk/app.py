@@ -87,6 +87,7 @@ def current_actor() -> str:
         return "staff"
 
 
+FIRST_REVISION_WITH_STATUSES = "0004"
 _DB_HINT = "Use a SQLite file path (e.g. C:\\DigiKnow\\desk.db) or a URL such as postgresql://host/digiknow."
 
 
@@ -121,7 +122,10 @@ def open_database(config: Config, *, create: bool) -> Database:
         shown = url.render_as_string(hide_password=True)
         raise DomainError(f"DigiKnow Desk cannot use the database '{shown}': {error}. {_DB_HINT}") from error
     try:
-        upgrade_to_head(database)
+        previous = upgrade_to_head(database)
+        if previous is not None and previous < FIRST_REVISION_WITH_STATUSES:
+            # Residents registered before inclusion statuses existed: work theirs out once, from their loans.
+            InclusionService(ServiceContext(db=database, actor="upgrade")).recompute_all()
     except NewerDatabaseError as error:
         database.dispose()
         raise DomainError(str(error)) from error

@@ -20,7 +20,10 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from digiknow_desk.app import build_services, open_database
 from digiknow_desk.config import Config, database_url
+from digiknow_desk.domain.devices import DeviceDraft, DeviceType
 from digiknow_desk.domain.errors import DomainError
+from digiknow_desk.domain.inclusion import InclusionStatus
+from digiknow_desk.domain.residents import ResidentDraft
 from digiknow_desk.paths import shipped_dir
 from digiknow_desk.storage.database import Database
 from digiknow_desk.storage.migrate import (
@@ -246,6 +249,27 @@ def test_open_database_wraps_the_newer_version_refusal(tmp_path: Path, db_path: 
     config = Config(data_dir=tmp_path / "data", db_url=database_url(str(db_path)))
     with pytest.raises(DomainError, match="newer version of DigiKnow Desk.*Install the newest version"):
         open_database(config, create=False)
+
+
+def test_opening_a_database_from_before_statuses_works_them_out_once(
+    tmp_path: Path, db_path: Path, database: Database, clock: FakeClock
+) -> None:
+    services = build_services(database, actor="Test Staff", clock=clock)
+    borrower = services.residents.add(ResidentDraft(name="Maureen Clarke", phone="0161 474 4444"))
+    services.residents.add(ResidentDraft(name="Not Yet Seen", phone="0161 474 5555"))
+    services.inventory.add(DeviceDraft(tag="TAB-0001", device_type=DeviceType.TABLET))
+    services.lending.issue("TAB-0001", borrower.reference)
+    _migrate(database, "0003", down=True)  # as a database made before issue 4 left it
+    database.dispose()
+
+    config = Config(data_dir=tmp_path / "data", db_url=database_url(str(db_path)))
+    reopened = open_database(config, create=False)
+    try:
+        counts = build_services(reopened, actor="Test Staff", clock=clock).inclusion.counts()
+    finally:
+        reopened.dispose()
+    assert counts[InclusionStatus.SUPPORTED] == 1  # the borrower: a loan is support
+    assert counts[InclusionStatus.NOT_YET_SUPPORTED] == 1
 
 
 def test_the_models_compile_for_postgresql() -> None:
