@@ -7,7 +7,6 @@ row are reported with the line number a person sees in a text editor (the header
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import itertools
@@ -29,10 +28,19 @@ from digiknow_desk.domain.devices import (
     DeviceType,
     normalise_tag,
 )
-from digiknow_desk.domain.errors import DomainError, ValidationError
+from digiknow_desk.domain.errors import ValidationError
 from digiknow_desk.domain.spreadsheet import from_spreadsheet_safe, spreadsheet_safe
 from digiknow_desk.domain.venues import Venue
 from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.services.csv_files import (
+    ImportRefused,
+    choose_encoding,
+    header_key,
+    records,
+    refuse_unreadable,
+    shown,
+    sniff_delimiter,
+)
 from digiknow_desk.services.files import write_atomically
 from digiknow_desk.services.inventory import (
     STARTING_STATUSES,
@@ -65,17 +73,6 @@ EXPORT_COLUMNS = (
     "Kit",
     "Notes",
 )
-
-SAVE_AS_UTF8 = (
-    "In Excel choose File > Save As > 'CSV UTF-8 (Comma delimited)'; in LibreOffice choose the "
-    "character set 'Unicode (UTF-8)'."
-)
-_CHUNK_BYTES = 1 << 20
-_SHOWN_VALUE = 40  # characters of a cell quoted back in a message
-
-
-class ImportRefused(DomainError):
-    """The file as a whole cannot be imported; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -144,14 +141,6 @@ def _plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
-def _shown(text: str) -> str:
-    """A cell quoted back to a person: short, on one line."""
-    text = " ".join(text.split())
-    if len(text) > _SHOWN_VALUE:
-        text = text[: _SHOWN_VALUE - 1] + "…"
-    return f"'{text}'"
-
-
 def _column_letters(index: int) -> str:
     """The spreadsheet name of a 0-based column: A, B, ..., Z, AA, AB, ..."""
     letters = ""
@@ -160,164 +149,6 @@ def _column_letters(index: int) -> str:
         index, remainder = divmod(index - 1, 26)
         letters = chr(ord("A") + remainder) + letters
     return letters
-
-
-def _header_key(text: str) -> str:
-    return " ".join(text.replace("\ufeff", "").split()).casefold()
-
-
-# Reading the bytes
-
-
-def _refuse_unreadable(source: Path, error: OSError) -> ImportRefused:
-    if isinstance(error, FileNotFoundError):
-        return ImportRefused(f"There is no file at {source}; check the name and the folder.")
-    if isinstance(error, IsADirectoryError):
-        return ImportRefused(f"{source} is a folder; choose the CSV file inside it.")
-    return ImportRefused(f"Could not read {source}: {error.strerror or error}.")
-
-
-_NOT_CSV_SIGNATURES = (
-    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zipped file"),
-    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),
-    (b"%PDF", "a PDF document"),
-)
-
-
-def _choose_encoding(source: Path) -> tuple[str, str | None]:
-    """The encoding to read `source` with and, when it had to be guessed, a warning saying so.
-
-    Reads the file in chunks, so a large file never sits in memory whole.
-    """
-    try:
-        with source.open("rb") as stream:
-            head = stream.read(4)
-    except OSError as error:
-        raise _refuse_unreadable(source, error) from error
-    if not head:
-        raise ImportRefused(f"{source.name} is empty: there is nothing to import.")
-    for signature, what in _NOT_CSV_SIGNATURES:
-        if head.startswith(signature):
-            raise ImportRefused(
-                f"{source.name} is {what}, not a CSV file. Open it and save it as CSV first: {SAVE_AS_UTF8}"
-            )
-    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        candidates = ["utf-32"]
-    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        candidates = ["utf-16"]
-    else:
-        candidates = ["utf-8-sig", "cp1252"]
-    failure: tuple[int, int] | None = None
-    for encoding in candidates:
-        failure = _decode_failure(source, encoding)
-        if failure is None:
-            warning = None
-            if encoding == "cp1252":
-                warning = (
-                    f"{source.name} is not UTF-8 text, so it was read as Windows-1252 (what older "
-                    "Excel versions save as 'CSV'); check that accented letters such as é and ü came "
-                    f"out right. Saving as CSV UTF-8 avoids the guess. {SAVE_AS_UTF8}"
-                )
-            return encoding, warning
-    assert failure is not None
-    byte, line = failure
-    if encoding == "cp1252":
-        what = "is not saved as UTF-8 text, nor as Windows-1252 (older Excel 'CSV')"
-    else:
-        what = f"starts like {encoding.upper()} text but is not"
-    raise ImportRefused(
-        f"{source.name} {what}: byte 0x{byte:02X} on line {line} is not a letter in it, so its "
-        f"text cannot be read reliably. Save it again as CSV UTF-8 and import that. {SAVE_AS_UTF8}"
-    )
-
-
-def _decode_failure(source: Path, encoding: str) -> tuple[int, int] | None:
-    """None when all of `source` decodes as `encoding`; otherwise the first bad byte and its line.
-
-    NUL bytes (other than in UTF-16/32, where they are normal) mean the file is not text at all,
-    and refuse it.
-    """
-    decoder = codecs.getincrementaldecoder(encoding)("strict")
-    wide = encoding in {"utf-16", "utf-32"}
-    offset = 0
-    try:
-        with source.open("rb") as stream:
-            while True:
-                chunk = stream.read(_CHUNK_BYTES)
-                if not wide and b"\x00" in chunk:
-                    raise ImportRefused(
-                        f"{source.name} is not a text file (it contains NUL bytes), so it cannot be "
-                        "a CSV file. If it was saved as 'Unicode Text' or UTF-16, or is a "
-                        f"spreadsheet, save it as CSV instead. {SAVE_AS_UTF8}"
-                    )
-                try:
-                    decoder.decode(chunk, final=not chunk)
-                except UnicodeDecodeError as error:
-                    buffered = len(error.object) - len(chunk)
-                    position = max(offset + error.start - buffered, 0)
-                    bad = bytes(error.object[error.start : error.start + 1]) or b"\x00"
-                    return bad[0], _line_at(source, position)
-                if not chunk:
-                    return None
-                offset += len(chunk)
-    except OSError as error:
-        raise _refuse_unreadable(source, error) from error
-
-
-def _line_at(source: Path, position: int) -> int:
-    """The line number (from 1) of byte `position`, counting LF, CRLF and lone CR line ends."""
-    with source.open("rb") as stream:
-        before = stream.read(position)
-    return before.count(b"\n") + before.replace(b"\r\n", b"").count(b"\r") + 1
-
-
-def _sniff_delimiter(first_line: str) -> str:
-    """',' as a rule; tab or ';' when the header uses those instead (Excel 'Unicode Text', some locales)."""
-    if "," in first_line:
-        return ","
-    if "\t" in first_line:
-        return "\t"
-    if ";" in first_line:
-        return ";"
-    return ","
-
-
-def _records(source: Path, lines: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """Each non-blank record with the physical line it starts on; CSV errors become ImportRefused."""
-    reader = csv.reader(lines, delimiter=delimiter, strict=True)
-    while True:
-        start = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            raise ImportRefused(_csv_error_message(source, error, start, reader.line_num)) from error
-        if any(cell.strip() for cell in cells):
-            yield start, cells
-
-
-def _csv_error_message(source: Path, error: csv.Error, start: int, end: int) -> str:
-    text = str(error)
-    if "field larger than field limit" in text:
-        return (
-            f"{source.name}: the row starting on line {start} has a cell longer than "
-            f'{csv.field_size_limit():,} characters. Usually a quote mark (") that opens a cell is '
-            "never closed; check that row."
-        )
-    if "unexpected end of data" in text:
-        return (
-            f'{source.name}: a quote mark (") in the row starting on line {start} is never closed, '
-            "so everything after it would be read as one cell. Close the quote, or delete the stray "
-            "one, and import again."
-        )
-    if "expected after" in text:
-        return (
-            f"{source.name}: the row starting on line {start} has text after a closing quote mark "
-            f'(") on line {end}. A quote mark that is never closed, or a quote inside a quoted cell '
-            'not written twice (""), causes this; fix that row and import again.'
-        )
-    return f"{source.name}: line {end} could not be read as CSV ({text}); fix it and import again."
 
 
 # Reading the columns
@@ -365,7 +196,7 @@ class _Columns:
 def _columns(source: Path, header: list[str], aliases: dict[str, tuple[str, ...]]) -> _Columns:
     positions: dict[str, list[int]] = {}
     for index, name in enumerate(header):
-        positions.setdefault(_header_key(name), []).append(index)
+        positions.setdefault(header_key(name), []).append(index)
     found = {name: [key for key in keys if key in positions] for name, keys in aliases.items() if keys}
     return _Columns(source, header, {name: keys for name, keys in found.items() if keys}, positions)
 
@@ -496,7 +327,7 @@ def _is_personal(key: str) -> bool:
 _EXCEL_NUMBER = re.compile(r"^\d(?:\.\d+)?E\+\d+$", re.IGNORECASE)
 
 _OWN_ALIASES: dict[str, tuple[str, ...]] = {
-    name: (_header_key(column),)
+    name: (header_key(column),)
     for name, column in zip(
         (
             "tag",
@@ -554,7 +385,7 @@ class _ImportState:
     """
 
     def __init__(self, venues: Sequence[Venue]) -> None:
-        self._by_name = {_header_key(venue.name): venue for venue in venues}
+        self._by_name = {header_key(venue.name): venue for venue in venues}
         self.unknown: dict[str, int] = {}
         self.advice: dict[str, None] = {}  # an ordered set
 
@@ -562,12 +393,12 @@ class _ImportState:
         """The id of the venue called `name` (any case); None, with a problem, when there is none."""
         if not name:
             return None
-        venue = self._by_name.get(_header_key(name))
+        venue = self._by_name.get(header_key(name))
         if venue is None:
-            shown = " ".join(name.split())
-            self.unknown[shown] = self.unknown.get(shown, 0) + 1
+            spaced = " ".join(name.split())
+            self.unknown[spaced] = self.unknown.get(spaced, 0) + 1
             problems.append(
-                f"Unknown venue {_shown(name)}: add it in Settings > Venues first, or leave {column} empty."
+                f"Unknown venue {shown(name)}: add it in Settings > Venues first, or leave {column} empty."
             )
             return None
         return venue.id
@@ -606,16 +437,18 @@ class DeviceCsvService:
         self, source: Path, *, dry_run: bool = False, import_good_rows: bool = False
     ) -> ImportReport:
         """Check every row of `source`, then add the devices: all, the good ones, or (dry run) none."""
-        encoding, encoding_warning = _choose_encoding(source)
+        encoding, encoding_warning = choose_encoding(source)
         warnings: list[str] = [encoding_warning] if encoding_warning else []
         state = _ImportState(self._venues.venues())
         try:
             with source.open("r", encoding=encoding, newline="") as text:
                 first_line = text.readline()
-                records = _records(source, itertools.chain([first_line], text), _sniff_delimiter(first_line))
-                format_name, candidates = self._read_rows(source, records, state, warnings)
+                csv_records = records(
+                    source, itertools.chain([first_line], text), sniff_delimiter(first_line)
+                )
+                format_name, candidates = self._read_rows(source, csv_records, state, warnings)
         except OSError as error:
-            raise _refuse_unreadable(source, error) from error
+            raise refuse_unreadable(source, error) from error
         except UnicodeDecodeError as error:  # only if the file changed since it was checked
             raise ImportRefused(f"{source.name} changed while it was read; import it again.") from error
         self._check_against_inventory(candidates)
@@ -663,16 +496,16 @@ class DeviceCsvService:
         if header_record is None:
             raise ImportRefused(f"{source.name} is empty: there is nothing to import.")
         _header_line, header = header_record
-        keys = {_header_key(name) for name in header}
+        keys = {header_key(name) for name in header}
         row_reader: Callable[[_Columns, int, list[str], _ImportState], _Candidate]
         if "asset tag" in keys and "type" in keys:
             format_name, aliases, row_reader = OWN_FORMAT, _OWN_ALIASES, self._own_row
         elif "asset tag" in keys and keys & {"category", "model", "model name", "manufacturer"}:
             format_name, aliases, row_reader = SNIPE_IT_FORMAT, _SNIPE_IT_ALIASES, self._snipe_it_row
         else:
-            shown = ", ".join(_shown(name) for name in header[:8] if name.strip()) or "nothing"
+            headings = ", ".join(shown(name) for name in header[:8] if name.strip()) or "nothing"
             raise ImportRefused(
-                f"{source.name} is not a device list DigiKnow Desk knows: its first line has {shown}"
+                f"{source.name} is not a device list DigiKnow Desk knows: its first line has {headings}"
                 f"{' …' if len(header) > 8 else ''}. DigiKnow Desk reads its own export (columns "
                 f"{', '.join(EXPORT_COLUMNS)}) and Snipe-IT's asset export (columns Asset Tag, "
                 "Category, Model, Manufacturer, Serial, Location, Purchase Date, Status, Notes). "
@@ -770,14 +603,14 @@ class DeviceCsvService:
         type_text = cell("type")
         device_type = _enum_value(DeviceType, type_text)
         if device_type is None:
-            what = f"Type {_shown(type_text)} is not known" if type_text else "Type is empty"
+            what = f"Type {shown(type_text)} is not known" if type_text else "Type is empty"
             problems.append(f"{what}: use one of {_labels(DeviceType)}.")
         condition = self._choice(Condition, cell("condition"), "Condition", Condition.GOOD, problems)
         status = DeviceStatus.AVAILABLE
         if text := cell("status"):
             found_status = _enum_value(DeviceStatus, text)
             if found_status is None:
-                problems.append(f"Status {_shown(text)} is not known: use one of {_labels(DeviceStatus)}.")
+                problems.append(f"Status {shown(text)} is not known: use one of {_labels(DeviceStatus)}.")
             elif found_status not in STARTING_STATUSES:
                 problems.append(
                     "The device is on loan in the file; loans are recorded at the desk, not imported. "
@@ -820,10 +653,10 @@ class DeviceCsvService:
         device_type = _kind_of_device(category, model)
         if device_type is None:
             problems.append(
-                f"Category {_shown(category)} (model {_shown(model)}) is not a kind of device "
+                f"Category {shown(category)} (model {shown(model)}) is not a kind of device "
                 "DigiKnow Desk lends."
                 if category
-                else f"The Category is empty and the model {_shown(model)} does not say what kind of "
+                else f"The Category is empty and the model {shown(model)} does not say what kind of "
                 "device it is."
             )
             state.advice[_KINDS_UNDERSTOOD] = None
@@ -831,10 +664,10 @@ class DeviceCsvService:
         condition = Condition.GOOD
         status_text = cell("status")
         if status_text:
-            key = _header_key(status_text)
+            key = header_key(status_text)
             if key not in _SNIPE_IT_STATUSES:
                 problems.append(
-                    f"Status {_shown(status_text)} is not one DigiKnow Desk knows: use Ready to Deploy, "
+                    f"Status {shown(status_text)} is not one DigiKnow Desk knows: use Ready to Deploy, "
                     "Pending, Out for Repair, Broken, Lost, Stolen or Archived."
                 )
             elif (mapped := _SNIPE_IT_STATUSES[key]) is None:
@@ -844,7 +677,7 @@ class DeviceCsvService:
                 status = mapped
                 if key.startswith("broken"):
                     condition = Condition.FAULTY
-        checkout_type = _header_key(cell("checkout_type"))
+        checkout_type = header_key(cell("checkout_type"))
         with_person = checkout_type == "user" or any(
             cells[index].strip()
             for key, positions in columns.positions.items()
@@ -857,13 +690,13 @@ class DeviceCsvService:
         home = state.venue(cell("location"), "Location", problems)
         current = home
         at = cell("checked_out_location")
-        if checkout_type == "location" and _header_key(at) not in {"", _header_key(cell("location"))}:
+        if checkout_type == "location" and header_key(at) not in {"", header_key(cell("location"))}:
             current = state.venue(at, "Checked Out To: Location", problems)
         acquired = self._date(cell("purchased"), "Purchase Date", month_first=True, problems=problems)
         serial = cell("serial")
         if _EXCEL_NUMBER.match(serial):
             problems.append(
-                f"Serial {_shown(serial)} was turned into a number by a spreadsheet and its digits are "
+                f"Serial {shown(serial)} was turned into a number by a spreadsheet and its digits are "
                 "lost; export again from Snipe-IT and import without opening the file in Excel."
             )
         draft = DeviceDraft(
@@ -889,7 +722,7 @@ class DeviceCsvService:
             return default
         member = _enum_value(enum_class, text)
         if member is None:
-            problems.append(f"{column} {_shown(text)} is not known: use one of {_labels(enum_class)}.")
+            problems.append(f"{column} {shown(text)} is not known: use one of {_labels(enum_class)}.")
             return default
         return member
 
@@ -900,7 +733,7 @@ class DeviceCsvService:
             return _parse_date(text, month_first=month_first, today=self._context.today())
         except ValueError:
             form = "month/day/year, e.g. 1/23/2023" if month_first else "year-month-day, e.g. 2024-03-01"
-            problems.append(f"{column} {_shown(text)} is not a real date: write it as {form}.")
+            problems.append(f"{column} {shown(text)} is not a real date: write it as {form}.")
             return None
 
     def _candidate(
@@ -914,7 +747,7 @@ class DeviceCsvService:
             found["tag"] = "The asset tag is empty: every device needs the tag on its label."
         elif len(draft.tag) > 20:
             found["tag"] = (
-                f"The asset tag {_shown(raw_tag)} is too long: use 2 to 20 letters, digits and dashes."
+                f"The asset tag {shown(raw_tag)} is too long: use 2 to 20 letters, digits and dashes."
             )
         if tag_problem := found.pop("tag", None):
             problems.insert(0, tag_problem)
@@ -950,11 +783,11 @@ class DeviceCsvService:
                 )
             if serial in taken_serials:
                 c.problems.append(
-                    f"The serial {_shown(serial)} is already recorded on {taken_serials[serial]}."
+                    f"The serial {shown(serial)} is already recorded on {taken_serials[serial]}."
                 )
             elif serial and len(lines_by_serial[serial]) > 1:
                 c.problems.append(
-                    f"The serial {_shown(serial)} is on lines {_line_list(lines_by_serial[serial])}: "
+                    f"The serial {shown(serial)} is on lines {_line_list(lines_by_serial[serial])}: "
                     "a serial belongs to one device."
                 )
 

@@ -28,14 +28,14 @@ from digiknow_desk.domain.postcodes import (
 )
 from digiknow_desk.domain.venues import Ward
 from digiknow_desk.services.context import ServiceContext
-from digiknow_desk.services.device_csv import (
+from digiknow_desk.services.csv_files import (
     ImportRefused,
-    _choose_encoding,
-    _header_key,
-    _records,
-    _refuse_unreadable,
-    _shown,
-    _sniff_delimiter,
+    choose_encoding,
+    header_key,
+    records,
+    refuse_unreadable,
+    shown,
+    sniff_delimiter,
 )
 from digiknow_desk.services.venues import VenueService
 from digiknow_desk.storage.models import PostcodeWardRow, WardRow
@@ -45,7 +45,7 @@ SHOWN_PROBLEMS = 5
 _CHECK_EVERY = 20_000  # rows between progress reports (and looks at the Cancel button) while reading
 _READ_SHARE = 900  # of 1,000 progress steps: reading the file; the rest is writing the table
 
-# Column headings, as _header_key makes them, best first.
+# Column headings, as header_key makes them, best first.
 _POSTCODE_COLUMNS = ("pcds", "pcd", "pcd2", "pcd7", "pcd8", "postcode", "post code")
 _WARD_CODE_COLUMNS = ("ward_code", "ward code", "wardcode", "osward", "ward")
 _WARD_NAME_COLUMNS = ("ward_name", "ward name", "wardname")
@@ -134,7 +134,7 @@ class _Reading:
         if not key:
             self.problem(line, "the postcode is empty")
         elif not is_postcode_key(key):
-            self.problem(line, f"{_shown(raw_postcode)} is not a postcode")
+            self.problem(line, f"{shown(raw_postcode)} is not a postcode")
         elif key not in self.found:
             self.found[key] = (code, line)
         elif self.found[key][0] != code:
@@ -226,19 +226,21 @@ class PostcodeService:
                 "Data folder, e.g. NSPL_FEB_2024_UK.csv)."
             )
         # Postcodes and ward codes are plain ASCII, so a guessed encoding (and its warning) changes nothing.
-        encoding, _warning = _choose_encoding(source)
+        encoding, _warning = choose_encoding(source)
         reading = _Reading()
         rows = 0
         try:
             size = max(source.stat().st_size, 1)
             with source.open("rb") as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as text:
                 first_line = text.readline()
-                records = _records(source, itertools.chain([first_line], text), _sniff_delimiter(first_line))
-                header_record = next(records, None)
+                csv_records = records(
+                    source, itertools.chain([first_line], text), sniff_delimiter(first_line)
+                )
+                header_record = next(csv_records, None)
                 if header_record is None:
                     raise ImportRefused(f"{source.name} is empty: there is nothing to import.")
                 columns = _columns(source, header_record[1])
-                for line, cells in records:
+                for line, cells in csv_records:
                     reading.add(line, cells, columns, wards)
                     rows += 1
                     if rows % _CHECK_EVERY == 0:
@@ -246,7 +248,7 @@ class PostcodeService:
                             raise ImportCancelled(CANCELLED)
                         on_progress(_READ_SHARE * min(raw.tell(), size) // size, 1000)
         except OSError as error:
-            raise _refuse_unreadable(source, error) from error
+            raise refuse_unreadable(source, error) from error
         except UnicodeDecodeError as error:  # only if the file changed since it was checked
             raise ImportRefused(f"{source.name} changed while it was read; import it again.") from error
         if not rows:
@@ -258,22 +260,22 @@ class PostcodeService:
 
 def _columns(source: Path, header: list[str]) -> _Columns:
     """Where the postcode, the ward and (if there is one) the local authority are; refuse otherwise."""
-    keys = [_header_key(name) for name in header]
+    keys = [header_key(name) for name in header]
     postcode = _find(keys, _POSTCODE_COLUMNS)
     ward = _find(keys, _WARD_CODE_COLUMNS, _WARD_CODE_HEADING)
     if ward is None:
         ward = _find(keys, _WARD_NAME_COLUMNS, _WARD_NAME_HEADING)
     if postcode is not None and ward is not None:
         return _Columns(postcode, ward, _find(keys, _DISTRICT_COLUMNS, _DISTRICT_HEADING))
-    shown = ", ".join(_shown(name) for name in header[:8] if name.strip()) or "nothing"
-    shown += " …" if len(header) > 8 else ""
+    headings = ", ".join(shown(name) for name in header[:8] if name.strip()) or "nothing"
+    headings += " …" if len(header) > 8 else ""
     missing = "postcode column" if postcode is None else "ward column"
     if postcode is None and ward is None:
         missing = "postcode column and no ward column"
     advice = FILES_READ
     if is_postcode_key(postcode_key(header[0])):
         advice = f"Its first line is a postcode, not the headings: add a first line 'postcode,ward'. {advice}"
-    raise ImportRefused(f"{source.name} has no {missing}: its first line has {shown}. {advice}")
+    raise ImportRefused(f"{source.name} has no {missing}: its first line has {headings}. {advice}")
 
 
 def _find(keys: list[str], names: Sequence[str], heading: re.Pattern[str] | None = None) -> int | None:
@@ -293,8 +295,8 @@ def _nothing_to_import(source: Path, reading: _Reading, wards: Sequence[Ward]) -
         codes = tuple(reading.unknown_stockport_wards)
         return f"{text} {unknown_wards_words(reading.unknown_stockport, codes)}"
     if reading.problem_count:
-        shown = "; ".join(f"line {p.line}: {p.reason}" for p in reading.problems)
-        return f"{text} Rows that could not be read: {shown}. Fix those lines and import it again."
+        listed = "; ".join(f"line {p.line}: {p.reason}" for p in reading.problems)
+        return f"{text} Rows that could not be read: {listed}. Fix those lines and import it again."
     first, *_, last = sorted(ward.code for ward in wards)
     return (
         f"{text} Its {reading.outside:,} rows are all in other wards. The ward column must hold the ONS "

@@ -28,12 +28,8 @@ from digiknow_desk.domain.devices import (
 from digiknow_desk.domain.spreadsheet import from_spreadsheet_safe, spreadsheet_safe
 from digiknow_desk.domain.venues import Venue, VenueDraft
 from digiknow_desk.services import device_csv
-from digiknow_desk.services.device_csv import (
-    EXPORT_COLUMNS,
-    OWN_FORMAT,
-    SNIPE_IT_FORMAT,
-    ImportRefused,
-)
+from digiknow_desk.services.csv_files import ImportRefused
+from digiknow_desk.services.device_csv import EXPORT_COLUMNS, OWN_FORMAT, SNIPE_IT_FORMAT
 from digiknow_desk.services.files import SaveFailed
 from digiknow_desk.storage.database import Database
 from digiknow_desk.storage.migrate import upgrade_to_head

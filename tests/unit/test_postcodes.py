@@ -11,7 +11,7 @@ import pytest
 from digiknow_desk.app import Services
 from digiknow_desk.domain.postcodes import ImportSummary, PostcodeProblem, postcode_key
 from digiknow_desk.services import postcodes as postcodes_module
-from digiknow_desk.services.device_csv import ImportRefused
+from digiknow_desk.services.csv_files import ImportRefused
 from digiknow_desk.services.postcodes import ImportCancelled
 
 REDDISH_NORTH = "E05000797"
