@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, delete, exists, func, insert, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from digiknow_desk.domain.errors import DomainError, NotFound, ValidationError
 from digiknow_desk.domain.residents import (
     REFERENCE_PREFIX,
     Consent,
+    ConsentPurpose,
     Resident,
     ResidentDraft,
     looks_like_reference,
@@ -90,21 +106,21 @@ def load_residents(session: Session, where: ColumnElement[bool]) -> list[Residen
 
 
 def _load(session: Session, query: Select[Any]) -> list[Resident]:
-    """The residents a query over the residents table reads, in its order."""
-    connection = session.connection()  # Core rows: the ORM's row processing would double the time
-    rows = connection.execute(query).all()
-    wards: dict[str, str] = {
-        code: name for code, name in connection.execute(select(WardRow.code, WardRow.name))
-    }
-    consents: dict[uuid.UUID, list[Consent]] = {}
-    ids = [row.id for row in rows]
-    for start in range(0, len(ids), 500):
-        for resident_id, purpose, given_on in connection.execute(
-            select(ResidentConsentRow.resident_id, ResidentConsentRow.purpose, ResidentConsentRow.given_on)
-            .where(ResidentConsentRow.resident_id.in_(ids[start : start + 500]))
-            .order_by(ResidentConsentRow.purpose)
-        ):
-            consents.setdefault(resident_id, []).append(Consent(purpose, given_on))
+    """The residents a query over the residents table reads, in its order, with their ward's name and
+    their consents read in the same statement (a page of residents costs one round trip)."""
+    ward_name = select(WardRow.name).where(WardRow.code == ResidentRow.ward_code).scalar_subquery()
+    consent = ResidentConsentRow
+    consents_text = (
+        select(
+            func.aggregate_strings(cast(consent.purpose, String) + "=" + cast(consent.given_on, String), ",")
+        )
+        .where(consent.resident_id == ResidentRow.id)
+        .scalar_subquery()
+    )
+    # Core rows: the ORM's row processing would double the time.
+    rows = session.connection().execute(
+        query.add_columns(ward_name.label("ward_name"), consents_text.label("consents_text"))
+    )
     return [
         Resident(
             id=row.id,
@@ -115,7 +131,7 @@ def _load(session: Session, query: Select[Any]) -> list[Resident]:
             address=row.address,
             postcode=row.postcode,
             ward_code=row.ward_code,
-            ward_name=wards.get(row.ward_code, "") if row.ward_code else "",
+            ward_name=row.ward_name or "",
             age_band=row.age_band,
             language=row.language,
             large_print=row.large_print,
@@ -123,7 +139,7 @@ def _load(session: Session, query: Select[Any]) -> list[Resident]:
             access_needs=row.access_needs,
             referral_partner=row.referral_partner,
             referral_reason=row.referral_reason,
-            consents=tuple(consents.get(row.id, [])),
+            consents=_consents(row.consents_text),
             disability=row.disability,
             ethnicity=row.ethnicity,
             on_benefits=row.on_benefits,
@@ -131,6 +147,13 @@ def _load(session: Session, query: Select[Any]) -> list[Resident]:
         )
         for row in rows
     ]
+
+
+def _consents(text: str | None) -> tuple[Consent, ...]:
+    """Consents from 'lending=2026-03-14,contact=2026-03-14', by purpose."""
+    pairs = (part.split("=") for part in (text or "").split(",") if part)
+    consents = (Consent(ConsentPurpose(purpose), date.fromisoformat(day)) for purpose, day in pairs)
+    return tuple(sorted(consents, key=lambda consent: consent.purpose.value))
 
 
 class ResidentService:
