@@ -27,7 +27,7 @@ from digiknow_desk.domain.venues import Venue, VenueDraft
 if TYPE_CHECKING:
     from tests.conftest import FakeClock
 
-WARD = "E05000787"  # Edgeley and Cheadle Heath
+WARD = "E05000788"  # Edgeley and Cheadle Heath
 
 
 def _today(clock: FakeClock) -> date:
@@ -100,7 +100,7 @@ def test_two_champions_cannot_share_a_name(services: Services, champion: Champio
 def test_editing_a_champion_changes_venues_and_can_stand_them_down(
     services: Services, champion: Champion, venue: Venue
 ) -> None:
-    other = services.venues.add(VenueDraft(name="Central Library", ward_code="E05000788"))
+    other = services.venues.add(VenueDraft(name="Central Library", ward_code="E05000783"))
     edited = services.champions.update(
         champion.id,
         ChampionDraft(name="Priya Shah", venue_ids=frozenset({other.id, venue.id}), active=False),
