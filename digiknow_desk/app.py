@@ -87,7 +87,6 @@ def current_actor() -> str:
         return "staff"
 
 
-FIRST_REVISION_WITH_STATUSES = "0004"
 _DB_HINT = "Use a SQLite file path (e.g. C:\\DigiKnow\\desk.db) or a URL such as postgresql://host/digiknow."
 
 
@@ -122,10 +121,8 @@ def open_database(config: Config, *, create: bool) -> Database:
         shown = url.render_as_string(hide_password=True)
         raise DomainError(f"DigiKnow Desk cannot use the database '{shown}': {error}. {_DB_HINT}") from error
     try:
-        previous = upgrade_to_head(database)
-        if previous is not None and previous < FIRST_REVISION_WITH_STATUSES:
-            # Residents registered before inclusion statuses existed: work theirs out once, from their loans.
-            InclusionService(ServiceContext(db=database, actor="upgrade")).recompute_all()
+        upgrade_to_head(database)
+        InclusionService(ServiceContext(db=database, actor="upgrade")).recompute_if_pending()
     except NewerDatabaseError as error:
         database.dispose()
         raise DomainError(str(error)) from error

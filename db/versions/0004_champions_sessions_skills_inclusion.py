@@ -5,7 +5,7 @@ Revises: 0003
 Create Date: 2026-11-26
 
 Residents already registered start as "not yet supported"; the app works out their status from their
-loans when it first opens the upgraded database (InclusionService.recompute_all).
+loans when it next opens the upgraded database (see the inclusion_recompute_pending setting below).
 """
 
 from __future__ import annotations
@@ -317,9 +317,14 @@ def upgrade() -> None:
             )
         )
         batch_op.create_index(batch_op.f("ix_residents_inclusion_status"), ["inclusion_status"], unique=False)
+    # Residents already registered: the app works out their statuses when it next opens the database
+    # and then removes this flag, in one transaction, so a start that fails halfway tries again.
+    if op.get_bind().execute(sa.text("SELECT count(*) FROM residents")).scalar():
+        op.execute(sa.text("INSERT INTO settings (key, value) VALUES ('inclusion_recompute_pending', '{}')"))
 
 
 def downgrade() -> None:
+    op.execute(sa.text("DELETE FROM settings WHERE key = 'inclusion_recompute_pending'"))
     with op.batch_alter_table("residents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_residents_inclusion_status"))
         batch_op.drop_column("inclusion_status")

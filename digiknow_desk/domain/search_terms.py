@@ -10,13 +10,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from digiknow_desk.domain.residents import normalise_reference
+from digiknow_desk.domain.residents import looks_like_reference, normalise_reference
 
 MAX_TERM = 60  # the length of the database column
 SHORTEST_PHONE_TAIL = 4  # '4444' finds 0161 474 4444; shorter tails would match half the list
 # A search word that is (part of) a phone number typed with punctuation: '0161-474', '(0161)', '+44'.
 _PHONE_WORD = re.compile(r"^[+(]*[0-9][0-9()+.\-/]*$")
-_REFERENCE_WORD = re.compile(r"^r-?[0-9]{1,5}$", re.IGNORECASE)
 _WORD_PARTS = re.compile(r"[^\w]+")
 # The two halves of a postcode typed with its space ('SK4 2HD', or 'sk4 2' so far).
 _OUTWARD_CODE = re.compile(r"^[a-z]{1,2}[0-9][a-z0-9]?$", re.IGNORECASE)
@@ -72,20 +71,39 @@ def resident_terms(reference: str, name: str, phone: str, postcode: str, email: 
 
 
 def search_words(text: str) -> list[tuple[str, ...]]:
-    """A typed search as the words to look up, each a choice of starts of a term: folded, phone
-    punctuation dropped ('0161-474': '0161474'), a reference in full or as typed so far ('r-004' means
-    R-00004 or the start of R-00420), a postcode typed with its space as one word ('sk4 2': 'sk42');
-    repeats removed."""
+    """A typed search as the words to look up, each a choice of starts of a term: folded, with and
+    without punctuation ('smith,': smith), a phone number however it is grouped ('07700 900 123'), a
+    reference in full or as typed so far ('r-004' means R-00004 or the start of R-00420), a postcode
+    typed with its space as one word ('sk4 2': 'sk42'); empty words and repeats dropped."""
     typed = text.split()
     words: list[tuple[str, ...]] = []
     while typed:
         word = typed.pop(0)
         if _OUTWARD_CODE.match(word) and typed and _INWARD_START.match(typed[0]):
-            words.append((fold(word + typed.pop(0)),))
-        elif _REFERENCE_WORD.match(word):
-            words.append((normalise_reference(word).lower(), word.lower()))
+            choices: tuple[str, ...] = (fold(word + typed.pop(0)),)
+        elif looks_like_reference(word):
+            choices = (normalise_reference(word).lower(), word.lower())
         elif _PHONE_WORD.match(word) and (number := digits(word)):
-            words.append((number,))
+            while typed and _PHONE_WORD.match(typed[0]):  # the rest of a number read out in groups
+                number += digits(typed.pop(0))
+            choices = (number, phone_key(number))
         else:
-            words.append((fold(word),))
-    return [tuple(dict.fromkeys(choice[:MAX_TERM] for choice in word)) for word in dict.fromkeys(words)]
+            folded = fold(word)
+            choices = (folded, "".join(part for part in _WORD_PARTS.split(folded) if part))
+        kept = tuple(dict.fromkeys(choice[:MAX_TERM] for choice in choices if choice))
+        if kept:
+            words.append(kept)
+    return list(dict.fromkeys(words))
+
+
+def after_all_starting_with(start: str) -> str | None:
+    """The first string after every string that starts with `start` (the end of its index range), or
+    None when there is none (`start` is all U+10FFFF)."""
+    while start:
+        code = ord(start[-1]) + 1
+        if code == 0xD800:  # surrogates are not characters: skip over them
+            code = 0xE000
+        if code <= 0x10FFFF:
+            return start[:-1] + chr(code)
+        start = start[:-1]
+    return None

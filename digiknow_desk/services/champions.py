@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from digiknow_desk.domain.champions import Champion, ChampionDraft, ChampionRules
@@ -148,10 +148,9 @@ class ChampionService:
 
     def _check(self, session: Session, draft: ChampionDraft, champion_id: uuid.UUID | None) -> None:
         problems = draft.problems(self._context.today())
-        same_name = select(ChampionRow.id).where(func.lower(ChampionRow.name) == draft.name.lower())
-        if champion_id is not None:
-            same_name = same_name.where(ChampionRow.id != champion_id)
-        if draft.name and session.scalar(same_name) is not None:
+        # Compared in Python: SQLite's lower() folds only ASCII, and 'Zoë' and 'ZOË' are one name.
+        others = session.scalars(select(ChampionRow.name).where(ChampionRow.id != champion_id))
+        if draft.name and draft.name.casefold() in {name.casefold() for name in others}:
             problems["name"] = f"A champion called {draft.name} is already registered: edit them instead."
         known = set(session.scalars(select(VenueRow.id).where(VenueRow.id.in_(draft.venue_ids))))
         if set(draft.venue_ids) - known:

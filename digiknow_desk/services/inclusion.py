@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime, time
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, insert, select, union, update
+from sqlalchemy import Select, delete, func, insert, select, union, update
 from sqlalchemy.orm import Session
 
 from digiknow_desk.domain.devices import DeviceType
@@ -23,11 +23,13 @@ from digiknow_desk.storage.models import (
     LoanRow,
     ResidentRow,
     SessionAttendeeRow,
+    SettingRow,
     SkillsCheckLevelRow,
     SkillsCheckRow,
 )
 
 RULE_KEY = "inclusion_rule"
+RECOMPUTE_PENDING_KEY = "inclusion_recompute_pending"  # set by migration 0004
 _CHUNK = 500  # ids per IN (...) list
 
 
@@ -174,6 +176,10 @@ def update_statuses(
     """Bring the stored status of the residents with `ids` (every resident when None) in line with the
     rule, inside the caller's transaction, keeping each change with `at`; how many changed."""
     wanted = None if ids is None else set(ids)
+    if wanted is not None:
+        # Locked first, so two desks changing one resident at once (on PostgreSQL) cannot each work
+        # from facts that miss the other's change.
+        session.execute(select(ResidentRow.id).where(ResidentRow.id.in_(wanted)).with_for_update())
     rule = rule or read_rule(session)
     facts = resident_facts(session, wanted)
     not_yet = ResidentFacts(supported=False, levels={}, own_device=False, own_connection=False)
@@ -237,7 +243,16 @@ class InclusionService:
     def recompute_all(self) -> int:
         """Work out every resident's status again (after an upgrade or an import); how many changed."""
         with self._context.db.write() as session:
+            session.execute(delete(SettingRow).where(SettingRow.key == RECOMPUTE_PENDING_KEY))
             return update_statuses(session, self._context.now())
+
+    def recompute_if_pending(self) -> bool:
+        """Work out every status if an upgrade asked for it (migration 0004 on existing residents)."""
+        with self._context.db.read() as session:
+            if read_setting(session, RECOMPUTE_PENDING_KEY) is None:
+                return False
+        self.recompute_all()
+        return True
 
     def counts(self) -> dict[InclusionStatus, int]:
         with self._context.db.read() as session:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Select,
-    String,
     and_,
     case,
-    cast,
     delete,
     exists,
     func,
@@ -28,13 +25,19 @@ from digiknow_desk.domain.errors import DomainError, NotFound, ValidationError
 from digiknow_desk.domain.residents import (
     REFERENCE_PREFIX,
     Consent,
-    ConsentPurpose,
     Resident,
     ResidentDraft,
     looks_like_reference,
     normalise_reference,
 )
-from digiknow_desk.domain.search_terms import MAX_TERM, fold, phone_key, resident_terms, search_words
+from digiknow_desk.domain.search_terms import (
+    MAX_TERM,
+    after_all_starting_with,
+    fold,
+    phone_key,
+    resident_terms,
+    search_words,
+)
 from digiknow_desk.services.context import ServiceContext
 from digiknow_desk.storage.models import (
     ResidentConsentRow,
@@ -72,7 +75,11 @@ def term_rows(resident_id: uuid.UUID, reference: str, draft: ResidentDraft) -> l
 def _starts_with(term: InstrumentedAttribute[str], word: tuple[str, ...]) -> ColumnElement[bool]:
     """Terms starting with any of the word's choices, as index range lookups (not LIKE, which an index
     serves only under some collations)."""
-    return or_(*(and_(term >= start, term < start[:-1] + chr(ord(start[-1]) + 1)) for start in word))
+    ranges = []
+    for start in word:
+        end = after_all_starting_with(start)
+        ranges.append(term >= start if end is None else and_(term >= start, term < end))
+    return or_(*ranges)
 
 
 def _has_term(resident_id: InstrumentedAttribute[uuid.UUID], word: tuple[str, ...]) -> ColumnElement[bool]:
@@ -107,20 +114,19 @@ def load_residents(session: Session, where: ColumnElement[bool]) -> list[Residen
 
 def _load(session: Session, query: Select[Any]) -> list[Resident]:
     """The residents a query over the residents table reads, in its order, with their ward's name and
-    their consents read in the same statement (a page of residents costs one round trip)."""
+    their consents."""
     ward_name = select(WardRow.name).where(WardRow.code == ResidentRow.ward_code).scalar_subquery()
-    consent = ResidentConsentRow
-    consents_text = (
-        select(
-            func.aggregate_strings(cast(consent.purpose, String) + "=" + cast(consent.given_on, String), ",")
-        )
-        .where(consent.resident_id == ResidentRow.id)
-        .scalar_subquery()
-    )
-    # Core rows: the ORM's row processing would double the time.
-    rows = session.connection().execute(
-        query.add_columns(ward_name.label("ward_name"), consents_text.label("consents_text"))
-    )
+    connection = session.connection()  # Core rows: the ORM's row processing would double the time
+    rows = connection.execute(query.add_columns(ward_name.label("ward_name"))).all()
+    consents: dict[uuid.UUID, list[Consent]] = {}
+    ids = [row.id for row in rows]
+    for start in range(0, len(ids), 500):
+        for resident_id, purpose, given_on in connection.execute(
+            select(ResidentConsentRow.resident_id, ResidentConsentRow.purpose, ResidentConsentRow.given_on)
+            .where(ResidentConsentRow.resident_id.in_(ids[start : start + 500]))
+            .order_by(ResidentConsentRow.purpose)
+        ):
+            consents.setdefault(resident_id, []).append(Consent(purpose, given_on))
     return [
         Resident(
             id=row.id,
@@ -139,7 +145,7 @@ def _load(session: Session, query: Select[Any]) -> list[Resident]:
             access_needs=row.access_needs,
             referral_partner=row.referral_partner,
             referral_reason=row.referral_reason,
-            consents=_consents(row.consents_text),
+            consents=tuple(consents.get(row.id, [])),
             disability=row.disability,
             ethnicity=row.ethnicity,
             on_benefits=row.on_benefits,
@@ -147,13 +153,6 @@ def _load(session: Session, query: Select[Any]) -> list[Resident]:
         )
         for row in rows
     ]
-
-
-def _consents(text: str | None) -> tuple[Consent, ...]:
-    """Consents from 'lending=2026-03-14,contact=2026-03-14', by purpose."""
-    pairs = (part.split("=") for part in (text or "").split(",") if part)
-    consents = (Consent(ConsentPurpose(purpose), date.fromisoformat(day)) for purpose, day in pairs)
-    return tuple(sorted(consents, key=lambda consent: consent.purpose.value))
 
 
 class ResidentService:

@@ -376,7 +376,8 @@ class SessionService:
             problems["venue"] = "That venue no longer exists: choose from the list."
         wards = {a.ward_code for a in draft.anonymous if a.ward_code}
         if wards - set(session.scalars(select(WardRow.code).where(WardRow.code.in_(wards)))):
-            problems["attendees"] = "Choose an attendee's ward from the list of Stockport's 21 wards."
+            wrong_ward = "Choose an attendee's ward from the list of Stockport's 21 wards."
+            problems["attendees"] = f"{problems.get('attendees', '')} {wrong_ward}".strip()
         if draft.loan_id is not None:
             loan = session.scalar(
                 select(LoanRow).where(

@@ -48,12 +48,11 @@ class NewerDatabaseError(RuntimeError):
     """The database was upgraded by a newer version of the app than this one."""
 
 
-def upgrade_to_head(database: Database) -> str | None:
-    """Create or upgrade the schema to the newest migration (safe to repeat); the revision the database
-    was at before, None for a new one."""
+def upgrade_to_head(database: Database) -> None:
+    """Create or upgrade the schema to the newest migration (safe to repeat)."""
     revision = current_revision(database)
     if revision == HEAD_REVISION:
-        return revision
+        return
     from alembic import command
     from alembic.script import ScriptDirectory
 
@@ -86,4 +85,3 @@ def upgrade_to_head(database: Database) -> str | None:
                 # even when the upgrade failed.
                 connection.rollback()
                 raw.execute("PRAGMA foreign_keys=ON")
-    return revision

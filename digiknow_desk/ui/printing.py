@@ -95,8 +95,6 @@ def print_pdf(
         pixels_per_point = printer.resolution() / POINTS_PER_INCH
         for number in range(pages):
             if is_cancelled is not None and is_cancelled():
-                if painter.isActive():
-                    printer.abort()
                 raise DomainError(f"Printing was cancelled after {number} of {pages} pages.")
             page = document[number]
             width, height = page.get_size()
@@ -116,6 +114,10 @@ def print_pdf(
             if on_progress is not None:
                 on_progress(number + 1, pages)
         return pages
+    except BaseException:
+        if painter.isActive():
+            printer.abort()  # never send the pages drawn so far as a half-finished job
+        raise
     finally:
         if painter.isActive():
             painter.end()

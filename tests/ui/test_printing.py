@@ -236,3 +236,39 @@ def test_a_refusal_is_said_in_words_and_nothing_is_printed(
 
     assert failed.args[0].startswith("TAB-0001 is not on loan, so it has no agreement to print.")
     assert not printed.exists()
+
+
+@pytest.mark.usefixtures("qapp")
+def test_a_print_that_fails_partway_is_abandoned_not_sent_half_done(
+    agreement: Printable, tmp_path: Path
+) -> None:
+    original = tmp_path / "agreement.pdf"
+    agreement.write(original)
+
+    class Spooler(QPrinter):
+        """A printer that notes whether the job was abandoned (Qt's own PDF output cannot abandon one)."""
+
+        aborted = False
+
+        def abort(self) -> bool:
+            self.aborted = True
+            return True
+
+    printer = Spooler(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(tmp_path / "printed.pdf"))
+    printer.setResolution(72)
+
+    def fail_after_the_first_page(done: int, _total: int) -> None:
+        if done == 1:
+            raise OSError("the printer went offline")
+
+    with pytest.raises(OSError, match="offline"):
+        print_pdf(original, printer, on_progress=fail_after_the_first_page)
+    assert printer.aborted
+    printed = Spooler(QPrinter.PrinterMode.HighResolution)
+    printed.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printed.setOutputFileName(str(tmp_path / "whole.pdf"))
+    printed.setResolution(72)
+    assert print_pdf(original, printed) == 2
+    assert not printed.aborted  # a job that goes well is never abandoned

@@ -311,9 +311,29 @@ def test_search_by_email(services: Services, three: dict[str, Resident]) -> None
     assert _found(services, "ann@example") == ["Ann Jones"]
 
 
-def test_search_treats_like_wildcards_as_plain_text(services: Services, three: dict[str, Resident]) -> None:
-    assert _found(services, "%") == []
-    assert _found(services, "_") == []
+@pytest.mark.parametrize("typed", ["%", "_", "\U0010ffff", "\ud7ff", "zz\U0010ffff\U0010ffff", "x" * 200])
+def test_search_takes_any_text_without_failing(
+    services: Services, three: dict[str, Resident], typed: str
+) -> None:
+    assert _found(services, typed) == []
+    assert services.residents.count(typed) == 0
+
+
+def test_a_word_with_no_letters_left_is_no_word(services: Services, three: dict[str, Resident]) -> None:
+    assert _found(services, "\u0301") == _found(services, "") == ["Ann Jones", "John Smith", "Mary Smith"]
+
+
+def test_search_ignores_punctuation_typed_around_a_word(services: Services) -> None:
+    _add(services, "Siobhan O'Brien", phone="0161 000 0003")
+    assert _found(services, "o\u2019brien") == ["Siobhan O'Brien"]  # a curly apostrophe, as Word types it
+    assert _found(services, "O'Brien, Siobhan") == ["Siobhan O'Brien"]
+
+
+@pytest.mark.parametrize("typed", ["07700 900 123", "07700 900 12", "900 123", "+44 (0)7700 900123"])
+def test_a_phone_number_read_out_in_groups_is_one_number(
+    services: Services, three: dict[str, Resident], typed: str
+) -> None:
+    assert _found(services, typed) == ["John Smith"]
 
 
 def test_search_pages_in_name_order(services: Services) -> None:
