@@ -33,24 +33,27 @@ from PySide6.QtWidgets import (
 from digiknow_desk.app import Services
 from digiknow_desk.domain.devices import Condition, Device, DeviceFilter, DeviceStatus, DeviceType
 from digiknow_desk.domain.errors import DomainError, ValidationError
+from digiknow_desk.domain.inclusion import InclusionStatus
 from digiknow_desk.domain.loans import (
     DataPlan,
     Loan,
+    LoanAchieved,
     LoanOutcome,
     LoanRefused,
+    ReasonMet,
     WaitStatus,
     Wipe,
     WipeChecklist,
     WipeMethod,
     check_can_issue,
 )
-from digiknow_desk.domain.residents import Resident, normalise_reference
+from digiknow_desk.domain.residents import ReferralReason, Resident, normalise_reference
 from digiknow_desk.services.context import system_clock
 from digiknow_desk.ui.device_dialog import chosen, problem_label, show_problem
 from digiknow_desk.ui.errors import problem_words
 from digiknow_desk.ui.printing import DocumentPrinting, Printable
 from digiknow_desk.ui.resident_dialog import AskResident, ask_resident
-from digiknow_desk.ui.resident_table_model import ResidentTableModel, day_text, long_day_text
+from digiknow_desk.ui.resident_table_model import ResidentTableModel, day_text, long_day_text, own_access
 from digiknow_desk.ui.tasks import Task, TaskRunner
 
 SEARCH_DELAY_MS = 0  # see inventory_page: merges keystrokes already queued, e.g. a scanned card
@@ -286,6 +289,7 @@ class DeskPage(QWidget):
         self._device: Device | None = None
         self._loan: Loan | None = None
         self._resident: Resident | None = None
+        self._status_before: InclusionStatus | None = None  # the borrower's, when the return step opened
         self._finding_for_issue = True  # FIND_RESIDENT: for a loan, or to open a resident (waiting list)
         self._resident_back = Step.SCAN
         self._last_loan: Loan | None = None  # just issued: its agreement can be printed
@@ -294,6 +298,7 @@ class DeskPage(QWidget):
         self._due_edited = False
         self._kit_out: list[QCheckBox] = []
         self._kit_back: list[QCheckBox] = []
+        self._access_before = (False, False)  # own device, own connection: the answer last recorded
 
         self._stack = QStackedWidget()
         self._steps: dict[Step, QWidget] = {}
@@ -466,6 +471,7 @@ class DeskPage(QWidget):
                 fault=self._fault.text(),
                 returned_at=self._return_late.when(),
                 late_reason=self._return_late.reason(),
+                achieved=self.achieved(),
             )
         except DomainError as error:
             show_problem(self._return_problem, None, problem_words(error))
@@ -476,9 +482,21 @@ class DeskPage(QWidget):
             + (f" Missing kit recorded: {', '.join(missing)}." if missing else "")
             + (f" Fault recorded: {closed.fault}." if closed.fault else "")
             + f" It now awaits a wipe: scan {closed.device_tag} again to record the wipe."
+            + self._status_news(closed)
         )
         self._done(text)
         return closed
+
+    def achieved(self) -> LoanAchieved | None:
+        """What the return step's questions say the loan achieved; None while they are not asked."""
+        reason_met = self._reason_met.currentData()
+        if reason_met is None:
+            return None
+        return LoanAchieved(
+            reason_met=ReasonMet(reason_met),
+            own_device=self._own_device_after.isChecked(),
+            own_connection=self._own_connection_after.isChecked(),
+        )
 
     def renew(self) -> Loan | None:
         device = self._device
@@ -855,6 +873,7 @@ class DeskPage(QWidget):
         fault_label = QLabel("Fa&ult:")
         fault_label.setBuddy(self._fault)
         form.addRow(fault_label, self._fault)
+        form.addRow(self._build_achieved())
         self._return_late = RecordedLate("Recorded &late (it came back earlier)")
         form.addRow(self._return_late)
         layout.addLayout(form)
@@ -870,6 +889,47 @@ class DeskPage(QWidget):
         buttons.addStretch()
         layout.addLayout(buttons)
         layout.addStretch()
+
+    def _build_achieved(self) -> QGroupBox:
+        """The questions asked when a loan closes. 'Not asked' is the default, so a quick drop-off at a
+        busy counter is never held up; the two about their own access count only once it is answered."""
+        box = QGroupBox("What the loan achieved (ask if the resident is here)")
+        box.setAccessibleName("What the loan achieved")
+        self._reason_met = QComboBox()
+        self._reason_met.setAccessibleName("Did the loan do what it was for?")
+        self._reason_met.addItem("Not asked", None)
+        for answer in ReasonMet:
+            self._reason_met.addItem(answer.label, answer.value)
+        self._reason_met.currentIndexChanged.connect(self._reason_met_changed)
+        reason_label = QLabel("Did the loan do &what it was for?")
+        reason_label.setBuddy(self._reason_met)
+        self._loan_reason = words_label()
+        self._loan_reason.setAccessibleName("What the loan was for")
+        self._own_device_after = QCheckBox("Has a de&vice of their own now")
+        self._own_device_after.setAccessibleName("Has a device of their own now")
+        self._own_connection_after = QCheckBox("Has an internet &connection of their own now")
+        self._own_connection_after.setAccessibleName("Has an internet connection of their own now")
+        question = QHBoxLayout()
+        question.addWidget(reason_label)
+        question.addWidget(self._reason_met)
+        question.addWidget(self._loan_reason, 1)
+        access = QHBoxLayout()
+        access.addWidget(self._own_device_after)
+        access.addWidget(self._own_connection_after)
+        access.addStretch()
+        layout = QVBoxLayout(box)
+        layout.addLayout(question)
+        layout.addLayout(access)
+        return box
+
+    def _reason_met_changed(self) -> None:
+        asked = self._reason_met.currentData() is not None
+        boxes = (self._own_device_after, self._own_connection_after)
+        for box, before in zip(boxes, self._access_before, strict=True):
+            if box.isEnabled() != asked:
+                box.setEnabled(asked)
+                # Answered: start from what the records last said; not asked: nothing is recorded.
+                box.setChecked(asked and before)
 
     def _build_lost_step(self) -> None:
         _panel, layout, self._lost_heading = self._panel(Step.LOST, "")
@@ -1303,14 +1363,49 @@ class DeskPage(QWidget):
             self._kit_back_box, out, "came back", "No kit went out with this loan."
         )
         chain_tab_order(
-            [*self._kit_back, self._condition, self._fault, *self._return_late.controls()]
+            [*self._kit_back, self._condition, self._fault, self._reason_met]
+            + [self._own_device_after, self._own_connection_after, *self._return_late.controls()]
             + [self._return_button, self._renew_button, self._lost_button, self._return_back]
         )
         self._condition.setCurrentIndex(self._condition.findData(device.condition))
         self._fault.clear()
+        self._start_achieved(loan)
         self._return_late.reset(self._clock())
         show_problem(self._return_problem, None, "")
         self._go(Step.RETURN)
+
+    def _start_achieved(self, loan: Loan) -> None:
+        """Reset the questions for this loan: what it was for, and the resident's access as last recorded."""
+        try:
+            borrower = self._services.residents.get(loan.resident_reference)
+            self._access_before = own_access(
+                self._services.skills.checks_of(loan.resident_reference),
+                self._services.lending.loans_of(loan.resident_reference),
+            )
+        except DomainError:  # the resident went since the loan was read: the return itself says so
+            self._status_before, self._access_before = None, (False, False)
+            self._loan_reason.setText("")
+        else:
+            self._status_before = borrower.inclusion_status
+            reason, partner = borrower.referral_reason, borrower.referral_partner
+            by = f" by {partner}" if partner else ""
+            self._loan_reason.setText(
+                (f"Referred{by}." if by else "")
+                if reason is ReferralReason.OTHER
+                else f"Referred{by} for: {reason.label}."
+            )
+        self._reason_met.setCurrentIndex(0)
+        self._reason_met_changed()
+
+    def _status_news(self, closed: Loan) -> str:
+        """' Maureen Clarke is now supported.' when the return moved the resident's status; '' if not."""
+        try:
+            status = self._services.residents.get(closed.resident_reference).inclusion_status
+        except DomainError:
+            return ""
+        if self._status_before is None or status is self._status_before:
+            return ""
+        return f" {closed.resident_name} is now {status.label.lower()}."
 
     # Wipe
 
@@ -1339,6 +1434,7 @@ class DeskPage(QWidget):
         lines = [f"Contact: {resident.contact}." if resident.contact else "No contact details recorded."]
         if needs := needs_words(resident):
             lines.append(needs)
+        lines.append(f"Inclusion status: {resident.inclusion_status.label}.")
         loans = [loan for loan in self._services.lending.loans_of(resident.reference) if loan.is_open]
         if loans:
             lines.append(

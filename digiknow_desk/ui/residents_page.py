@@ -1,4 +1,5 @@
-"""The residents page: find residents as you type; one resident's details, loans and waits; add and edit."""
+"""The residents page: find residents as you type; one resident's details, inclusion status, loans, waits and
+skills checks over time; add and edit; record a skills check."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ from digiknow_desk.app import Services
 from digiknow_desk.domain.errors import DomainError
 from digiknow_desk.domain.loans import WaitStatus
 from digiknow_desk.domain.residents import ConsentPurpose, Resident
+from digiknow_desk.domain.sessions import SessionFilter
+from digiknow_desk.domain.skills import SkillsCheck
 from digiknow_desk.services.context import system_clock
 from digiknow_desk.ui.errors import problem_words
 from digiknow_desk.ui.printing import DocumentPrinting, Printable
@@ -36,8 +39,11 @@ from digiknow_desk.ui.resident_table_model import (
     RECORD_ROLE,
     ResidentLoansTableModel,
     ResidentTableModel,
+    SkillsProgressModel,
     day_text,
+    inclusion_words,
 )
+from digiknow_desk.ui.skills_dialog import AskSkillsCheck, ask_skills_check
 from digiknow_desk.ui.tasks import Task, TaskRunner
 from digiknow_desk.ui.widgets import action_button, page_action, size_columns
 
@@ -52,13 +58,15 @@ def residents_text(count: int, *, counted_all: bool = True) -> str:
 
 class ResidentsPage(QWidget):
     """Every resident, searchable by name, reference, phone or postcode; the selected resident's details,
-    consents, loans and waiting-list entries; add and edit through the resident form; print their card."""
+    inclusion status (and why), consents, loans, waiting-list entries and skills checks over time; add and
+    edit through the resident form; record a skills check; print their card."""
 
-    changed = Signal()  # after a resident is added or edited
+    changed = Signal()  # after a resident is added or edited, or a skills check recorded
     notice = Signal(str)  # what was just done, for the status bar
 
     DETAIL_FIELDS = (
         ("reference", "Reference"),
+        ("inclusion", "Inclusion status"),
         ("contact", "Contact"),
         ("place", "Postcode and ward"),
         ("age_band", "Age band"),
@@ -77,6 +85,7 @@ class ResidentsPage(QWidget):
         *,
         clock: Callable[[], datetime] = system_clock,
         ask_resident: AskResident = ask_resident,
+        ask_skills_check: AskSkillsCheck = ask_skills_check,
         printing: DocumentPrinting | None = None,
     ) -> None:
         super().__init__(parent)
@@ -84,6 +93,7 @@ class ResidentsPage(QWidget):
         self._tasks = tasks
         self._clock = clock
         self._ask_resident = ask_resident
+        self._ask_skills_check = ask_skills_check
         self._printing = printing or DocumentPrinting(tasks, self)
         self._printing.finished.connect(self._set_notice)
         self._printing.failed.connect(self._set_notice)
@@ -164,13 +174,41 @@ class ResidentsPage(QWidget):
         self._loans.setMinimumHeight(self.fontMetrics().lineSpacing() * 6)
         self._loans_label = QLabel("&Loans (open and past):")
         self._loans_label.setBuddy(self._loans)
+        self._skills_model = SkillsProgressModel(self)
+        self._skills = QTableView()
+        self._skills.setModel(self._skills_model)
+        self._skills.setAccessibleName("Skills checks of the selected resident, the baseline first")
+        self._skills.setAccessibleDescription(
+            "One row per skill area, then their own device and connection; one column per check. "
+            "An arrow shows a level that moved since the check before."
+        )
+        self._skills.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+        self._skills.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self._skills.setTabKeyNavigation(False)
+        self._skills.setWordWrap(False)
+        self._skills.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self._skills.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self._skills_label = QLabel("Skills o&ver time:")
+        self._skills_label.setBuddy(self._skills)
+        self._no_skills = QLabel()
+        self._no_skills.setWordWrap(True)
+        self._no_skills.setTextFormat(Qt.TextFormat.PlainText)
         loans_layout = QVBoxLayout()
         loans_layout.addWidget(self._loans_label)
         loans_layout.addWidget(self._loans, 1)
+        skills_layout = QVBoxLayout()
+        skills_layout.addWidget(self._skills_label)
+        skills_layout.addWidget(self._skills, 1)
+        skills_layout.addWidget(self._no_skills)
+        skills_layout.addStretch()
+        # Loans above skills, so each table has the width for its columns (a check is a column).
+        records_layout = QVBoxLayout()
+        records_layout.addLayout(loans_layout, 1)
+        records_layout.addLayout(skills_layout)
         details_layout = QHBoxLayout(self._details_box)
         details_layout.addWidget(self._empty_details, 1)
         details_layout.addWidget(self._details_fields, 1)
-        details_layout.addLayout(loans_layout, 1)
+        details_layout.addLayout(records_layout, 2)
 
         # Actions: the buttons, plus shortcuts that work anywhere on the page
         self._add_action = page_action(self, "Add resident", "Ctrl+Shift+N", self.add_resident)
@@ -179,11 +217,17 @@ class ResidentsPage(QWidget):
             self, "Find residents", QKeySequence.StandardKey.Find, self.focus_search
         )
         self._card_action = page_action(self, "Print resident card", None, self.print_card)
+        self._skills_action = page_action(self, "Record skills check", None, self.record_skills_check)
         self._add_button = action_button("&Add resident…", self._add_action)
         self._edit_button = action_button("&Edit…", self._edit_action)
         self._card_button = action_button("Print &card…", self._card_action)
         self._card_button.setToolTip(
             "Print the selected resident's card, with the QR code of their reference, or save it as a PDF"
+        )
+        self._skills_button = action_button("Record s&kills check…", self._skills_action)
+        self._skills_button.setToolTip(
+            "Record what the selected resident can do in each skill area, starting from their last check "
+            "(Alt+K)"
         )
         self._notice = QLabel()
         self._notice.setWordWrap(True)
@@ -195,6 +239,7 @@ class ResidentsPage(QWidget):
         buttons.addWidget(self._add_button)
         buttons.addWidget(self._edit_button)
         buttons.addWidget(self._card_button)
+        buttons.addWidget(self._skills_button)
         buttons.addStretch()
         search_row = QHBoxLayout()
         search_label = QLabel("Fi&nd:")
@@ -216,9 +261,11 @@ class ResidentsPage(QWidget):
         layout.addWidget(self._notice)
         self.setTabOrder(self._add_button, self._edit_button)
         self.setTabOrder(self._edit_button, self._card_button)
-        self.setTabOrder(self._card_button, self._search)
+        self.setTabOrder(self._card_button, self._skills_button)
+        self.setTabOrder(self._skills_button, self._search)
         self.setTabOrder(self._search, self._table)
         self.setTabOrder(self._table, self._loans)
+        self.setTabOrder(self._loans, self._skills)
 
         self.apply_search()
 
@@ -235,6 +282,10 @@ class ResidentsPage(QWidget):
     @property
     def loans_model(self) -> ResidentLoansTableModel:
         return self._loans_model
+
+    @property
+    def skills_model(self) -> SkillsProgressModel:
+        return self._skills_model
 
     @property
     def search_box(self) -> QLineEdit:
@@ -327,6 +378,31 @@ class ResidentsPage(QWidget):
             self._changed(f"Saved the changes to {saved.reference} {saved.name}.", saved.reference)
         return saved
 
+    def record_skills_check(self) -> SkillsCheck | None:
+        """Open the skills check form for the selected resident, started from their last check."""
+        current = self.current_resident()
+        if current is None:
+            self._set_notice("Select a resident first, then record their skills check.")
+            return None
+        try:
+            resident = self._services.residents.get(current.reference)  # as it is now
+        except DomainError as error:
+            self._set_notice(problem_words(error))
+            self.refresh()
+            return None
+        before = resident.inclusion_status
+        saved = self._ask_skills_check(self._services, self, resident)
+        if saved is None:
+            return None
+        after = self._services.residents.get(resident.reference).inclusion_status
+        kind = "baseline skills check" if saved.baseline else "skills check"
+        self._changed(
+            f"Recorded a {kind} for {resident.reference} {resident.name}"
+            + (f": now {after.label.lower()}." if after is not before else "."),
+            resident.reference,
+        )
+        return saved
+
     def print_card(self) -> Task | None:
         """Print or save the selected resident's card, with the QR code of their reference."""
         resident = self.current_resident()
@@ -352,6 +428,7 @@ class ResidentsPage(QWidget):
             ResidentTableModel.WARD: "Bredbury Green and Romiley",
             ResidentTableModel.PHONE: "0161 000 0000",
             ResidentTableModel.AGE_BAND: "Prefer not to say",
+            ResidentTableModel.INCLUSION: "Independently included",
         }
         size_columns(self._table, samples, ResidentTableModel.NAME)
 
@@ -386,12 +463,13 @@ class ResidentsPage(QWidget):
         self._shown_reference = resident.reference if resident else None
         self._empty_details.setVisible(resident is None)
         self._details_fields.setVisible(resident is not None)
-        self._loans.setVisible(resident is not None)
-        self._loans_label.setVisible(resident is not None)
+        for widget in (self._loans, self._loans_label, self._skills_label):
+            widget.setVisible(resident is not None)
         today = self._today()
         if resident is None:
             self._details_box.setTitle("Resident details")
             self._loans_model.set_loans([], today)
+            self._show_skills([], today)
             return
         self._details_box.setTitle(f"{resident.reference} {resident.name}")
         contact = "\n".join(part for part in (resident.phone, resident.email, resident.address) if part)
@@ -420,9 +498,14 @@ class ResidentsPage(QWidget):
                 for entry in self._services.lending.waiting_list()
                 if entry.resident_reference == resident.reference
             ]
+            checks = self._services.skills.checks_of(resident.reference)
+            sessions = self._services.sessions.count(SessionFilter(resident_reference=resident.reference))
         except DomainError as error:  # removed or renamed since the list was read
             self._set_notice(problem_words(error))
-            loans, waits = [], []
+            loans, waits, checks, sessions = [], [], [], 0
+        inclusion = inclusion_words(
+            resident.inclusion_status, self._services.inclusion.rule(), checks, loans, sessions
+        )
         waiting = "\n".join(
             f"{entry.device_type.label}: "
             + (
@@ -435,6 +518,7 @@ class ResidentsPage(QWidget):
         )
         values = {
             "reference": resident.reference,
+            "inclusion": inclusion,
             "contact": contact or "None recorded",
             "place": ", ".join(part for part in (resident.postcode, resident.ward_name) if part)
             or "Not known",
@@ -449,6 +533,28 @@ class ResidentsPage(QWidget):
             self._detail_values[key].setText(value)
         self._loans_model.set_loans(loans, today)
         self._loans.setAccessibleName(f"Loans of {resident.reference} {resident.name}, newest first")
+        self._show_skills(checks, today)
+        self._skills.setAccessibleName(
+            f"Skills checks of {resident.reference} {resident.name}, baseline first"
+        )
+
+    def _show_skills(self, checks: list[SkillsCheck], today: date) -> None:
+        self._skills_model.set_checks(checks, today)
+        shown = self._shown_reference is not None
+        self._skills.setVisible(shown and bool(checks))
+        self._no_skills.setVisible(shown and not checks)
+        self._no_skills.setText(
+            "No skills check recorded yet: Record skills check (Alt+K) takes the baseline."
+        )
+        if checks:
+            # Every row in view (the table is short; the loans above take what is left), and the latest check.
+            self._skills.setFixedHeight(
+                self._skills.horizontalHeader().sizeHint().height()
+                + self._skills.verticalHeader().length()
+                + self._skills.horizontalScrollBar().sizeHint().height()
+                + 2 * self._skills.frameWidth()
+            )
+            self._skills.scrollTo(self._skills_model.index(0, len(checks) - 1))
 
     def _changed(self, message: str, reference: str) -> None:
         self._set_notice(message)
@@ -465,8 +571,8 @@ class ResidentsPage(QWidget):
         has_current = self.current_resident() is not None
         self._edit_action.setEnabled(has_current)
         self._edit_button.setEnabled(has_current)
-        self._card_action.setEnabled(has_current)
-        self._card_button.setEnabled(has_current)
+        for control in (self._card_action, self._card_button, self._skills_action, self._skills_button):
+            control.setEnabled(has_current)
 
     def _today(self) -> date:
         return self._clock().astimezone().date()

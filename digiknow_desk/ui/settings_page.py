@@ -1,4 +1,5 @@
-"""Settings: the venues where the scheme works, the lending rules, and the postcode-to-ward table."""
+"""Settings: the venues where the scheme works, the lending rules, who counts as digitally included, how long
+Digital Champions' training and DBS checks last, and the postcode-to-ward table."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -29,9 +31,12 @@ from PySide6.QtWidgets import (
 )
 
 from digiknow_desk.app import Services
+from digiknow_desk.domain.champions import ChampionRules
 from digiknow_desk.domain.devices import DeviceType
 from digiknow_desk.domain.errors import ValidationError
+from digiknow_desk.domain.inclusion import InclusionRule
 from digiknow_desk.domain.postcodes import ImportSummary
+from digiknow_desk.domain.skills import LIFE_AREAS, SkillLevel
 from digiknow_desk.domain.venues import Venue, VenueDraft, Ward
 from digiknow_desk.ui.device_dialog import PROBLEM_PREFIX, problem_label, show_problem
 from digiknow_desk.ui.errors import problem_words
@@ -161,7 +166,8 @@ ConfirmClear = Callable[[QWidget], bool]
 """(parent) -> whether staff really want to empty the postcode-to-ward table."""
 
 # The letter each device type's loan period is reached by (Alt+letter). A, E, S, F, G and H are taken
-# on this page or in the main window.
+# on this page or in the main window. Every letter that reads naturally is then taken, so of the inclusion
+# rule and champions' fields only the first of each group and the rule's Save have one; Tab reaches the rest.
 _TYPE_MNEMONICS = {
     DeviceType.TABLET: "t",
     DeviceType.LAPTOP: "l",
@@ -216,9 +222,21 @@ def _words_label(name: str) -> QLabel:
     return label
 
 
+def changed_words(changed: int) -> str:
+    """What saving the inclusion rule did: 'Saved. 123 residents' statuses changed.'"""
+    if changed == 0:
+        return "Saved. No resident's status changed."
+    if changed == 1:
+        return "Saved. 1 resident's status changed."
+    return f"Saved. {changed:,} residents' statuses changed."
+
+
 class SettingsPage(QWidget):
     venues_changed = Signal()
     rules_saved = Signal()
+    inclusion_rule_saved = Signal(int)  # how many residents' statuses the new rule changed
+    inclusion_rule_failed = Signal(str)  # why the rule was not saved, in words
+    champion_rules_saved = Signal()
     postcode_import_finished = Signal(str)  # what the import did, or why it failed, in words
 
     def __init__(
@@ -236,6 +254,7 @@ class SettingsPage(QWidget):
         self._ask_open_path = open_path  # tests pass stand-ins for the modal file chooser and question
         self._confirm_clear = confirm_clear
         self._task: Task | None = None
+        self._inclusion_task: Task | None = None
         self._model = VenueTableModel(self)
         self._table = QTableView()
         self._table.setModel(self._model)
@@ -267,25 +286,39 @@ class SettingsPage(QWidget):
         layout.addWidget(self._table)
         layout.addLayout(buttons)
         layout.addWidget(self._build_rules())
+        layout.addWidget(self._build_inclusion())
+        layout.addWidget(self._build_champion_rules())
         layout.addWidget(self._build_postcodes())
         layout.addStretch()
         scroll = QScrollArea()  # large text or a small screen scrolls rather than squeezes the page
+        self._scroll = scroll
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(content)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
+        # An Alt key can jump to a field below the fold: bring whatever takes the focus into view.
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._show_focused)
         self.refresh()
 
     @property
     def model(self) -> VenueTableModel:
         return self._model
 
+    def _show_focused(self, _old: QWidget | None, new: QWidget | None) -> None:
+        content = self._scroll.widget()
+        if new is not None and content is not None and content.isAncestorOf(new):
+            self._scroll.ensureWidgetVisible(new)
+
     def refresh(self) -> None:
-        """Read the venues, the lending rules and the size of the postcode table again."""
+        """Read the venues, the rules and the size of the postcode table again."""
         self._model.set_venues(self._services.venues.venues())
         self._show_rules()
+        self._show_inclusion_rule()
+        self._show_champion_rules()
         self._show_postcode_count()
 
     def add_venue(self) -> None:
@@ -410,6 +443,228 @@ class SettingsPage(QWidget):
             spin.setValue(getattr(rules, name))
         for name, label in self._rule_problems.items():
             show_problem(label, self._rule_boxes.get(name, self._periods_group), "")
+
+    # Who counts as digitally included
+
+    @property
+    def foundation_box(self) -> QComboBox:
+        return self._foundation
+
+    @property
+    def areas_alone_box(self) -> QSpinBox:
+        return self._areas_alone
+
+    @property
+    def loans_count_box(self) -> QCheckBox:
+        return self._loans_count
+
+    @property
+    def rule_text(self) -> str:
+        """The rule as the form shows it, in plain English (InclusionRule.describe())."""
+        return self._rule_text.text()
+
+    @property
+    def inclusion_message(self) -> str:
+        return self._inclusion_message.text()
+
+    def inclusion_rule(self) -> InclusionRule:
+        """The rule as the form shows it now."""
+        return InclusionRule(
+            foundation=SkillLevel(self._foundation.currentData()),
+            areas_alone=self._areas_alone.value(),
+            loans_count_as_access=self._loans_count.isChecked(),
+        )
+
+    def save_inclusion_rule(self) -> Task | None:
+        """Save the rule and work out every resident's status by it, in the background (with many
+        residents it takes a moment); None when refused or already saving."""
+        if self._inclusion_task is not None:
+            return None
+        rule = self.inclusion_rule()
+        if problems := rule.problems():
+            self._show_inclusion_problems(problems)
+            return None
+        self._show_inclusion_problems({})
+        inclusion = self._services.inclusion
+
+        def succeeded(changed: int) -> None:
+            self._inclusion_task = None
+            self._save_rule.setEnabled(True)
+            self._inclusion_message.setText(changed_words(changed))
+            self._scroll.ensureWidgetVisible(self._inclusion_message)  # Alt+U saves from anywhere
+            self.inclusion_rule_saved.emit(changed)
+
+        def failed(error: Exception) -> None:
+            self._inclusion_task = None
+            self._save_rule.setEnabled(True)
+            if isinstance(error, ValidationError):
+                self._show_inclusion_problems(error.problems)
+            else:
+                self._inclusion_message.setText(problem_words(error))  # raises anything but a refusal
+            self.inclusion_rule_failed.emit(self._inclusion_message.text())
+
+        self._save_rule.setEnabled(False)
+        self._inclusion_message.setText("Saving the rule and working out every resident's status by it…")
+        self._inclusion_task = run_with_progress(
+            self._tasks,
+            self,
+            "Working out every resident's inclusion status by the new rule…",
+            lambda _progress: inclusion.set_rule(rule),
+            succeeded,
+            failed,
+            cancellable=False,  # one transaction: it saves whole or not at all
+        )
+        return self._inclusion_task
+
+    def _build_inclusion(self) -> QGroupBox:
+        box = QGroupBox("Who counts as digitally included")
+        intro = QLabel(
+            "Each resident's inclusion status is worked out from their records (skills checks, loans and "
+            "support sessions), never typed in. Saving a new rule works every resident's status out again; "
+            "reports print the rule beside the figures that use it."
+        )
+        intro.setWordWrap(True)
+        self._foundation = QComboBox()
+        self._foundation.setAccessibleName("Foundation skills done at least")
+        self._foundation.addItem("Alone", SkillLevel.ALONE.value)
+        self._foundation.addItem("With help", SkillLevel.WITH_HELP.value)
+        self._areas_alone = QSpinBox()
+        self._areas_alone.setRange(0, len(LIFE_AREAS))
+        self._areas_alone.setSuffix(f" of {len(LIFE_AREAS)}")
+        self._areas_alone.setAccessibleName("Other skill areas done alone")
+        self._loans_count = QCheckBox("Devices on loan count as access (a device, a connection or both)")
+        self._loans_count.setAccessibleName("Devices on loan count as access")
+        self._inclusion_problems = {"foundation": problem_label(), "areas_alone": problem_label()}
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        for caption_text, name, field in (
+            ("Foundation s&kills done at least:", "foundation", self._foundation),
+            ("Other areas do&ne alone:", "areas_alone", self._areas_alone),
+        ):
+            caption = QLabel(caption_text)
+            caption.setBuddy(field)
+            cell = QVBoxLayout()
+            cell.addWidget(field)
+            cell.addWidget(self._inclusion_problems[name])
+            form.addRow(caption, cell)
+        form.addRow("", self._loans_count)
+        self._rule_text = _words_label("The rule in words")
+        self._save_rule = QPushButton("Save incl&usion rule")
+        self._save_rule.setAccessibleName("Save the inclusion rule")
+        self._save_rule.setToolTip("Save the rule and work out every resident's status by it")
+        self._save_rule.clicked.connect(self.save_inclusion_rule)
+        self._inclusion_message = _words_label("Inclusion rule saved or not")
+        row = QHBoxLayout()
+        row.addWidget(self._save_rule)
+        row.addWidget(self._inclusion_message, 1)
+        layout = QVBoxLayout(box)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self._rule_text)
+        layout.addLayout(row)
+        self._foundation.currentIndexChanged.connect(self._describe_rule)
+        self._areas_alone.valueChanged.connect(self._describe_rule)
+        self._loans_count.toggled.connect(self._describe_rule)
+        return box
+
+    def _show_inclusion_rule(self) -> None:
+        rule = self._services.inclusion.rule()
+        self._foundation.setCurrentIndex(max(0, self._foundation.findData(rule.foundation.value)))
+        self._areas_alone.setValue(rule.areas_alone)
+        self._loans_count.setChecked(rule.loans_count_as_access)
+        self._show_inclusion_problems({})
+        self._describe_rule()
+
+    def _describe_rule(self) -> None:
+        self._rule_text.setText("In words: " + self.inclusion_rule().describe())
+
+    def _show_inclusion_problems(self, problems: dict[str, str]) -> None:
+        fields: dict[str, QWidget] = {"foundation": self._foundation, "areas_alone": self._areas_alone}
+        for name, label in self._inclusion_problems.items():
+            show_problem(label, fields[name], problems.get(name, ""))
+        if problems:
+            self._inclusion_message.setText("The rule was not saved: correct the values marked Problem.")
+            fields.get(next(iter(problems)), self._foundation).setFocus()
+
+    # Digital Champions' training and DBS checks
+
+    def champion_rule_box(self, name: str) -> QSpinBox:
+        """'training_months', 'dbs_months' or 'warn_days'."""
+        return self._champion_boxes[name]
+
+    def champion_rules_problem(self, name: str) -> str:
+        return self._champion_problems[name].text().removeprefix(PROBLEM_PREFIX)
+
+    @property
+    def champion_rules_message(self) -> str:
+        return self._champion_message.text()
+
+    def save_champion_rules(self) -> bool:
+        """Save how long training and DBS checks last and when to warn; False, with the reasons under the
+        fields, if refused."""
+        rules = ChampionRules(**{name: box.value() for name, box in self._champion_boxes.items()})
+        try:
+            self._services.champions.set_rules(rules)
+        except ValidationError as error:
+            for name, label in self._champion_problems.items():
+                show_problem(label, self._champion_boxes[name], error.problems.get(name, ""))
+            self._champion_message.setText("The rules were not saved: correct the values marked Problem.")
+            self._champion_boxes[next(iter(error.problems))].setFocus()
+            return False
+        self._show_champion_rules()
+        self._champion_message.setText(
+            "Saved. Champions' warnings use these from now on, counted from their recorded training and "
+            "DBS dates."
+        )
+        self._scroll.ensureWidgetVisible(self._champion_message)
+        self.champion_rules_saved.emit()
+        return True
+
+    def _build_champion_rules(self) -> QGroupBox:
+        box = QGroupBox("Digital Champions' training and DBS checks")
+        intro = QLabel(
+            "How long a champion's training and DBS check last, and how many days before either lapses "
+            "the app starts to warn."
+        )
+        intro.setWordWrap(True)
+        self._champion_boxes: dict[str, QSpinBox] = {
+            "training_months": _number_box("Training lasts, in months", suffix=" months"),
+            "dbs_months": _number_box("A DBS check lasts, in months", suffix=" months"),
+            "warn_days": _number_box("Days before either lapses to warn"),
+        }
+        self._champion_problems: dict[str, QLabel] = {}
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        for name, caption_text in (
+            ("training_months", "Training e&xpires after:"),
+            ("dbs_months", "A DBS check expires after:"),
+            ("warn_days", "Warn this many days before either lapses:"),
+        ):
+            caption = QLabel(caption_text)
+            caption.setBuddy(self._champion_boxes[name])
+            self._champion_problems[name] = problem_label()
+            cell = QVBoxLayout()
+            cell.addWidget(self._champion_boxes[name])
+            cell.addWidget(self._champion_problems[name])
+            form.addRow(caption, cell)
+        save = QPushButton("Save champion rules")
+        save.setAccessibleName("Save the champions' training and DBS rules")
+        save.clicked.connect(self.save_champion_rules)
+        self._champion_message = _words_label("Champions' rules saved or not")
+        row = QHBoxLayout()
+        row.addWidget(save)
+        row.addWidget(self._champion_message, 1)
+        layout = QVBoxLayout(box)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addLayout(row)
+        return box
+
+    def _show_champion_rules(self) -> None:
+        rules = self._services.champions.rules()
+        for name, spin in self._champion_boxes.items():
+            spin.setValue(getattr(rules, name))
+            show_problem(self._champion_problems[name], spin, "")
 
     # The postcode-to-ward table
 

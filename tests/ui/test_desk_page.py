@@ -1,6 +1,6 @@
 """The lending desk, driven from the keyboard as staff at a busy counter do: scan, Enter, Escape, Space, Tab.
-Issue, return and wipe; renew, lost or stolen, recorded late; the waiting list; refusals in words;
-accessible names and Tab order on every step."""
+Issue, return (and what the loan achieved) and wipe; renew, lost or stolen, recorded late; the waiting list;
+refusals in words; accessible names and Tab order on every step."""
 
 from __future__ import annotations
 
@@ -32,8 +32,17 @@ from pytestqt.qtbot import QtBot
 
 from digiknow_desk.app import Services
 from digiknow_desk.domain.devices import DeviceDraft, DeviceStatus, DeviceType
-from digiknow_desk.domain.loans import DataPlan, WaitStatus, WipeChecklist, WipeMethod
+from digiknow_desk.domain.inclusion import InclusionStatus
+from digiknow_desk.domain.loans import (
+    DataPlan,
+    LoanAchieved,
+    ReasonMet,
+    WaitStatus,
+    WipeChecklist,
+    WipeMethod,
+)
 from digiknow_desk.domain.residents import Resident, ResidentDraft
+from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheckDraft
 from digiknow_desk.ui.desk_page import DeskPage, Step
 from digiknow_desk.ui.printing import DocumentPrinting, PrintChoice, printer_for_documents
 from digiknow_desk.ui.resident_dialog import ResidentDialog
@@ -330,6 +339,139 @@ def test_tab_goes_through_the_issue_step_in_reading_order(desk: DeskPage) -> Non
         "Recorded late (it was lent earlier)",
         "Issue the device",
         "Back one step",
+    ]
+
+
+# What the loan achieved, asked when it closes
+
+
+def check_box(page: DeskPage, name: str) -> QCheckBox:
+    """One of the return step's tick boxes, by its accessible name."""
+    box = button_like(page, Step.RETURN, name)
+    assert isinstance(box, QCheckBox)
+    return box
+
+
+def included_with_a_tablet_and_a_sim(services: Services, clock: FakeClock) -> None:
+    """R-00001 can do Foundation and Communicating alone, has neither device nor connection of her own,
+    and has TAB-0042 and SIM-0001 on loan: digitally included, through the loans."""
+    levels = dict.fromkeys(SkillArea, SkillLevel.NOT_YET) | {
+        SkillArea.FOUNDATION: SkillLevel.ALONE,
+        SkillArea.COMMUNICATING: SkillLevel.ALONE,
+    }
+    services.skills.record("R-00001", SkillsCheckDraft(levels, clock.now.astimezone().date()))
+    services.inventory.add(DeviceDraft(tag="SIM-0001", device_type=DeviceType.DATA_SIM))
+    issue_by_service(services)
+    issue_by_service(services, "SIM-0001")
+    assert services.residents.get("R-00001").inclusion_status is InclusionStatus.INCLUDED
+
+
+def test_closing_loans_with_the_questions_answered_moves_the_status_as_the_rule_says(
+    desk: DeskPage, services: Services, clock: FakeClock, qtbot: QtBot
+) -> None:
+    included_with_a_tablet_and_a_sim(services, clock)
+    scan("SIM-0001")
+    assert desk.step == Step.RETURN
+    own_device = check_box(desk, "Has a device of their own now")
+    own_connection = check_box(desk, "Has an internet connection of their own now")
+    assert not own_device.isEnabled() and not own_connection.isEnabled()  # 'Not asked' to begin with
+    QTest.keyClick(focused(), Qt.Key.Key_W, Qt.KeyboardModifier.AltModifier)  # Did the loan do &what…
+    assert focused().accessibleName() == "Did the loan do what it was for?"
+    press(Qt.Key.Key_Y)  # the letter picks 'Yes'
+    assert own_device.isEnabled() and own_connection.isEnabled()
+    assert not own_device.isChecked() and not own_connection.isChecked()  # as her skills check said
+    press(Qt.Key.Key_Tab)
+    press(Qt.Key.Key_Tab)
+    assert focused() is own_connection
+    press(Qt.Key.Key_Space)  # she has broadband at home now
+    with qtbot.waitSignal(desk.changed, timeout=2000):
+        press(Qt.Key.Key_Return)
+
+    sim = services.lending.loans_of("R-00001")
+    closed = next(loan for loan in sim if loan.device_tag == "SIM-0001")
+    assert closed.achieved == LoanAchieved(ReasonMet.YES, own_device=False, own_connection=True)
+    # The tablet on loan and her own connection: still digitally included, so the desk says nothing more.
+    assert services.residents.get("R-00001").inclusion_status is InclusionStatus.INCLUDED
+    assert desk.outcome_text.endswith("scan SIM-0001 again to record the wipe.")
+
+    scan("TAB-0042")
+    QTest.keyClick(focused(), Qt.Key.Key_W, Qt.KeyboardModifier.AltModifier)
+    press(Qt.Key.Key_Down)
+    press(Qt.Key.Key_Down)
+    assert desk.achieved() == LoanAchieved(ReasonMet.PARTLY, own_device=False, own_connection=True)
+    assert own_connection.isChecked() and not own_device.isChecked()  # as she answered with the SIM
+    QTest.keyClick(focused(), Qt.Key.Key_V, Qt.KeyboardModifier.AltModifier)  # Has a de&vice…
+    qtbot.waitUntil(own_device.isChecked)  # she bought a tablet of her own (Alt ticks after a blink)
+    with qtbot.waitSignal(desk.changed, timeout=2000):
+        press(Qt.Key.Key_Return)
+    tablet = next(loan for loan in services.lending.loans_of("R-00001") if loan.device_tag == "TAB-0042")
+    assert tablet.achieved == LoanAchieved(ReasonMet.PARTLY, own_device=True, own_connection=True)
+    assert services.residents.get("R-00001").inclusion_status is InclusionStatus.INDEPENDENT
+    assert desk.outcome_text.endswith(
+        "scan TAB-0042 again to record the wipe. Maureen Clarke is now independently included."
+    )
+
+
+def test_a_quick_drop_off_records_no_answers_and_says_when_the_status_moved(
+    desk: DeskPage, services: Services, clock: FakeClock, qtbot: QtBot
+) -> None:
+    included_with_a_tablet_and_a_sim(services, clock)
+    scan("SIM-0001")
+    with qtbot.waitSignal(desk.changed, timeout=2000):
+        press(Qt.Key.Key_Return)  # straight back: the questions stay 'Not asked'
+    closed = next(loan for loan in services.lending.loans_of("R-00001") if loan.device_tag == "SIM-0001")
+    assert closed.achieved is None and not closed.is_open
+    assert services.inventory.get("SIM-0001").status == DeviceStatus.AWAITING_WIPE
+    assert services.residents.get("R-00001").inclusion_status is InclusionStatus.SUPPORTED  # no connection
+    assert desk.outcome_text == (
+        "SIM-0001 is back from R-00001 Maureen Clarke. It now awaits a wipe: scan SIM-0001 again to record "
+        "the wipe. Maureen Clarke is now supported."
+    )
+
+
+def test_answering_then_going_back_to_not_asked_records_nothing(
+    desk: DeskPage, services: Services, qtbot: QtBot
+) -> None:
+    issue_by_service(services)
+    scan("TAB-0042")
+    QTest.keyClick(focused(), Qt.Key.Key_W, Qt.KeyboardModifier.AltModifier)
+    press(Qt.Key.Key_End)  # No, the last answer
+    QTest.keyClick(focused(), Qt.Key.Key_C, Qt.KeyboardModifier.AltModifier)  # Has an internet &connection…
+    qtbot.waitUntil(check_box(desk, "Has an internet connection of their own now").isChecked)
+    QTest.keyClick(focused(), Qt.Key.Key_W, Qt.KeyboardModifier.AltModifier)
+    press(Qt.Key.Key_Home)  # Not asked
+    assert desk.achieved() is None
+    assert not check_box(desk, "Has an internet connection of their own now").isEnabled()
+    with qtbot.waitSignal(desk.changed, timeout=2000):
+        press(Qt.Key.Key_Return)
+    assert services.lending.loans_of("R-00001")[0].achieved is None
+
+
+def test_tab_goes_through_the_return_step_in_reading_order(desk: DeskPage, services: Services) -> None:
+    issue_by_service(services)
+    scan("TAB-0042")
+    kit = button_like(desk, Step.RETURN, "Charger came back")
+    kit.setFocus()
+    QTest.keyClick(focused(), Qt.Key.Key_W, Qt.KeyboardModifier.AltModifier)
+    press(Qt.Key.Key_Y)
+    kit.setFocus()
+    order = []
+    for _ in range(12):
+        order.append(focused().accessibleName())
+        press(Qt.Key.Key_Tab)
+    assert order == [
+        "Charger came back",
+        "Cable came back",
+        "Case came back",
+        "Condition now",
+        "Fault, if any",
+        "Did the loan do what it was for?",
+        "Has a device of their own now",
+        "Has an internet connection of their own now",
+        "Recorded late (it came back earlier)",
+        "Return the device",
+        "Renew the loan",
+        "Lost or stolen",
     ]
 
 
@@ -702,6 +844,9 @@ def walk_every_step(desk: DeskPage, services: Services) -> Iterator[Step]:
     assert desk.print_agreement_button.isVisible()
     yield Step.SCAN
     scan("TAB-0042")
+    yield Step.RETURN
+    QTest.keyClick(focused(), Qt.Key.Key_W, Qt.KeyboardModifier.AltModifier)
+    press(Qt.Key.Key_Y)  # answered: the two questions about their own access are on offer too
     yield Step.RETURN
     desk.lost_or_stolen()
     yield Step.LOST

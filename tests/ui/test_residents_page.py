@@ -1,10 +1,11 @@
 """The residents page and the resident form: search as you type (paged in SQL), one resident's details,
-consents, loans and waits; the form's checks as staff type and its duplicate warning; accessibility."""
+inclusion status, consents, loans, waits and skills over time; recording a skills check; the form's checks as
+staff type and its duplicate warning; accessibility."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,13 +32,24 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from digiknow_desk.app import Services
+from digiknow_desk.domain.champions import ChampionDraft
 from digiknow_desk.domain.devices import DeviceDraft, DeviceType
+from digiknow_desk.domain.inclusion import InclusionRule, InclusionStatus
+from digiknow_desk.domain.loans import LoanAchieved, ReasonMet
 from digiknow_desk.domain.residents import ConsentPurpose, Resident, ResidentDraft
+from digiknow_desk.domain.sessions import SessionDraft, SessionKind
+from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheck, SkillsCheckDraft
 from digiknow_desk.services.residents import PAGE_SIZE
 from digiknow_desk.ui.printing import DocumentPrinting, PrintChoice, printer_for_documents
 from digiknow_desk.ui.resident_dialog import SENSITIVE_TITLE, ResidentDialog
-from digiknow_desk.ui.resident_table_model import ResidentLoansTableModel, ResidentTableModel
+from digiknow_desk.ui.resident_table_model import (
+    ResidentLoansTableModel,
+    ResidentTableModel,
+    SkillsProgressModel,
+    inclusion_words,
+)
 from digiknow_desk.ui.residents_page import ResidentsPage
+from digiknow_desk.ui.skills_dialog import SkillsDialog
 from digiknow_desk.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
@@ -63,6 +75,7 @@ def make_page(
     clock: FakeClock,
     ask: object = None,
     printing: DocumentPrinting | None = None,
+    ask_skills: object = None,
 ) -> ResidentsPage:
     def refuse(*_args: object) -> Resident | None:
         pytest.fail("the resident form would block the test")
@@ -75,6 +88,7 @@ def make_page(
         tasks,
         clock=clock,
         ask_resident=ask or refuse,  # type: ignore[arg-type]
+        ask_skills_check=ask_skills or refuse,  # type: ignore[arg-type]
         printing=printing or DocumentPrinting(tasks, choose=refuse_to_ask),
     )
     qtbot.addWidget(page)
@@ -145,12 +159,96 @@ def test_the_loans_model_passes_the_model_tester(
     for tag in ("TAB-0001", "TAB-0002"):
         services.inventory.add(DeviceDraft(tag=tag, device_type=DeviceType.TABLET))
         services.lending.issue(tag, resident.reference)
-    services.lending.return_device("TAB-0001")
+    services.lending.return_device("TAB-0001", achieved=LoanAchieved(ReasonMet.PARTLY, True, False))
     model = ResidentLoansTableModel()
     model.set_loans(services.lending.loans_of(resident.reference), clock.now.date())
     qtmodeltester.check(model)
     states = {model.loan(row).device_tag: model.data(model.index(row, model.STATE)) for row in range(2)}
     assert states == {"TAB-0001": "Returned Sat 14 Mar", "TAB-0002": "Due Sat 11 Apr"}
+    achieved = {model.loan(row).device_tag: model.index(row, model.ACHIEVED) for row in range(2)}
+    assert model.data(achieved["TAB-0001"]) == "Partly"
+    assert model.data(achieved["TAB-0001"], Qt.ItemDataRole.ToolTipRole) == (
+        "Afterwards, a device of their own: yes; an internet connection of their own: no"
+    )
+    assert model.data(achieved["TAB-0002"]) == ""  # still out: not asked yet
+    services.lending.return_device("TAB-0002")  # a quick drop-off
+    model.set_loans(services.lending.loans_of(resident.reference), clock.now.date())
+    answers = {model.loan(row).device_tag: model.data(model.index(row, model.ACHIEVED)) for row in range(2)}
+    assert answers == {"TAB-0001": "Partly", "TAB-0002": "Not asked"}
+
+
+ALONE, HELP, NOT_YET = SkillLevel.ALONE, SkillLevel.WITH_HELP, SkillLevel.NOT_YET
+
+
+def record_check(
+    services: Services,
+    reference: str,
+    day: date,
+    levels: dict[SkillArea, SkillLevel],
+    *,
+    own_device: bool = False,
+    own_connection: bool = False,
+) -> SkillsCheck:
+    """A check with `levels`, every other area 'not yet'."""
+    draft = SkillsCheckDraft(
+        dict.fromkeys(SkillArea, NOT_YET) | levels, day, own_device=own_device, own_connection=own_connection
+    )
+    return services.skills.record(reference, draft)
+
+
+def test_the_list_shows_each_residents_inclusion_status(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    add(services, "Maureen Clarke")
+    add(services, "Tom Okafor")
+    today = clock.now.date()
+    record_check(services, "R-00002", today, {SkillArea.FOUNDATION: ALONE, SkillArea.COMMUNICATING: ALONE})
+    model = ResidentTableModel(services.residents)
+    model.set_search("")
+    assert model.headerData(model.INCLUSION, Qt.Orientation.Horizontal) == "Inclusion status"
+    statuses = {model.resident(row).name: model.data(model.index(row, model.INCLUSION)) for row in range(2)}
+    assert statuses == {"Maureen Clarke": "Not yet supported", "Tom Okafor": "Supported"}
+
+
+def test_the_skills_progress_model_passes_the_model_tester_and_says_what_moved(
+    services: Services, qtmodeltester: ModelTester, clock: FakeClock
+) -> None:
+    resident = add(services, "Maureen Clarke")
+    today = clock.now.date()
+    record_check(services, resident.reference, date(2026, 2, 3), {SkillArea.FOUNDATION: HELP})
+    record_check(
+        services,
+        resident.reference,
+        today,
+        {SkillArea.FOUNDATION: ALONE, SkillArea.TRANSACTING: HELP},
+        own_device=True,
+    )
+    model = SkillsProgressModel()
+    qtmodeltester.check(model)  # empty: no checks yet
+    model.set_checks(services.skills.checks_of(resident.reference), today)
+    qtmodeltester.check(model)
+    assert (model.rowCount(), model.columnCount()) == (8, 2)
+    header = [model.headerData(column, Qt.Orientation.Horizontal) for column in range(2)]
+    assert header == ["Tue 3 Feb (baseline)", "Sat 14 Mar"]
+    rows = [model.headerData(row, Qt.Orientation.Vertical) for row in range(8)]
+    assert rows == [area.label for area in SkillArea] + ["Own device", "Own internet connection"]
+    foundation = list(SkillArea).index(SkillArea.FOUNDATION)
+    transacting = list(SkillArea).index(SkillArea.TRANSACTING)
+    cells = {
+        (row, column): model.data(model.index(row, column))
+        for row in (foundation, transacting, model.OWN_DEVICE)
+        for column in range(2)
+    }
+    assert cells == {
+        (foundation, 0): "With help",
+        (foundation, 1): "Alone ↑",
+        (transacting, 0): "Not yet",
+        (transacting, 1): "With help ↑",
+        (model.OWN_DEVICE, 0): "No",
+        (model.OWN_DEVICE, 1): "Yes",
+    }
+    said = model.data(model.index(foundation, 1), Qt.ItemDataRole.AccessibleTextRole)
+    assert said == "Foundation skills on Sat 14 Mar: can do alone (up from can do with help)"
 
 
 def test_the_list_reads_one_page_at_a_time(
@@ -244,6 +342,154 @@ def test_show_resident_shows_details_consents_loans_and_waits(
     ]
     assert loans.data(loans.index(0, loans.STATE)) == "Due Thu 21 May"
     assert loans.data(loans.index(1, loans.STATE)) == "Returned Thu 23 Apr"
+
+
+def test_details_show_the_status_with_why_and_the_skills_over_time(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    maureen = add(services, "Maureen Clarke")
+    add(services, "Tom Okafor")
+    today = clock.now.date()
+    for tag, kind in (("TAB-0001", DeviceType.TABLET), ("SIM-0001", DeviceType.DATA_SIM)):
+        services.inventory.add(DeviceDraft(tag=tag, device_type=kind))
+        services.lending.issue(tag, maureen.reference)
+    record_check(services, maureen.reference, date(2026, 2, 3), {SkillArea.FOUNDATION: HELP})
+    page = make_page(services, tasks, qtbot, clock)
+    page.show_resident(maureen.reference)
+    assert page.detail_text("inclusion") == (
+        "Supported: Foundation done with help, 0 areas done alone, tablet and data SIM on loan "
+        "(the rule asks for Foundation done alone and 1 area done alone)"
+    )
+    assert page.skills_model.columnCount() == 1
+
+    areas = {SkillArea.FOUNDATION: ALONE, SkillArea.COMMUNICATING: ALONE, SkillArea.TRANSACTING: ALONE}
+    record_check(services, maureen.reference, today, areas)
+    page.refresh()
+    assert page.detail_text("inclusion") == (
+        "Digitally included: Foundation done alone, 2 areas done alone, tablet and data SIM on loan"
+    )
+    skills = page.skills_model
+    assert [skills.column_title(column) for column in range(skills.columnCount())] == [
+        "Tue 3 Feb (baseline)",
+        "Sat 14 Mar",
+    ]
+    communicating = list(SkillArea).index(SkillArea.COMMUNICATING)
+    assert skills.data(skills.index(communicating, 0)) == "Not yet"
+    assert skills.data(skills.index(communicating, 1)) == "Alone ↑"
+
+    page.show_resident("R-00002")
+    assert (
+        page.detail_text("inclusion")
+        == "Not yet supported: no support session, loan or skills check recorded yet."
+    )
+    assert page.skills_model.columnCount() == 0
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        (
+            InclusionRule(),
+            "Independently included: Foundation done alone, 1 area done alone, own device and connection",
+        ),
+        (
+            InclusionRule(areas_alone=2),
+            "Supported: Foundation done alone, 1 area done alone, own device and connection "
+            "(the rule asks for Foundation done alone and 2 areas done alone)",
+        ),
+    ],
+)
+def test_the_why_follows_the_newest_answer_about_their_own_access(
+    services: Services, clock: FakeClock, rule: InclusionRule, words: str
+) -> None:
+    maureen = add(services, "Maureen Clarke")
+    services.inclusion.set_rule(rule)
+    record_check(
+        services,
+        maureen.reference,
+        date(2026, 2, 3),
+        {SkillArea.FOUNDATION: ALONE, SkillArea.COMMUNICATING: ALONE},
+    )
+    services.inventory.add(DeviceDraft(tag="TAB-0001", device_type=DeviceType.TABLET))
+    services.lending.issue("TAB-0001", maureen.reference)
+    services.lending.return_device("TAB-0001", achieved=LoanAchieved(ReasonMet.YES, True, True))
+    status = services.residents.get(maureen.reference).inclusion_status
+    checks = services.skills.checks_of(maureen.reference)
+    loans = services.lending.loans_of(maureen.reference)
+    assert inclusion_words(status, rule, checks, loans, 0) == words
+
+
+def test_a_status_from_support_sessions_alone_says_so(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    maureen = add(services, "Maureen Clarke")
+    champion = services.champions.add(ChampionDraft(name="Priya Shah", phone="0161 480 1234"))
+    for hour in (9, 10):
+        services.sessions.log(
+            SessionDraft(
+                held_on=clock.now.date(),
+                starts_at=time(hour, 0),
+                minutes=30,
+                kind=SessionKind.PHONE,
+                venue_id=None,
+                champion_ids=(champion.id,),
+                resident_references=(maureen.reference,),
+            )
+        )
+    page = make_page(services, tasks, qtbot, clock)
+    page.show_resident(maureen.reference)
+    assert page.detail_text("inclusion") == (
+        "Supported: no skills check yet (2 support sessions), no device or connection"
+    )
+
+
+def test_a_status_the_records_read_now_would_not_give_is_said_without_a_why() -> None:
+    # E.g. the list was read before a loan closed elsewhere: say only the status stored, never a wrong why.
+    words = inclusion_words(InclusionStatus.INDEPENDENT, InclusionRule(), [], [], 3)
+    assert words == "Independently included"
+
+
+def test_record_skills_check_opens_the_form_for_the_selected_resident(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    maureen = add(services, "Maureen Clarke")
+    asked: list[str] = []
+
+    def fill_the_form(svc: Services, parent: QWidget, resident: Resident) -> SkillsCheck | None:
+        dialog = SkillsDialog(svc, resident, parent)
+        asked.append(dialog.started_from)
+        for area in SkillArea:
+            dialog.choice(
+                area, ALONE if area in (SkillArea.FOUNDATION, SkillArea.COMMUNICATING) else HELP
+            ).setChecked(True)
+        dialog.save()
+        return dialog.saved
+
+    page = make_page(services, tasks, qtbot, clock, ask_skills=fill_the_form)
+    buttons = {button.accessibleName(): button for button in page.findChildren(QAbstractButton)}
+    assert not buttons["Record skills check"].isEnabled()
+    assert page.record_skills_check() is None
+    assert page.notice_text == "Select a resident first, then record their skills check."
+
+    page.show_resident(maureen.reference)
+    assert buttons["Record skills check"].isEnabled()
+    with qtbot.waitSignal(page.changed, timeout=2000):
+        buttons["Record skills check"].click()
+    assert asked == ["This is the resident's first check: their baseline. Choose an answer for every area."]
+    assert page.notice_text == "Recorded a baseline skills check for R-00001 Maureen Clarke: now supported."
+    assert page.detail_text("inclusion").startswith("Supported: Foundation done alone, 1 area done alone")
+    assert page.skills_model.columnCount() == 1
+    row = page.model.row_of(maureen.reference)
+    assert row is not None
+    assert page.model.data(page.model.index(row, ResidentTableModel.INCLUSION)) == "Supported"
+
+    show_active(qtbot, page)
+    page.table.setFocus()
+    with qtbot.waitSignal(page.changed, timeout=2000):
+        QTest.keyClick(page.table, Qt.Key.Key_K, Qt.KeyboardModifier.AltModifier)  # Record s&kills check…
+    assert asked[1].startswith("Started from the check of Sat 14 Mar")
+    assert page.notice_text == "Recorded a skills check for R-00001 Maureen Clarke."
+    assert page.skills_model.columnCount() == 2
 
 
 # Adding and editing through the form (the stand-ins drive the real dialog without blocking)
@@ -557,6 +803,8 @@ def test_every_control_is_named_and_reached_by_tab(
     resident = add(services, "Maureen Clarke", phone="0161 474 4444", postcode="SK1 3XE")
     services.inventory.add(DeviceDraft(tag="TAB-0001", device_type=DeviceType.TABLET))
     services.lending.issue("TAB-0001", resident.reference)
+    record_check(services, resident.reference, date(2026, 2, 3), {SkillArea.FOUNDATION: HELP})
+    record_check(services, resident.reference, clock.now.date(), {SkillArea.FOUNDATION: ALONE})
     page = make_page(services, tasks, qtbot, clock)
     page.show_resident(resident.reference)
     new_form = ResidentDialog(services, name="Maureen Clarke")

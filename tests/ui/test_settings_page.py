@@ -1,4 +1,5 @@
-"""Settings: the venues table and form, the lending rules, and the postcode-to-ward table."""
+"""Settings: the venues table and form, the lending rules, who counts as digitally included, champions'
+training and DBS rules, and the postcode-to-ward table."""
 
 from __future__ import annotations
 
@@ -7,11 +8,26 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QLabel, QPushButton, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QGroupBox,
+    QLabel,
+    QPushButton,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from digiknow_desk.app import Services
-from digiknow_desk.domain.devices import DeviceType
+from digiknow_desk.domain.champions import ChampionRules
+from digiknow_desk.domain.devices import DeviceDraft, DeviceType
+from digiknow_desk.domain.inclusion import InclusionRule, InclusionStatus
+from digiknow_desk.domain.residents import ResidentDraft
+from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheckDraft
 from digiknow_desk.domain.venues import VenueDraft
 from digiknow_desk.ui.paged_model import RECORD_ROLE
 from digiknow_desk.ui.settings_page import SettingsPage, VenueDialog, VenueTableModel
@@ -108,12 +124,20 @@ def test_every_control_has_a_name_and_the_alt_keys_do_not_clash(
     qtbot: QtBot, services: Services, tasks: TaskRunner
 ) -> None:
     page = make_page(services, tasks, qtbot)
-    controls = [*page.findChildren(QPushButton), *page.findChildren(QAbstractSpinBox)]
+    controls = [
+        *page.findChildren(QPushButton),
+        *page.findChildren(QCheckBox),
+        *page.findChildren(QAbstractSpinBox),
+        *page.findChildren(QComboBox),
+    ]
     assert controls and all(control.accessibleName() for control in controls)
     texts = [label.text() for label in page.findChildren(QLabel) if "<" not in label.text()]
-    texts += [b.text() for b in page.findChildren(QPushButton)]
+    texts += [b.text() for b in page.findChildren(QAbstractButton)]
+    texts += [box.title() for box in page.findChildren(QGroupBox)]
     letters = [match.group(1).lower() for text in texts if (match := re.search(r"&(\w)", text))]
-    assert len(letters) == 15  # the venue, rules and postcode buttons and the nine rules
+    # The venue, rules and postcode buttons, the nine lending rules, and the inclusion rule's two fields
+    # and Save, and the first of the champions' rules.
+    assert len(letters) == 19
     assert len(set(letters)) == len(letters), letters
     assert not set(letters) & WINDOW_MNEMONICS
     for label in page.findChildren(QLabel):
@@ -242,3 +266,141 @@ def test_clearing_the_table_asks_first(
     else:
         assert services.postcodes.count() == 2
         assert page.postcode_status == "2 postcodes loaded."
+
+
+# Who counts as digitally included
+
+
+def _resident_who_can_do_it_alone(services: Services, name: str, *, tablet: str = "") -> str:
+    """A resident whose latest check shows Foundation and Communicating done alone (nothing else), with a
+    device and a connection of their own, or a tablet on loan and no connection."""
+    resident = services.residents.add(ResidentDraft(name=name, phone="0161 474 4444"))
+    levels = dict.fromkeys(SkillArea, SkillLevel.NOT_YET) | {
+        SkillArea.FOUNDATION: SkillLevel.ALONE,
+        SkillArea.COMMUNICATING: SkillLevel.ALONE,
+    }
+    today = services.clock().astimezone().date()
+    own = not tablet
+    services.skills.record(
+        resident.reference, SkillsCheckDraft(levels, today, own_device=own, own_connection=own)
+    )
+    if tablet:
+        services.inventory.add(DeviceDraft(tag=tablet, device_type=DeviceType.TABLET))
+        services.inventory.add(DeviceDraft(tag=tablet.replace("TAB", "SIM"), device_type=DeviceType.DATA_SIM))
+        services.lending.issue(tablet, resident.reference)
+        services.lending.issue(tablet.replace("TAB", "SIM"), resident.reference)
+    return resident.reference
+
+
+def test_the_rule_is_shown_in_words_as_the_fields_change(
+    qtbot: QtBot, services: Services, tasks: TaskRunner
+) -> None:
+    page = make_page(services, tasks, qtbot)
+    assert page.inclusion_rule() == InclusionRule()
+    assert page.rule_text == "In words: " + InclusionRule().describe()
+    assert page.areas_alone_box.maximum() == 5 and page.areas_alone_box.minimum() == 0
+
+    page.foundation_box.setCurrentIndex(page.foundation_box.findText("With help"))
+    page.areas_alone_box.setValue(3)
+    page.loans_count_box.setChecked(False)
+    wanted = InclusionRule(SkillLevel.WITH_HELP, 3, loans_count_as_access=False)
+    assert page.inclusion_rule() == wanted
+    assert page.rule_text == "In words: " + wanted.describe()
+    assert "at least 3 of the five other skill areas done alone" in page.rule_text
+    assert "a device and an internet connection of their own" in page.rule_text
+    assert services.inclusion.rule() == InclusionRule()  # nothing saved until Save
+
+
+def test_saving_the_rule_works_out_every_status_again_and_says_how_many_changed(
+    qtbot: QtBot, services: Services, tasks: TaskRunner
+) -> None:
+    on_loan = [_resident_who_can_do_it_alone(services, f"Borrower {n}", tablet=f"TAB-000{n}") for n in (1, 2)]
+    own = _resident_who_can_do_it_alone(services, "Owner")
+    assert {services.residents.get(ref).inclusion_status for ref in on_loan} == {InclusionStatus.INCLUDED}
+    page = make_page(services, tasks, qtbot)
+
+    page.loans_count_box.setChecked(False)  # only their own device and connection count now
+    with qtbot.waitSignal(page.inclusion_rule_saved, timeout=10_000) as saved:
+        button(page, "Save the inclusion rule").click()
+        assert not button(page, "Save the inclusion rule").isEnabled()  # once at a time
+
+    assert saved.args == [2]
+    assert page.inclusion_message == "Saved. 2 residents' statuses changed."
+    assert button(page, "Save the inclusion rule").isEnabled()
+    assert services.inclusion.rule() == InclusionRule(loans_count_as_access=False)
+    assert {services.residents.get(ref).inclusion_status for ref in on_loan} == {InclusionStatus.SUPPORTED}
+    assert services.residents.get(own).inclusion_status is InclusionStatus.INDEPENDENT
+    assert services.inclusion.counts()[InclusionStatus.SUPPORTED] == 2
+
+    page.areas_alone_box.setValue(2)  # Communicating alone is no longer enough for the owner either
+    with qtbot.waitSignal(page.inclusion_rule_saved, timeout=10_000):
+        page.save_inclusion_rule()
+    assert page.inclusion_message == "Saved. 1 resident's status changed."
+    assert services.residents.get(own).inclusion_status is InclusionStatus.SUPPORTED
+    again = make_page(services, tasks, qtbot)
+    assert again.inclusion_rule() == InclusionRule(areas_alone=2, loans_count_as_access=False)
+
+
+def test_a_rule_outside_the_limits_is_refused_beside_its_field(
+    qtbot: QtBot, services: Services, tasks: TaskRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = make_page(services, tasks, qtbot)
+    # The form offers only levels the rule allows; a rule from elsewhere (an older database) may not.
+    monkeypatch.setattr(page, "inclusion_rule", lambda: InclusionRule(foundation=SkillLevel.NOT_YET))
+    assert page.save_inclusion_rule() is None
+    assert page.inclusion_message == "The rule was not saved: correct the values marked Problem."
+    assert page.foundation_box.accessibleDescription() == (
+        "Foundation skills must be at least 'with help' to count."
+    )
+    assert services.inclusion.rule() == InclusionRule()
+
+
+# Digital Champions' training and DBS checks
+
+
+def test_champion_rules_are_shown_saved_and_refused_in_words(
+    qtbot: QtBot, services: Services, tasks: TaskRunner
+) -> None:
+    page = make_page(services, tasks, qtbot)
+    page.show()
+    assert [
+        page.champion_rule_box(name).value() for name in ("training_months", "dbs_months", "warn_days")
+    ] == [
+        24,
+        36,
+        30,
+    ]
+    page.champion_rule_box("training_months").setValue(0)
+    page.champion_rule_box("warn_days").setValue(200)
+    assert page.save_champion_rules() is False
+    assert page.champion_rules_problem("training_months") == "Training lasts between 1 and 120 months."
+    assert page.champion_rules_problem("dbs_months") == ""
+    assert page.champion_rules_problem("warn_days") == "Warn between 1 and 180 days before."
+    assert page.champion_rules_message.startswith("The rules were not saved")
+    assert page.focusWidget() is page.champion_rule_box("training_months")
+    assert services.champions.rules() == ChampionRules()
+
+    page.champion_rule_box("training_months").setValue(12)
+    page.champion_rule_box("dbs_months").setValue(24)
+    page.champion_rule_box("warn_days").setValue(45)
+    with qtbot.waitSignal(page.champion_rules_saved):
+        button(page, "Save the champions' training and DBS rules").click()
+    assert page.champion_rules_message.startswith("Saved.")
+    assert page.champion_rules_problem("training_months") == page.champion_rules_problem("warn_days") == ""
+    assert services.champions.rules() == ChampionRules(training_months=12, dbs_months=24, warn_days=45)
+
+
+def test_an_alt_key_brings_its_field_below_the_fold_into_view(
+    qtbot: QtBot, services: Services, tasks: TaskRunner
+) -> None:
+    page = make_page(services, tasks, qtbot)
+    page.resize(900, 400)
+    page.show()
+    qtbot.waitExposed(page)
+    page.activateWindow()
+    qtbot.waitUntil(page.isActiveWindow)
+    training = page.champion_rule_box("training_months")
+    assert training.visibleRegion().isEmpty()  # far below the venues and the lending rules
+    QTest.keyClick(page, Qt.Key.Key_X, Qt.KeyboardModifier.AltModifier)  # Training e&xpires after
+    qtbot.waitUntil(training.hasFocus)
+    assert not training.visibleRegion().isEmpty()
