@@ -25,10 +25,12 @@ from PySide6.QtWidgets import (
 from digiknow_desk.app import Services
 from digiknow_desk.domain.devices import DeviceFilter, normalise_tag
 from digiknow_desk.domain.residents import looks_like_reference
+from digiknow_desk.ui.champions_page import ChampionsPage
 from digiknow_desk.ui.desk_page import DeskPage
 from digiknow_desk.ui.inventory_page import InventoryPage
 from digiknow_desk.ui.loans_page import LoansPage
 from digiknow_desk.ui.residents_page import ResidentsPage
+from digiknow_desk.ui.sessions_page import SessionsPage
 from digiknow_desk.ui.settings_page import SettingsPage
 from digiknow_desk.ui.tasks import TaskRunner
 from digiknow_desk.ui.waitlist_page import WaitingListPage
@@ -69,6 +71,8 @@ class MainWindow(QMainWindow):
         self._residents = ResidentsPage(services, tasks, clock=clock)
         self._loans = LoansPage(services, tasks)
         self._waiting = WaitingListPage(services, tasks)
+        self._sessions = SessionsPage(services, tasks)
+        self._champions = ChampionsPage(services, tasks)
         self._settings = SettingsPage(services, tasks)
         self._areas: list[tuple[str, QWidget]] = [
             ("Desk", self._desk),
@@ -76,15 +80,30 @@ class MainWindow(QMainWindow):
             ("Residents", self._residents),
             ("Loans", self._loans),
             ("Waiting list", self._waiting),
+            ("Sessions", self._sessions),
+            ("Champions", self._champions),
             ("Settings", self._settings),
         ]
-        for page in (self._desk, self._inventory, self._residents, self._waiting):
-            page.notice.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        for page in (
+            self._desk,
+            self._inventory,
+            self._residents,
+            self._waiting,
+            self._sessions,
+            self._champions,
+        ):
+            page.notice.connect(self._show_notice)
         # A change anywhere shows everywhere: each page reads again from the services.
-        for page in (self._desk, self._residents, self._waiting):
+        for page in (self._desk, self._residents, self._waiting, self._sessions, self._champions):
             page.changed.connect(self._refresh_pages)
         self._inventory.devices_changed.connect(self._refresh_pages)
-        self._settings.venues_changed.connect(self._inventory.refresh)
+        for page in (self._inventory, self._sessions, self._champions):
+            self._settings.venues_changed.connect(page.refresh)
+        # A new inclusion rule moves statuses, and the champions' periods move their warnings.
+        self._settings.inclusion_rule_saved.connect(lambda _changed: self._refresh_pages())
+        self._settings.champion_rules_saved.connect(self._champions.refresh)
+        # A background import may end after staff have left Settings: the status bar tells them.
+        self._settings.postcode_import_finished.connect(self._show_notice)
         self._loans.loan_activated.connect(self._open_at_desk)
 
         # The areas as a column of buttons: each is a Tab stop with its own name for screen readers.
@@ -169,6 +188,14 @@ class MainWindow(QMainWindow):
         return self._inventory
 
     @property
+    def sessions_page(self) -> SessionsPage:
+        return self._sessions
+
+    @property
+    def champions_page(self) -> ChampionsPage:
+        return self._champions
+
+    @property
     def settings_page(self) -> SettingsPage:
         return self._settings
 
@@ -186,8 +213,18 @@ class MainWindow(QMainWindow):
     def _area_index(self, title: str) -> int:
         return [name for name, _page in self._areas].index(title)
 
+    def _show_notice(self, text: str) -> None:
+        self.statusBar().showMessage(text, 10_000)
+
     def _refresh_pages(self) -> None:
-        for page in (self._inventory, self._residents, self._loans, self._waiting):
+        for page in (
+            self._inventory,
+            self._residents,
+            self._loans,
+            self._waiting,
+            self._sessions,
+            self._champions,
+        ):
             page.refresh()
 
     def _open_at_desk(self, tag: str) -> None:

@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import Qt
@@ -16,13 +17,20 @@ from pytestqt.qtbot import QtBot
 
 from digiknow_desk.app import Services, open_services
 from digiknow_desk.config import database_url, load_config
+from digiknow_desk.domain.champions import ChampionDraft
 from digiknow_desk.domain.devices import DeviceDraft, DeviceType
+from digiknow_desk.domain.inclusion import InclusionRule, InclusionStatus
 from digiknow_desk.domain.residents import ResidentDraft
+from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheckDraft
 from digiknow_desk.ui.application import DEMO_DB_FILE, DeskApplication
 from digiknow_desk.ui.desk_page import Step
 from digiknow_desk.ui.errors import log
 from digiknow_desk.ui.main_window import MainWindow
+from digiknow_desk.ui.residents_page import ResidentsPage
 from digiknow_desk.ui.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from tests.conftest import FakeClock
 
 
 @pytest.fixture
@@ -72,7 +80,7 @@ def test_f2_puts_the_cursor_in_the_scan_box(services: Services, tasks: TaskRunne
 def test_scanning_a_label_opens_that_device(services: Services, tasks: TaskRunner, qtbot: QtBot) -> None:
     services.demo.fill(devices=40)
     window = make_window(services, tasks, qtbot)
-    window.show_area(5)  # Settings: a scan outside the Desk opens the device in the Inventory
+    window.show_area(7)  # Settings: a scan outside the Desk opens the device in the Inventory
     scan(window, qtbot, "tab-0003")
     assert window.current_area() == "Inventory"
     assert window.inventory_page.shown_tag == "TAB-0003"
@@ -107,8 +115,8 @@ def test_declining_to_add_an_unknown_tag_changes_nothing(
 def test_keyboard_reaches_each_area(services: Services, tasks: TaskRunner, qtbot: QtBot) -> None:
     window = make_window(services, tasks, qtbot)
     shortcuts = {action.shortcut().toString(): action for action in window.findChildren(QAction)}
-    areas = ["Desk", "Inventory", "Residents", "Loans", "Waiting list", "Settings"]
-    assert {"F2", "Ctrl+P"} | {f"Ctrl+{n}" for n in range(1, 7)} <= set(shortcuts)
+    areas = ["Desk", "Inventory", "Residents", "Loans", "Waiting list", "Sessions", "Champions", "Settings"]
+    assert {"F2", "Ctrl+P"} | {f"Ctrl+{n}" for n in range(1, 9)} <= set(shortcuts)
     for number, area in reversed(list(enumerate(areas, start=1))):
         shortcuts[f"Ctrl+{number}"].trigger()
         assert window.current_area() == area
@@ -168,7 +176,7 @@ def test_explore_demo_opens_a_separate_filled_database(
         real.database.dispose()
 
 
-@pytest.mark.parametrize("area", range(6))
+@pytest.mark.parametrize("area", range(8))
 def test_tab_reaches_every_control_of_the_area(
     services: Services, tasks: TaskRunner, qtbot: QtBot, area: int
 ) -> None:
@@ -225,6 +233,41 @@ def test_scanning_a_resident_card_opens_the_resident(
 ) -> None:
     resident = services.residents.add(ResidentDraft(name="Maureen Clarke", phone="0161 474 4444"))
     window = make_window(services, tasks, qtbot)
-    window.show_area(5)
+    window.show_area(7)
     scan(window, qtbot, resident.reference.lower())
     assert window.current_area() == "Residents"
+
+
+def test_a_change_on_the_champions_screen_reaches_the_sessions_screen(
+    services: Services, tasks: TaskRunner, qtbot: QtBot
+) -> None:
+    window = make_window(services, tasks, qtbot)
+    window.show_area(6)
+    assert window.current_area() == "Champions"
+    champion_filter = window.sessions_page.champion_filter
+    assert [champion_filter.itemText(row) for row in range(champion_filter.count())] == ["Every champion"]
+    services.champions.add(ChampionDraft(name="Priya Shah"))
+    window.champions_page.changed.emit()  # as after the champion form saves
+    assert champion_filter.findText("Priya Shah") > 0
+    window.sessions_page.notice.emit("Logged the drop-in session on Sat 14 Mar at 10:00 (Tom Okafor).")
+    assert window.statusBar().currentMessage().startswith("Logged the drop-in session")
+
+
+def test_a_new_inclusion_rule_shows_on_the_residents_page(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    resident = services.residents.add(ResidentDraft(name="Maureen Clarke", phone="0161 474 4444"))
+    levels = dict.fromkeys(SkillArea, SkillLevel.WITH_HELP)
+    services.skills.record(
+        resident.reference,
+        SkillsCheckDraft(levels, checked_on=clock.now.date(), own_device=True, own_connection=True),
+    )
+    window = MainWindow(services, tasks)
+    qtbot.addWidget(window)
+    residents = window.centralWidget().findChild(ResidentsPage)
+    assert residents.model.resident(0).inclusion_status is InclusionStatus.SUPPORTED
+
+    window.settings_page.inclusion_rule_saved.emit(  # as the Settings page does after saving the rule
+        services.inclusion.set_rule(InclusionRule(foundation=SkillLevel.WITH_HELP, areas_alone=0))
+    )
+    assert residents.model.resident(0).inclusion_status is InclusionStatus.INDEPENDENT
