@@ -95,6 +95,16 @@ class Answer(StrEnum):
         return {"yes": "Yes", "no": "No", "prefer_not": "Prefer not to say"}[self.value]
 
 
+def support_consent_missing(references: list[str]) -> str:
+    """Why support cannot be recorded for residents who have not agreed to it, and what to do."""
+    who = ", ".join(references)
+    return (
+        f"{who} {'has' if len(references) == 1 else 'have'} not agreed to have the help they get "
+        "recorded. Ask, and record their consent on the Residents page first; or add them as an "
+        "attendee who is not registered (age band and ward only)."
+    )
+
+
 def contact_problems(phone: str, email: str) -> dict[str, str]:
     """What is wrong with a phone number or an email address as typed (for residents and champions)."""
     problems = {}

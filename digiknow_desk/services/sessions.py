@@ -10,7 +10,12 @@ from sqlalchemy import ColumnElement, Select, and_, func, insert, select
 from sqlalchemy.orm import Session as DbSession
 
 from digiknow_desk.domain.errors import NotFound, ValidationError
-from digiknow_desk.domain.residents import AgeBand, normalise_reference
+from digiknow_desk.domain.residents import (
+    AgeBand,
+    ConsentPurpose,
+    normalise_reference,
+    support_consent_missing,
+)
 from digiknow_desk.domain.sessions import (
     ChampionHours,
     HoursKind,
@@ -28,6 +33,7 @@ from digiknow_desk.storage.models import (
     ChampionHoursRow,
     ChampionRow,
     LoanRow,
+    ResidentConsentRow,
     ResidentRow,
     SessionAttendeeRow,
     SessionChampionRow,
@@ -360,6 +366,17 @@ class SessionService:
                 f"No resident has the reference {', '.join(missing)}: search for them by name, or add them "
                 "as an attendee who is not registered."
             )
+        agreed = set(
+            session.scalars(
+                select(ResidentConsentRow.resident_id).where(
+                    ResidentConsentRow.resident_id.in_([row[0] for row in found.values()]),
+                    ResidentConsentRow.purpose == ConsentPurpose.SUPPORT,
+                )
+            )
+        )
+        if refused := [reference for reference, row in found.items() if row[0] not in agreed]:
+            said = problems.get("attendees", "")
+            problems["attendees"] = f"{said} {support_consent_missing(refused)}".strip()
         return found
 
     @staticmethod

@@ -9,11 +9,11 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from digiknow_desk.domain.errors import NotFound, ValidationError
-from digiknow_desk.domain.residents import normalise_reference
+from digiknow_desk.domain.residents import ConsentPurpose, normalise_reference, support_consent_missing
 from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheck, SkillsCheckDraft
 from digiknow_desk.services.context import ServiceContext
 from digiknow_desk.services.inclusion import day_moment, update_statuses
-from digiknow_desk.storage.models import ResidentRow, SkillsCheckLevelRow, SkillsCheckRow
+from digiknow_desk.storage.models import ResidentConsentRow, ResidentRow, SkillsCheckLevelRow, SkillsCheckRow
 
 
 def _checks(session: Session, resident_id: uuid.UUID) -> list[SkillsCheck]:
@@ -57,6 +57,14 @@ class SkillsService:
             raise ValidationError(problems)
         with self._context.db.write() as session:
             resident_id = self._resident_id(session, reference)
+            agreed = session.scalar(
+                select(ResidentConsentRow.id).where(
+                    ResidentConsentRow.resident_id == resident_id,
+                    ResidentConsentRow.purpose == ConsentPurpose.SUPPORT,
+                )
+            )
+            if agreed is None:
+                raise ValidationError({"consent": support_consent_missing([normalise_reference(reference)])})
             row = SkillsCheckRow(
                 resident_id=resident_id,
                 checked_on=draft.checked_on,

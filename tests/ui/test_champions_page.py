@@ -27,7 +27,7 @@ from pytestqt.qtbot import QtBot
 
 from digiknow_desk.app import Services
 from digiknow_desk.domain.champions import Champion, ChampionDraft, ChampionRules, add_months
-from digiknow_desk.domain.residents import ResidentDraft
+from digiknow_desk.domain.residents import ConsentPurpose, ResidentDraft
 from digiknow_desk.domain.sessions import HoursKind, OtherHours, SessionDraft, SessionKind
 from digiknow_desk.domain.venues import Venue, VenueDraft
 from digiknow_desk.ui.champion_dialog import ChampionDialog, HoursDialog
@@ -36,6 +36,8 @@ from digiknow_desk.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from tests.conftest import FakeClock
+
+ALL_CONSENTS = frozenset(ConsentPurpose)  # support recorded too: sessions and skills checks need it
 
 EDGELEY = "E05000787"
 
@@ -273,7 +275,9 @@ def test_other_hours_and_the_months_hours(
 ) -> None:
     priya = current(services, "Priya Shah", clock, venue)
     tom = current(services, "Tom Baker", clock, venue)
-    resident = services.residents.add(ResidentDraft(name="Maureen Clarke", phone="0161 474 4444"))
+    resident = services.residents.add(
+        ResidentDraft(name="Maureen Clarke", phone="0161 474 4444", consents=ALL_CONSENTS)
+    )
     now = today(clock)
     for minutes, champions in ((60, (priya.id,)), (90, (priya.id, tom.id))):
         services.sessions.log(

@@ -41,7 +41,7 @@ from digiknow_desk.domain.loans import (
     WipeChecklist,
     WipeMethod,
 )
-from digiknow_desk.domain.residents import Resident, ResidentDraft
+from digiknow_desk.domain.residents import ConsentPurpose, Resident, ResidentDraft
 from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheckDraft
 from digiknow_desk.ui.desk_page import DeskPage, Step
 from digiknow_desk.ui.printing import DocumentPrinting, PrintChoice, printer_for_documents
@@ -50,6 +50,8 @@ from digiknow_desk.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from tests.conftest import FakeClock
+
+ALL_CONSENTS = frozenset(ConsentPurpose)  # support recorded too: sessions and skills checks need it
 
 # The tests' clock (tests/conftest.py) says Saturday 14 March 2026, 10:30; a tablet's loan is 28 days.
 DUE = "Saturday 11 April"
@@ -126,7 +128,9 @@ def desk(
 def add_resident(
     services: Services, name: str, *, phone: str = "", email: str = "", postcode: str = ""
 ) -> Resident:
-    return services.residents.add(ResidentDraft(name=name, phone=phone, email=email, postcode=postcode))
+    return services.residents.add(
+        ResidentDraft(name=name, phone=phone, email=email, postcode=postcode, consents=ALL_CONSENTS)
+    )
 
 
 def focused() -> QWidget:

@@ -20,7 +20,7 @@ from digiknow_desk.config import database_url, load_config
 from digiknow_desk.domain.champions import ChampionDraft
 from digiknow_desk.domain.devices import DeviceDraft, DeviceType
 from digiknow_desk.domain.inclusion import InclusionRule, InclusionStatus
-from digiknow_desk.domain.residents import ResidentDraft
+from digiknow_desk.domain.residents import ConsentPurpose, ResidentDraft
 from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheckDraft
 from digiknow_desk.ui.application import DEMO_DB_FILE, DeskApplication
 from digiknow_desk.ui.desk_page import Step
@@ -31,6 +31,8 @@ from digiknow_desk.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from tests.conftest import FakeClock
+
+ALL_CONSENTS = frozenset(ConsentPurpose)  # support recorded too: sessions and skills checks need it
 
 
 @pytest.fixture
@@ -231,7 +233,9 @@ def test_the_window_opens_on_the_desk_and_its_scans_go_to_the_desk(
 def test_scanning_a_resident_card_opens_the_resident(
     services: Services, tasks: TaskRunner, qtbot: QtBot
 ) -> None:
-    resident = services.residents.add(ResidentDraft(name="Maureen Clarke", phone="0161 474 4444"))
+    resident = services.residents.add(
+        ResidentDraft(name="Maureen Clarke", phone="0161 474 4444", consents=ALL_CONSENTS)
+    )
     window = make_window(services, tasks, qtbot)
     window.show_area(7)
     scan(window, qtbot, resident.reference.lower())
@@ -256,7 +260,9 @@ def test_a_change_on_the_champions_screen_reaches_the_sessions_screen(
 def test_a_new_inclusion_rule_shows_on_the_residents_page(
     services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
 ) -> None:
-    resident = services.residents.add(ResidentDraft(name="Maureen Clarke", phone="0161 474 4444"))
+    resident = services.residents.add(
+        ResidentDraft(name="Maureen Clarke", phone="0161 474 4444", consents=ALL_CONSENTS)
+    )
     levels = dict.fromkeys(SkillArea, SkillLevel.WITH_HELP)
     services.skills.record(
         resident.reference,

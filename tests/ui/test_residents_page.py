@@ -64,6 +64,7 @@ def tasks() -> Iterator[TaskRunner]:
 
 
 def add(services: Services, name: str, *, phone: str = "", postcode: str = "", **more: object) -> Resident:
+    more.setdefault("consents", frozenset(ConsentPurpose))  # support recorded too: skills checks need it
     draft = ResidentDraft(name=name, phone=phone or "0161 000 0000", postcode=postcode, **more)  # type: ignore[arg-type]
     return services.residents.add(draft, duplicate_checked=True)
 
@@ -518,7 +519,7 @@ def test_add_resident_registers_and_shows_them(
 def test_edit_resident_saves_and_keeps_the_consent_dates(
     services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
 ) -> None:
-    add(services, "Tom Okafor", postcode="SK4 1AA")
+    add(services, "Tom Okafor", postcode="SK4 1AA", consents=frozenset({ConsentPurpose.LENDING}))
     clock.now += timedelta(days=10)
 
     def add_interpreter(

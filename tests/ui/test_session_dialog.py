@@ -33,7 +33,7 @@ from pytestqt.qtbot import QtBot
 from digiknow_desk.app import Services
 from digiknow_desk.domain.champions import Champion, ChampionDraft
 from digiknow_desk.domain.devices import DeviceDraft, DeviceType
-from digiknow_desk.domain.residents import AgeBand, Resident, ResidentDraft
+from digiknow_desk.domain.residents import AgeBand, ConsentPurpose, Resident, ResidentDraft
 from digiknow_desk.domain.sessions import CommonTask, SessionKind
 from digiknow_desk.domain.skills import SkillArea
 from digiknow_desk.domain.venues import Venue, VenueDraft
@@ -41,6 +41,8 @@ from digiknow_desk.ui.session_dialog import Remembered, SessionDialog, rounded_d
 
 if TYPE_CHECKING:
     from tests.conftest import FakeClock
+
+ALL_CONSENTS = frozenset(ConsentPurpose)  # support recorded too: sessions and skills checks need it
 
 EDGELEY = "E05000787"  # Edgeley and Cheadle Heath
 REDDISH_NORTH = "E05000797"
@@ -65,7 +67,11 @@ def champion(services: Services, venue: Venue) -> Champion:
 @pytest.fixture
 def residents(services: Services) -> list[Resident]:
     return [
-        services.residents.add(ResidentDraft(name=name, phone=f"0161 474 {number:04d}", postcode="SK3 9HQ"))
+        services.residents.add(
+            ResidentDraft(
+                name=name, phone=f"0161 474 {number:04d}", postcode="SK3 9HQ", consents=ALL_CONSENTS
+            )
+        )
         for number, name in enumerate(("Maureen Clarke", "Tom Okafor", "Margaret Holt", "Martin Holt"), 1)
     ]
 

@@ -27,7 +27,7 @@ from pytestqt.qtbot import QtBot
 from digiknow_desk.app import Services
 from digiknow_desk.domain.champions import Champion, ChampionDraft
 from digiknow_desk.domain.devices import DeviceDraft, DeviceType
-from digiknow_desk.domain.residents import AgeBand, Resident, ResidentDraft
+from digiknow_desk.domain.residents import AgeBand, ConsentPurpose, Resident, ResidentDraft
 from digiknow_desk.domain.sessions import (
     AnonymousAttendee,
     CommonTask,
@@ -51,6 +51,8 @@ from digiknow_desk.ui.tasks import TaskRunner
 if TYPE_CHECKING:
     from tests.conftest import FakeClock
 
+ALL_CONSENTS = frozenset(ConsentPurpose)  # support recorded too: sessions and skills checks need it
+
 EDGELEY = "E05000787"
 REDDISH_NORTH = "E05000797"
 
@@ -71,7 +73,9 @@ class Place:
         self.priya = services.champions.add(ChampionDraft(name="Priya Shah"))
         self.tom = services.champions.add(ChampionDraft(name="Tom Baker"))
         self.residents = [
-            services.residents.add(ResidentDraft(name=name, phone=f"0161 474 {number:04d}"))
+            services.residents.add(
+                ResidentDraft(name=name, phone=f"0161 474 {number:04d}", consents=ALL_CONSENTS)
+            )
             for number, name in enumerate(("Maureen Clarke", "Tom Okafor", "Margaret Holt"), 1)
         ]
 

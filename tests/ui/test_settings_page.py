@@ -26,12 +26,14 @@ from digiknow_desk.app import Services
 from digiknow_desk.domain.champions import ChampionRules
 from digiknow_desk.domain.devices import DeviceDraft, DeviceType
 from digiknow_desk.domain.inclusion import InclusionRule, InclusionStatus
-from digiknow_desk.domain.residents import ResidentDraft
+from digiknow_desk.domain.residents import ConsentPurpose, ResidentDraft
 from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheckDraft
 from digiknow_desk.domain.venues import VenueDraft
 from digiknow_desk.ui.paged_model import RECORD_ROLE
 from digiknow_desk.ui.settings_page import SettingsPage, VenueDialog, VenueTableModel
 from digiknow_desk.ui.tasks import TaskRunner
+
+ALL_CONSENTS = frozenset(ConsentPurpose)  # support recorded too: sessions and skills checks need it
 
 # Alt+letter keys the main window takes: the File, Go and Help menus and the scan box.
 WINDOW_MNEMONICS = {"f", "g", "h", "s"}
@@ -274,7 +276,7 @@ def test_clearing_the_table_asks_first(
 def _resident_who_can_do_it_alone(services: Services, name: str, *, tablet: str = "") -> str:
     """A resident whose latest check shows Foundation and Communicating done alone (nothing else), with a
     device and a connection of their own, or a tablet on loan and no connection."""
-    resident = services.residents.add(ResidentDraft(name=name, phone="0161 474 4444"))
+    resident = services.residents.add(ResidentDraft(name=name, phone="0161 474 4444", consents=ALL_CONSENTS))
     levels = dict.fromkeys(SkillArea, SkillLevel.NOT_YET) | {
         SkillArea.FOUNDATION: SkillLevel.ALONE,
         SkillArea.COMMUNICATING: SkillLevel.ALONE,

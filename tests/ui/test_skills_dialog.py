@@ -14,13 +14,15 @@ from pytestqt.qtbot import QtBot
 
 from digiknow_desk.app import Services
 from digiknow_desk.domain.inclusion import InclusionStatus
-from digiknow_desk.domain.residents import Resident, ResidentDraft
+from digiknow_desk.domain.residents import ConsentPurpose, Resident, ResidentDraft
 from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheckDraft
 from digiknow_desk.ui.desk_page import to_qdate
 from digiknow_desk.ui.skills_dialog import SkillsDialog
 
 if TYPE_CHECKING:
     from tests.conftest import FakeClock
+
+ALL_CONSENTS = frozenset(ConsentPurpose)  # support recorded too: sessions and skills checks need it
 
 ALONE, HELP, NOT_YET = SkillLevel.ALONE, SkillLevel.WITH_HELP, SkillLevel.NOT_YET
 # How many Right presses reach each answer from the first ('Alone').
@@ -29,7 +31,9 @@ STEPS = {ALONE: 0, HELP: 1, NOT_YET: 2}
 
 @pytest.fixture
 def maureen(services: Services) -> Resident:
-    return services.residents.add(ResidentDraft(name="Maureen Clarke", phone="0161 474 4444"))
+    return services.residents.add(
+        ResidentDraft(name="Maureen Clarke", phone="0161 474 4444", consents=ALL_CONSENTS)
+    )
 
 
 def today(clock: FakeClock) -> date:

@@ -12,7 +12,7 @@ import pytest
 from digiknow_desk.app import Services
 from digiknow_desk.domain.champions import Champion, ChampionDraft, ChampionRules, Lapse, add_months
 from digiknow_desk.domain.errors import NotFound, ValidationError
-from digiknow_desk.domain.residents import AgeBand, Resident, ResidentDraft
+from digiknow_desk.domain.residents import AgeBand, ConsentPurpose, Resident, ResidentDraft
 from digiknow_desk.domain.sessions import (
     AnonymousAttendee,
     CommonTask,
@@ -26,6 +26,8 @@ from digiknow_desk.domain.venues import Venue, VenueDraft
 
 if TYPE_CHECKING:
     from tests.conftest import FakeClock
+
+ALL_CONSENTS = frozenset(ConsentPurpose)  # support recorded too: sessions and skills checks need it
 
 WARD = "E05000788"  # Edgeley and Cheadle Heath
 
@@ -53,7 +55,9 @@ def champion(services: Services, venue: Venue, clock: FakeClock) -> Champion:
 
 
 def _resident(services: Services, name: str, number: int) -> Resident:
-    return services.residents.add(ResidentDraft(name=name, phone=f"0161 474 {number:04d}", ward_code=WARD))
+    return services.residents.add(
+        ResidentDraft(name=name, phone=f"0161 474 {number:04d}", ward_code=WARD, consents=ALL_CONSENTS)
+    )
 
 
 def _draft(clock: FakeClock, champion: Champion, venue: Venue, **changes: object) -> SessionDraft:
@@ -366,3 +370,17 @@ def test_hours_per_champion_per_month_come_from_sessions_and_other_work(
     with pytest.raises(ValidationError) as refused:
         services.sessions.add_hours(champion.id, today + timedelta(days=1), 0, HoursKind.OTHER)
     assert set(refused.value.problems) == {"minutes", "worked_on"}
+
+
+def test_support_is_recorded_only_for_residents_who_agreed_to_it(
+    services: Services, champion: Champion, venue: Venue, clock: FakeClock
+) -> None:
+    services.residents.add(ResidentDraft(name="Lending Only", phone="0161 474 9999"))  # R-00001
+    with pytest.raises(ValidationError, match="R-00001 has not agreed to have the help they get recorded"):
+        services.sessions.log(_draft(clock, champion, venue, resident_references=("R-00001",)))
+    assert services.sessions.count() == 0
+    # Helped anyway, as an attendee who is not registered: counted, with nothing personal kept.
+    services.sessions.log(
+        _draft(clock, champion, venue, anonymous=(AnonymousAttendee(AgeBand.AGE_65_74, WARD),))
+    )
+    assert services.sessions.count() == 1

@@ -15,7 +15,7 @@ from digiknow_desk.domain.devices import DeviceDraft, DeviceType
 from digiknow_desk.domain.errors import NotFound, ValidationError
 from digiknow_desk.domain.inclusion import InclusionRule, InclusionStatus
 from digiknow_desk.domain.loans import LoanAchieved, LoanOutcome, ReasonMet
-from digiknow_desk.domain.residents import Resident, ResidentDraft
+from digiknow_desk.domain.residents import ConsentPurpose, Resident, ResidentDraft
 from digiknow_desk.domain.sessions import AnonymousAttendee, SessionDraft, SessionKind
 from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheckDraft
 from digiknow_desk.storage.database import Database
@@ -23,6 +23,8 @@ from digiknow_desk.storage.models import InclusionChangeRow, ResidentRow
 
 if TYPE_CHECKING:
     from tests.conftest import FakeClock
+
+ALL_CONSENTS = frozenset(ConsentPurpose)  # support recorded too: sessions and skills checks need it
 
 ALONE, HELP, NOT_YET = SkillLevel.ALONE, SkillLevel.WITH_HELP, SkillLevel.NOT_YET
 NOT_YET_SUPPORTED, SUPPORTED, INCLUDED, INDEPENDENT = InclusionStatus
@@ -48,7 +50,9 @@ def _status(services: Services, resident: Resident) -> InclusionStatus:
 
 @pytest.fixture
 def maureen(services: Services) -> Resident:
-    return services.residents.add(ResidentDraft(name="Maureen Clarke", phone="0161 474 4444"))
+    return services.residents.add(
+        ResidentDraft(name="Maureen Clarke", phone="0161 474 4444", consents=ALL_CONSENTS)
+    )
 
 
 def _devices(services: Services) -> None:
@@ -168,7 +172,9 @@ def test_a_lost_device_ends_the_access_it_gave(
 def test_a_new_rule_recomputes_everyone_and_counts_follow_it(
     services: Services, maureen: Resident, clock: FakeClock
 ) -> None:
-    other = services.residents.add(ResidentDraft(name="Tom Okafor", phone="0161 474 5555"))
+    other = services.residents.add(
+        ResidentDraft(name="Tom Okafor", phone="0161 474 5555", consents=ALL_CONSENTS)
+    )
     services.residents.add(ResidentDraft(name="Not Seen", phone="0161 474 6666"))
     services.skills.record(maureen.reference, _check(_today(clock), HELP, ALONE, own=True))
     services.skills.record(other.reference, _check(_today(clock), ALONE, NOT_YET, own=True))
@@ -208,3 +214,13 @@ def test_anonymous_attendees_have_no_status_to_move(services: Services, clock: F
         )
     )
     assert services.inclusion.counts()[SUPPORTED] == 0
+
+
+def test_a_skills_check_needs_the_residents_agreement_to_record_support(
+    services: Services, clock: FakeClock
+) -> None:
+    lending_only = services.residents.add(ResidentDraft(name="Lending Only", phone="0161 474 9999"))
+    with pytest.raises(ValidationError, match="has not agreed to have the help they get recorded") as refused:
+        services.skills.record(lending_only.reference, _check(_today(clock), ALONE, ALONE))
+    assert set(refused.value.problems) == {"consent"}
+    assert services.skills.checks_of(lending_only.reference) == []
