@@ -213,7 +213,7 @@ def lending_timings(folder: Path, residents: int, devices: int, repeat: int) -> 
             lambda w=first: raw.execute(
                 "SELECT r.* FROM residents r JOIN (SELECT resident_id, name, reference FROM "
                 "resident_search_terms WHERE term >= ? AND term < ? GROUP BY resident_id, name, reference "
-                "ORDER BY name, reference LIMIT 100) p ON p.resident_id = r.id ORDER BY p.name, p.reference",
+                "ORDER BY name, reference LIMIT 50) p ON p.resident_id = r.id ORDER BY p.name, p.reference",
                 (w, w[:-1] + chr(ord(w[-1]) + 1)),
             ).fetchall(),
             repeat,

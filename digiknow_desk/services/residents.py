@@ -47,7 +47,7 @@ from digiknow_desk.storage.models import (
     WardRow,
 )
 
-PAGE_SIZE = 100
+PAGE_SIZE = 50  # a screenful and more: the lists fetch the next page as they scroll
 # A word with at least this many matching terms ('s', '07') is searched by reading residents in name order
 # and checking each; a rarer word's matches are read from the index and sorted by name.
 COMMON_WORD = 3_000
