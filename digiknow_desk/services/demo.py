@@ -1,5 +1,6 @@
 """Realistic, reproducible demo data: Stockport venues, a device library like the borough's own and,
-on request, residents and months of lending history made through the same services as the desk."""
+on request, residents and months of history made through the same services as the desk: lending,
+Digital Champions, support sessions, skills checks and the inclusion statuses they lead to."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ import heapq
 import itertools
 import random
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import insert, update
 
+from digiknow_desk.domain.champions import ChampionDraft, ChampionRules, Lapse, add_months
 from digiknow_desk.domain.devices import (
     KIT_SUGGESTIONS,
     AcquisitionSource,
@@ -27,10 +30,13 @@ from digiknow_desk.domain.devices import (
     DeviceType,
 )
 from digiknow_desk.domain.errors import ValidationError
+from digiknow_desk.domain.inclusion import InclusionRule, InclusionStatus, ResidentFacts
 from digiknow_desk.domain.loans import (
     DataPlan,
     LendingRules,
+    LoanAchieved,
     LoanOutcome,
+    ReasonMet,
     WaitEntry,
     WaitStatus,
     WipeChecklist,
@@ -41,27 +47,51 @@ from digiknow_desk.domain.residents import (
     AgeBand,
     ConsentPurpose,
     ReferralReason,
+    Resident,
     ResidentDraft,
 )
-from digiknow_desk.domain.venues import VenueDraft
+from digiknow_desk.domain.sessions import (
+    AnonymousAttendee,
+    CommonTask,
+    HoursKind,
+    SessionDraft,
+    SessionKind,
+    Topic,
+)
+from digiknow_desk.domain.skills import LIFE_AREAS, SkillArea, SkillLevel, SkillsCheckDraft
+from digiknow_desk.domain.venues import Venue, VenueDraft
+from digiknow_desk.services.champions import ChampionService
 from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.services.inclusion import InclusionService
 from digiknow_desk.services.inventory import InventoryService
 from digiknow_desk.services.lending import LendingService
 from digiknow_desk.services.residents import PossibleDuplicate, ResidentService, term_rows
 
 # The residents service's own row builders, so that rows written in bulk are the rows `add` writes.
 from digiknow_desk.services.residents import _columns as resident_columns
+from digiknow_desk.services.sessions import SessionService
+from digiknow_desk.services.skills import SkillsService
 from digiknow_desk.services.venues import VenueService
 from digiknow_desk.storage.models import (
     Base,
+    ChampionHoursRow,
+    ChampionRow,
+    ChampionVenueRow,
     DataPlanRow,
     DeviceRow,
     DeviceStatusEventRow,
+    InclusionChangeRow,
     LoanKitRow,
     LoanRow,
     ResidentConsentRow,
     ResidentRow,
     ResidentSearchTermRow,
+    SessionAttendeeRow,
+    SessionChampionRow,
+    SessionRow,
+    SessionTopicRow,
+    SkillsCheckLevelRow,
+    SkillsCheckRow,
     TagCounterRow,
     WipeRow,
 )
@@ -304,6 +334,185 @@ PRIORITY_REASONS = (
 )
 WITHDRAW_REASONS = ("Family lent them a laptop", "Moved out of Stockport", "No longer needs a device")
 
+# Digital Champions and support.
+RESIDENTS_PER_CHAMPION = 60
+MIN_CHAMPIONS, MAX_CHAMPIONS = 4, 60
+MAX_SESSIONS = 2_000_000
+SUPPORTED_SHARE = 0.8  # residents who have support sessions, not only a loan
+# Sessions that are not part of one resident's support, for every resident: group classes, and
+# drop-ins or calls from someone not registered.
+GROUP_CLASSES_PER_RESIDENT = 0.1
+ANONYMOUS_PER_RESIDENT = 0.2
+# Their shares when an exact number of sessions is asked for (the bulk history, for benchmarks).
+GROUP_SHARE, ANONYMOUS_SHARE = 0.03, 0.05
+
+_K, _S, _C = SessionKind, SkillArea, CommonTask
+INDIVIDUAL_KINDS = ((_K.ONE_TO_ONE, 50), (_K.DROP_IN, 25), (_K.PHONE, 15), (_K.VIDEO, 10))
+# When each kind of session starts (minutes after midnight: first, last, step) and how long it lasts.
+STARTS = {
+    _K.ONE_TO_ONE: (9 * 60 + 30, 15 * 60 + 30, 15),
+    _K.DROP_IN: (10 * 60, 15 * 60 + 30, 5),
+    _K.PHONE: (9 * 60, 16 * 60 + 30, 5),
+    _K.VIDEO: (9 * 60 + 30, 16 * 60, 15),
+}
+LENGTHS = {
+    _K.ONE_TO_ONE: (30, 45, 45, 60, 60, 90),
+    _K.DROP_IN: (20, 25, 30, 30, 40, 45),
+    _K.GROUP: (60, 90, 90, 120),
+    _K.PHONE: (20, 20, 30, 30, 40),
+    _K.VIDEO: (30, 30, 45, 60),
+}
+# What a first session covers, and what each kind of need is helped with afterwards.
+FIRST_TOPICS: tuple[tuple[Topic, int], ...] = (
+    (_C.DEVICE_SETUP, 5),
+    (_S.FOUNDATION, 4),
+    (_C.EMAIL, 1),
+    (_C.VIDEO_CALLS, 1),
+)
+TOPICS_BY_REASON: dict[ReferralReason, tuple[tuple[Topic, int], ...]] = {
+    _R.JOB_SEARCH: (
+        (_C.JOB_APPLICATIONS, 5),
+        (_C.UNIVERSAL_CREDIT, 4),
+        (_C.EMAIL, 3),
+        (_S.HANDLING_INFORMATION, 2),
+        (_S.TRANSACTING, 2),
+        (_C.SPOTTING_SCAMS, 1),
+    ),
+    _R.EDUCATION: (
+        (_S.HANDLING_INFORMATION, 4),
+        (_C.EMAIL, 3),
+        (_S.COMMUNICATING, 2),
+        (_S.PROBLEM_SOLVING, 2),
+        (_S.BEING_SAFE_LEGAL, 1),
+    ),
+    _R.HEALTH: (
+        (_C.NHS_APP, 6),
+        (_C.VIDEO_CALLS, 2),
+        (_S.TRANSACTING, 2),
+        (_C.EMAIL, 2),
+        (_C.SPOTTING_SCAMS, 1),
+    ),
+    _R.SOCIAL_ISOLATION: (
+        (_C.VIDEO_CALLS, 6),
+        (_S.COMMUNICATING, 3),
+        (_C.EMAIL, 3),
+        (_C.SPOTTING_SCAMS, 2),
+        (_C.ONLINE_BANKING, 1),
+    ),
+    _R.OTHER: (
+        (_C.ONLINE_BANKING, 4),
+        (_C.SPOTTING_SCAMS, 3),
+        (_C.EMAIL, 3),
+        (_S.PROBLEM_SOLVING, 2),
+        (_S.BEING_SAFE_LEGAL, 2),
+    ),
+}
+# What someone who drops in unregistered, or rings, most often asks about.
+DROP_IN_TOPICS: tuple[tuple[Topic, int], ...] = (
+    (_C.NHS_APP, 3),
+    (_C.SPOTTING_SCAMS, 3),
+    (_C.ONLINE_BANKING, 2),
+    (_C.EMAIL, 2),
+    (_C.UNIVERSAL_CREDIT, 2),
+    (_S.FOUNDATION, 2),
+    (_S.PROBLEM_SOLVING, 1),
+)
+GROUP_THEMES: tuple[tuple[tuple[Topic, ...], str], ...] = (
+    (
+        (_C.SPOTTING_SCAMS, _S.BEING_SAFE_LEGAL),
+        "Scams class: fake texts, calls and emails, and reporting them",
+    ),
+    ((_C.NHS_APP, _S.TRANSACTING), "NHS App class: repeat prescriptions, appointments and records"),
+    ((_C.VIDEO_CALLS, _S.COMMUNICATING), "Video calls class: WhatsApp and Zoom with family"),
+    ((_C.ONLINE_BANKING, _S.TRANSACTING), "Online banking class: the bank's app, balances and safe payments"),
+    ((_C.EMAIL, _S.COMMUNICATING), "Email class: sending, replying and attachments"),
+    ((_S.FOUNDATION, _C.DEVICE_SETUP), "Getting started class: switching on, Wi-Fi and passwords"),
+)
+# The skill area practised by working on each topic.
+PRACTISES: dict[Topic, SkillArea] = {area: area for area in SkillArea} | {
+    _C.NHS_APP: _S.TRANSACTING,
+    _C.UNIVERSAL_CREDIT: _S.TRANSACTING,
+    _C.ONLINE_BANKING: _S.TRANSACTING,
+    _C.VIDEO_CALLS: _S.COMMUNICATING,
+    _C.JOB_APPLICATIONS: _S.TRANSACTING,
+    _C.SPOTTING_SCAMS: _S.BEING_SAFE_LEGAL,
+    _C.EMAIL: _S.COMMUNICATING,
+    _C.DEVICE_SETUP: _S.FOUNDATION,
+}
+OUTCOMES: dict[Topic, tuple[str, ...]] = {
+    _C.NHS_APP: (
+        "Set up the NHS App and ordered a repeat prescription",
+        "Booked a GP appointment in the NHS App with help",
+        "Found test results in the NHS App",
+    ),
+    _C.UNIVERSAL_CREDIT: (
+        "Added a note to the Universal Credit journal",
+        "Read the to-do list in the journal and replied to the work coach",
+    ),
+    _C.ONLINE_BANKING: ("Checked a balance in the bank's app", "Set up the bank's app with a passcode"),
+    _C.VIDEO_CALLS: ("Made a WhatsApp video call to family", "Joined a Zoom call with a grandchild"),
+    _C.JOB_APPLICATIONS: ("Uploaded a CV and applied for two jobs", "Set up job alerts on Find a job"),
+    _C.SPOTTING_SCAMS: (
+        "Went through fake texts and emails, and how to report them to 7726",
+        "Checked a suspicious email together: it was phishing",
+    ),
+    _C.EMAIL: ("Sent and replied to emails", "Attached a photo to an email"),
+    _C.DEVICE_SETUP: (
+        "Set up the device, connected to Wi-Fi and made a password",
+        "Charged the device and practised unlocking it",
+    ),
+    _S.FOUNDATION: ("Practised the touch screen and opening apps", "Connected to the library Wi-Fi alone"),
+    _S.COMMUNICATING: ("Shared photos with family on WhatsApp", "Set up a Facebook account safely"),
+    _S.HANDLING_INFORMATION: (
+        "Searched for bus times and saved the page",
+        "Saved and found files and photos",
+    ),
+    _S.TRANSACTING: ("Filled in an online form with help", "Bought something online and tracked it"),
+    _S.PROBLEM_SOLVING: ("Used a help video to make the text bigger", "Found an answer in a FAQ page"),
+    _S.BEING_SAFE_LEGAL: ("Changed passwords and turned on two-step sign-in", "Checked privacy settings"),
+}
+FOLLOW_UPS: dict[Topic, str] = {
+    _C.NHS_APP: "Check they can order a prescription alone",
+    _C.UNIVERSAL_CREDIT: "Go through the journal together before the next appointment",
+    _C.ONLINE_BANKING: "Check the bank's app still signs in",
+    _C.VIDEO_CALLS: "Call them on video to practise",
+    _C.JOB_APPLICATIONS: "Look at replies to the applications",
+    _C.SPOTTING_SCAMS: "Ring to see whether more scam texts came",
+    _C.EMAIL: "Check they can reply to an email alone",
+    _C.DEVICE_SETUP: "Check the updates installed and the password is remembered",
+    _S.FOUNDATION: "Practise switching on and connecting to Wi-Fi alone",
+    _S.COMMUNICATING: "See how the family messages are going",
+    _S.HANDLING_INFORMATION: "Practise searching and saving pages",
+    _S.TRANSACTING: "Try the form again alone",
+    _S.PROBLEM_SOLVING: "Practise finding help online",
+    _S.BEING_SAFE_LEGAL: "Check two-step sign-in works",
+}
+# A skills check at the start: Foundation first, older residents further back; the other areas
+# follow Foundation (weights of not yet, with help, alone).
+_L = SkillLevel
+RANKED_LEVELS = (_L.NOT_YET, _L.WITH_HELP, _L.ALONE)
+BASELINE_FOUNDATION = {
+    True: ((_L.NOT_YET, 45), (_L.WITH_HELP, 40), (_L.ALONE, 15)),  # 65 and over
+    False: ((_L.NOT_YET, 20), (_L.WITH_HELP, 45), (_L.ALONE, 35)),
+}
+BASELINE_AREAS = {
+    _L.NOT_YET: ((_L.NOT_YET, 85), (_L.WITH_HELP, 15), (_L.ALONE, 0)),
+    _L.WITH_HELP: ((_L.NOT_YET, 50), (_L.WITH_HELP, 45), (_L.ALONE, 5)),
+    _L.ALONE: ((_L.NOT_YET, 40), (_L.WITH_HELP, 45), (_L.ALONE, 15)),
+}
+OTHER_HOURS: tuple[tuple[tuple[HoursKind, tuple[int, int], tuple[str, ...]], int], ...] = (
+    (
+        (
+            HoursKind.DEVICE_SETUP,
+            (60, 180),
+            ("Set up and labelled tablets for lending", "Wiped and set up laptops"),
+        ),
+        55,
+    ),
+    ((HoursKind.OUTREACH, (90, 240), ("Stall at a community fair", "Talk at a coffee morning")), 35),
+    ((HoursKind.OTHER, (60, 90), ("Champions' team meeting",)), 10),
+)
+
 
 @dataclass(frozen=True)
 class DemoSummary:
@@ -315,6 +524,11 @@ class DemoSummary:
     overdue: int = 0
     waiting: int = 0  # entries waiting or holding an offer
     sims_expiring: int = 0
+    champions_added: int = 0
+    sessions_added: int = 0
+    skills_checks_added: int = 0
+    included: int = 0  # residents digitally included (or independently) at the end
+    champion_warnings: int = 0  # active champions whose training or DBS check lapses soon or has lapsed
 
 
 def _pick(rng: random.Random, weighted: tuple[tuple[T, int], ...]) -> T:
@@ -354,13 +568,17 @@ class DemoDataService:
         seed: int = 1,
         residents: int = 0,
         bulk: bool | None = None,
+        sessions: int | None = None,
     ) -> DemoSummary:
         """Add the demo venues that are missing and `devices` devices acquired over the last `months`
         months. With `residents`, also register that many residents over those months and run the
-        desk through them: loans issued, renewed, returned late or lost, wipes, the waiting list and
-        its offers, and data plans, each made through the lending services on a simulated clock.
+        desk through them: loans issued, renewed, returned late or lost (closed with what the loan
+        achieved), wipes, the waiting list and its offers, and data plans; Digital Champions and their
+        sessions, skills checks and other hours, so that residents' inclusion statuses move over the
+        months. All of it is made through the services on a simulated clock.
         Beyond BULK_RESIDENTS residents (or with `bulk`) a simpler history is written in bulk instead,
-        as the services would take hours over it."""
+        as the services would take hours over it. `sessions` asks for exactly that many sessions,
+        which only the bulk history promises (the benchmarks' size)."""
         problems = {}
         if not 0 <= devices <= 100_000:
             problems["devices"] = "Ask for between 0 and 100,000 demo devices."
@@ -368,13 +586,21 @@ class DemoDataService:
             problems["months"] = "Ask for between 1 and 120 months of demo history."
         if not 0 <= residents <= MAX_RESIDENTS:
             problems["residents"] = f"Ask for between 0 and {MAX_RESIDENTS:,} demo residents."
+        if sessions is not None:
+            if not 0 <= sessions <= MAX_SESSIONS:
+                problems["sessions"] = f"Ask for between 0 and {MAX_SESSIONS:,} demo sessions."
+            elif not residents:
+                problems["sessions"] = "Sessions are held with residents: ask for some residents too."
+            elif bulk is False:
+                problems["sessions"] = "An exact number of sessions comes only with the bulk history."
         if problems:
             raise ValidationError(problems)
         # A second fill of the same database draws afresh, so its serials do not repeat the first fill's.
         existing = self._inventory.count(DeviceFilter())
         rng = random.Random(seed if existing == 0 else f"{seed}:{existing}")
         venues_added = self._add_venues()
-        venue_ids = [venue.id for venue in self._venues.venues(active_only=True)]
+        venues = self._venues.venues(active_only=True)
+        venue_ids = [venue.id for venue in venues]
         today = self._context.today()
         total_weight = sum(count for _type, count in STOCK_MIX)
         entries: list[tuple[DeviceDraft, DeviceStatus]] = []
@@ -392,9 +618,13 @@ class DemoDataService:
             return DemoSummary(venues_added=venues_added, devices_added=len(entries))
         ward_codes = {ward.code for ward in self._venues.wards()}
         start = today - timedelta(days=months * 30)
-        if residents > BULK_RESIDENTS if bulk is None else bulk:
-            return _BulkHistory(self._context, rng, start, ward_codes).run(entries, residents, venues_added)
-        return _History(self._context, rng, start, ward_codes).run(entries, residents, venues_added)
+        champions = ChampionService(self._context)
+        support = _Support(rng, venues, ward_codes, start, today, champions.rules())
+        support.plan_champions(residents, {champion.name for champion in champions.champions()})
+        if (residents > BULK_RESIDENTS or sessions is not None) if bulk is None else bulk:
+            history = _BulkHistory(self._context, rng, start, ward_codes, support)
+            return history.run(entries, residents, venues_added, sessions)
+        return _History(self._context, rng, start, ward_codes, support).run(entries, residents, venues_added)
 
     def _add_venues(self) -> int:
         existing = {venue.name.lower() for venue in self._venues.venues()}
@@ -439,9 +669,10 @@ class DemoDataService:
         return draft, _pick(rng, STATUSES)
 
 
-def resident_draft(rng: random.Random, ward_codes: set[str]) -> ResidentDraft:
+def resident_draft(rng: random.Random, ward_codes: set[str], *, supported: bool) -> ResidentDraft:
     """A made-up Stockport resident: a common name, a postcode and ward, an age band skewed older, a
-    referral that fits their age, contact details that reach nobody, and consents."""
+    referral that fits their age, contact details that reach nobody, and consents (to having their
+    support recorded, for those who will have it)."""
     group = rng.choices(NAME_GROUPS, weights=[g[0] for g in NAME_GROUPS])[0]
     _weight, firsts, surnames, languages = group
     first, surname = rng.choice(firsts), rng.choice(surnames)
@@ -475,7 +706,7 @@ def resident_draft(rng: random.Random, ward_codes: set[str]) -> ResidentDraft:
     consents = {ConsentPurpose.LENDING}
     for purpose, chance in (
         (ConsentPurpose.CONTACT, 0.85),
-        (ConsentPurpose.SUPPORT, 0.55),
+        (ConsentPurpose.SUPPORT, 1.0 if supported else 0.3),
         (ConsentPurpose.FOLLOW_UP, 0.35),
     ):
         if rng.random() < chance:
@@ -503,6 +734,22 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute)).astimezone().astimezone(UTC)
 
 
+def _history_day(rng: random.Random, start: date, today: date) -> date:
+    """A day in the history: some evenly spread, most lately, as word of the scheme spreads."""
+    days = (today - start).days
+    share = rng.random() if rng.random() < 0.3 else rng.random() ** (1 / 3)
+    return start + timedelta(days=min(int(share * days), days - 1))
+
+
+def _support_summary(context: ServiceContext) -> dict[str, int]:
+    """Where support stands at the end of a history: residents included, champions with a warning."""
+    counts = InclusionService(context).counts()
+    return {
+        "included": counts[InclusionStatus.INCLUDED] + counts[InclusionStatus.INDEPENDENT],
+        "champion_warnings": len(ChampionService(context).warnings()),
+    }
+
+
 class _SimulatedClock:
     """The time the history has reached; the services read it as their clock."""
 
@@ -511,6 +758,494 @@ class _SimulatedClock:
 
     def __call__(self) -> datetime:
         return self.at
+
+
+def _latest(dates: Sequence[date], day: date) -> date | None:
+    return max((d for d in dates if d <= day), default=None)
+
+
+@dataclass
+class _ChampionPlan:
+    """A made-up champion over the history: when they joined (and left), and each training and DBS check."""
+
+    name: str
+    phone: str
+    email: str
+    venues: tuple[uuid.UUID, ...]  # in the order drawn, so that choices among them repeat with the seed
+    joined: date
+    trainings: tuple[date, ...]  # oldest first; the first on or before joining
+    dbs_checks: tuple[date, ...]
+    leaves_on: date | None = None
+    id: uuid.UUID = field(default_factory=uuid.uuid4)  # replaced by the service's id when added through it
+
+    def works_on(self, day: date) -> bool:
+        return self.joined <= day and (self.leaves_on is None or day < self.leaves_on)
+
+    def draft_on(self, day: date) -> ChampionDraft:
+        """The champion's record as it stood on `day`."""
+        return ChampionDraft(
+            name=self.name,
+            phone=self.phone,
+            email=self.email,
+            venue_ids=frozenset(self.venues),
+            trained_on=_latest(self.trainings, day),
+            dbs_checked_on=_latest(self.dbs_checks, day),
+            active=self.leaves_on is None or day < self.leaves_on,
+        )
+
+    def changes(self) -> list[date]:
+        """The days after joining when the record changed: training, a DBS check, leaving."""
+        days = {d for d in (*self.trainings, *self.dbs_checks) if d > self.joined}
+        return sorted(days | ({self.leaves_on} if self.leaves_on else set()))
+
+
+@dataclass(frozen=True, slots=True)
+class _Access:
+    """Since when a resident has had a device and an internet connection of their own (None: not yet)."""
+
+    device_from: datetime | None
+    connection_from: datetime | None
+
+    def at(self, moment: datetime) -> tuple[bool, bool]:
+        return (
+            self.device_from is not None and self.device_from <= moment,
+            self.connection_from is not None and self.connection_from <= moment,
+        )
+
+
+@dataclass(slots=True)
+class _Learner:
+    """A resident having support: where and with whom, how many sessions are still to come, and what the
+    last skills check found."""
+
+    reference: str
+    age_band: AgeBand
+    reason: ReferralReason
+    venue_id: uuid.UUID | None
+    aptitude: float  # how quickly they pick things up
+    sessions_left: int
+    champion: _ChampionPlan | None = None
+    sessions_had: int = 0
+    levels: dict[SkillArea, SkillLevel] = field(default_factory=dict)  # empty before the baseline
+    practised: set[SkillArea] = field(default_factory=set)  # since the last check
+    since_check: int = 0
+    review_after: int = 0
+
+
+class _Support:
+    """What the Digital Champions do in the demo: who they are, who gets support and how it goes
+    (sessions, skills checks, a device or connection of their own), and what residents say when a loan
+    closes. The desk's history and the bulk history both ask it, so both tell the same story."""
+
+    def __init__(
+        self,
+        rng: random.Random,
+        venues: list[Venue],
+        ward_codes: set[str],
+        start: date,
+        today: date,
+        rules: ChampionRules,
+    ) -> None:
+        self._rng = rng
+        self._venue_ids = [venue.id for venue in venues]
+        self._venue_wards = {venue.id: venue.ward_code for venue in venues}
+        self._venue_in_ward: dict[str, uuid.UUID] = {}
+        for venue in venues:
+            self._venue_in_ward.setdefault(venue.ward_code, venue.id)
+        self._ward_codes = ward_codes
+        self._start = start
+        self._today = today
+        self._rules = rules
+        self.champions: list[_ChampionPlan] = []
+
+    # Champions
+
+    def plan_champions(self, residents: int, taken: set[str]) -> list[_ChampionPlan]:
+        """About one champion for every RESIDENTS_PER_CHAMPION residents. Most were there from the start,
+        a few joined later; a few have training or a DBS check lapsing or lapsed, so the warnings have
+        something to show, and one or two have left."""
+        rng = self._rng
+        count = min(MAX_CHAMPIONS, max(MIN_CHAMPIONS, round(residents / RESIDENTS_PER_CHAMPION)))
+        span = (self._today - self._start).days
+        founders = count if span < 90 else min(count, max(3, round(count * 0.7)))
+        current, lapsing, lapsed = Lapse.CURRENT, Lapse.LAPSING, Lapse.LAPSED
+        # (training, DBS check, leaves) for each founder, the ones with something to show first.
+        states = [(lapsing, current, False), (current, lapsed, False)]
+        if count >= 8:
+            states += [(lapsed, current, False), (current, lapsing, False)]
+        states += [(current, current, True)] * (1 if count < 8 else 2)
+        states += [(current, current, False)] * (founders - len(states))
+        rng.shuffle(states)
+        taken = {name.casefold() for name in taken}
+        for number in range(count):
+            name, phone, email = self._champion_contact(taken)
+            venues = self._champion_venues(number)
+            if number < founders:
+                training, dbs, leaves = states[number]
+                plan = self._founder(name, phone, email, venues, training, dbs, leaves)
+            else:
+                joined = self._start + timedelta(days=rng.randint(30, span * 3 // 4))
+                plan = _ChampionPlan(
+                    name=name,
+                    phone=phone,
+                    email=email,
+                    venues=venues,
+                    joined=joined,
+                    trainings=self._renewals(
+                        joined - timedelta(days=rng.randint(3, 21)), self._rules.training_months, self._today
+                    ),
+                    dbs_checks=self._renewals(
+                        joined - timedelta(days=rng.randint(14, 60)), self._rules.dbs_months, self._today
+                    ),
+                )
+            self.champions.append(plan)
+        return self.champions
+
+    def _champion_contact(self, taken: set[str]) -> tuple[str, str, str]:
+        rng = self._rng
+        while True:
+            _weight, firsts, surnames, _languages = rng.choices(
+                NAME_GROUPS, weights=[g[0] for g in NAME_GROUPS]
+            )[0]
+            first, surname = rng.choice(firsts), rng.choice(surnames)
+            if f"{first} {surname}".casefold() not in taken:
+                break
+        taken.add(f"{first} {surname}".casefold())
+        phone = f"07700 900{rng.randrange(1000):03d}" if rng.random() < 0.75 else ""
+        email = ""
+        if not phone or rng.random() < 0.5:
+            email = f"{first}.{surname}@example.com".lower().replace("'", "")
+        return f"{first} {surname}", phone, email
+
+    def _champion_venues(self, number: int) -> tuple[uuid.UUID, ...]:
+        """One to three venues; the first ones in turn, so that every venue has someone."""
+        if not self._venue_ids:
+            return ()
+        venues = [self._venue_ids[number % len(self._venue_ids)]]
+        for _ in range(self._rng.choice((0, 0, 1, 2))):
+            extra = self._rng.choice(self._venue_ids)
+            if extra not in venues:
+                venues.append(extra)
+        return tuple(venues)
+
+    def _founder(
+        self,
+        name: str,
+        phone: str,
+        email: str,
+        venues: tuple[uuid.UUID, ...],
+        training: Lapse,
+        dbs: Lapse,
+        leaves: bool,
+    ) -> _ChampionPlan:
+        """A champion there from the start, whose training and DBS check stand as asked at the end."""
+        rng = self._rng
+        rules = self._rules
+        if leaves:
+            span = (self._today - self._start).days
+            leaves_on = self._start + timedelta(days=rng.randint(span // 2, span - 7))
+            trainings = self._renewals(
+                self._start - timedelta(days=rng.randint(30, 400)), rules.training_months, leaves_on
+            )
+            dbs_checks = self._renewals(
+                self._start - timedelta(days=rng.randint(30, 700)), rules.dbs_months, leaves_on
+            )
+            return _ChampionPlan(name, phone, email, venues, self._start, trainings, dbs_checks, leaves_on)
+        return _ChampionPlan(
+            name,
+            phone,
+            email,
+            venues,
+            self._start,
+            self._leading_to(self._last(training, rules.training_months), rules.training_months),
+            self._leading_to(self._last(dbs, rules.dbs_months), rules.dbs_months),
+        )
+
+    def _last(self, state: Lapse, months: int) -> date:
+        """The latest date of something lasting `months` that leaves it in `state` today."""
+        rng = self._rng
+        warn = self._rules.warn_days
+        if state is Lapse.LAPSING:
+            return add_months(self._today + timedelta(days=rng.randint(1, warn)), -months)
+        if state is Lapse.LAPSED:
+            return add_months(self._today - timedelta(days=rng.randint(5, 120)), -months)
+        return self._today - timedelta(days=rng.randint(7, max(7, months * 30 - warn - 30)))
+
+    def _leading_to(self, last: date, months: int) -> tuple[date, ...]:
+        """Dates ending at `last`, each renewed a few weeks before the one before it lapsed, back to one
+        on or before the start."""
+        dates = [last]
+        while dates[0] > self._start:
+            dates.insert(0, add_months(dates[0] + timedelta(days=self._rng.randint(7, 45)), -months))
+        return tuple(dates)
+
+    def _renewals(self, first: date, months: int, until: date) -> tuple[date, ...]:
+        """From `first`, renewed a few weeks before each lapse, while that falls by `until`."""
+        dates = [first]
+        while (renewed := add_months(dates[-1], months) - timedelta(days=self._rng.randint(7, 45))) <= until:
+            dates.append(renewed)
+        return tuple(dates)
+
+    def other_hours(self, champion: _ChampionPlan) -> list[tuple[date, HoursKind, int, str]]:
+        """The champion's volunteer time outside sessions: each training in the history, and now and then
+        setting up devices, outreach or a team meeting."""
+        rng = self._rng
+        found = [
+            (day, HoursKind.TRAINING, 360 if number == 0 else 180,
+             "Digital Champion training" if number == 0 else "Refresher training")
+            for number, day in enumerate(champion.trainings)
+            if self._start <= day <= self._today
+        ]  # fmt: skip
+        month = self._start.replace(day=1)
+        while month <= self._today:
+            following = add_months(month, 1)
+            if rng.random() < 0.3:
+                day = month + timedelta(days=rng.randrange((following - month).days))
+                if self._start <= day <= self._today and champion.works_on(day):
+                    kind, (least, most), notes = _pick(rng, OTHER_HOURS)
+                    found.append((day, kind, rng.randrange(least, most + 1, 15), rng.choice(notes)))
+            month = following
+        return found
+
+    def _champion_for(self, learner: _Learner, day: date) -> _ChampionPlan | None:
+        """The learner's champion, kept while they still help; else one who helps at the learner's venue."""
+        if learner.champion is not None and learner.champion.works_on(day):
+            return learner.champion
+        working = [champion for champion in self.champions if champion.works_on(day)]
+        if not working:
+            return None
+        local = [champion for champion in working if learner.venue_id in champion.venues]
+        learner.champion = self._rng.choice(local or working)
+        return learner.champion
+
+    # Residents
+
+    def access(self, joined: datetime, supported: bool) -> _Access:
+        """Whether the resident came with a device and a connection of their own, or got one later or not
+        in the history; those having support are often helped to one (a device to keep from the
+        National Device Bank, a social tariff)."""
+        rng = self._rng
+        gains = 0.7 if supported else 0.25
+
+        def since(already: float) -> datetime | None:
+            if rng.random() < already:
+                return joined - timedelta(days=1)
+            if rng.random() < gains:
+                return joined + timedelta(days=rng.randint(10, 120))
+            return None
+
+        device = since(0.6)
+        return _Access(device, since(0.6 if device is not None and device < joined else 0.3))
+
+    def wants_support(self) -> bool:
+        """Whether a new resident will have support sessions, not only a loan (asked as they register,
+        when they agree to having it recorded)."""
+        return self._rng.random() < SUPPORTED_SHARE
+
+    def learner(
+        self,
+        reference: str,
+        age_band: AgeBand,
+        ward_code: str | None,
+        reason: ReferralReason,
+    ) -> _Learner:
+        """How a new resident's support will go."""
+        rng = self._rng
+        older = age_band in (AgeBand.AGE_65_74, AgeBand.AGE_75_PLUS)
+        venue = self._venue_in_ward.get(ward_code or "")
+        if venue is None and self._venue_ids:
+            venue = rng.choice(self._venue_ids)
+        return _Learner(
+            reference=reference,
+            age_band=age_band,
+            reason=reason,
+            venue_id=venue,
+            aptitude=rng.uniform(0.4, 0.95) - (0.1 if older else 0.0),
+            sessions_left=1 + min(19, int(rng.expovariate(1 / 6.5))),
+        )
+
+    def achieved(self, access: _Access, moment: datetime) -> LoanAchieved | None:
+        """What a resident says when their loan closes (most are asked), with their own access then."""
+        rng = self._rng
+        if rng.random() < 0.1:
+            return None
+        own_device, own_connection = access.at(moment)
+        reason_met = _pick(rng, ((ReasonMet.YES, 60), (ReasonMet.PARTLY, 30), (ReasonMet.NO, 10)))
+        return LoanAchieved(reason_met, own_device, own_connection)
+
+    # Sessions
+
+    def individual(self, learner: _Learner, day: date, starts_at: time | None = None) -> SessionDraft | None:
+        """The learner's next session on `day` (at `starts_at`, or when its kind usually starts)."""
+        rng = self._rng
+        champion = self._champion_for(learner, day)
+        if champion is None:
+            return None
+        first = learner.sessions_had == 0
+        venue = learner.venue_id if learner.venue_id in champion.venues else None
+        if venue is None and champion.venues:
+            venue = rng.choice(champion.venues)
+        if venue is None:
+            kind = rng.choice((_K.PHONE, _K.VIDEO))
+        elif first:
+            kind = _pick(rng, ((_K.ONE_TO_ONE, 3), (_K.DROP_IN, 1)))
+        else:
+            kind = _pick(rng, INDIVIDUAL_KINDS)
+        topics = self._topics(FIRST_TOPICS if first else TOPICS_BY_REASON[learner.reason])
+        follow_up_on, follow_up = None, ""
+        if rng.random() < 0.2:
+            follow_up_on, follow_up = day + timedelta(days=rng.randint(7, 28)), FOLLOW_UPS[topics[0]]
+        self._practise(learner, topics)
+        learner.sessions_left -= 1
+        return SessionDraft(
+            held_on=day,
+            starts_at=starts_at or self._starts(kind),
+            minutes=rng.choice(LENGTHS[kind]),
+            kind=kind,
+            venue_id=None if kind in (_K.PHONE, _K.VIDEO) else venue,
+            champion_ids=(champion.id,),
+            resident_references=(learner.reference,),
+            topics=frozenset(topics),
+            outcome=rng.choice(OUTCOMES[topics[0]]) if rng.random() < 0.9 else "",
+            follow_up_on=follow_up_on,
+            follow_up=follow_up,
+        )
+
+    def group(self, day: date, candidates: list[_Learner]) -> tuple[SessionDraft, list[_Learner]] | None:
+        """A group class at a venue on `day`: some of the `candidates` come, and some not registered."""
+        rng = self._rng
+        hosts = [champion for champion in self.champions if champion.works_on(day) and champion.venues]
+        if not hosts:
+            return None
+        host = rng.choice(hosts)
+        venue = rng.choice(host.venues)
+        helpers = [champion for champion in hosts if champion is not host and venue in champion.venues]
+        champions = [host, rng.choice(helpers)] if helpers and rng.random() < 0.3 else [host]
+        topics, theme = rng.choice(GROUP_THEMES)
+        size = rng.randint(4, 10)
+        registered = rng.sample(candidates, min(len(candidates), round(size * rng.uniform(0.4, 0.9))))
+        for learner in registered:
+            self._practise(learner, list(topics))
+        draft = SessionDraft(
+            held_on=day,
+            starts_at=time(rng.choice((10, 14))),
+            minutes=rng.choice(LENGTHS[_K.GROUP]),
+            kind=_K.GROUP,
+            venue_id=venue,
+            champion_ids=tuple(champion.id for champion in champions),
+            resident_references=tuple(learner.reference for learner in registered),
+            anonymous=tuple(self._anonymous(venue) for _ in range(size - len(registered))),
+            topics=frozenset(topics),
+            outcome=theme,
+        )
+        return draft, registered
+
+    def drop_in(self, day: date) -> SessionDraft | None:
+        """Someone not registered drops in at a venue, or rings, for help with one thing."""
+        rng = self._rng
+        kind = _pick(rng, ((_K.DROP_IN, 75), (_K.PHONE, 25)))
+        working = [c for c in self.champions if c.works_on(day) and (c.venues or kind is _K.PHONE)]
+        if not working:
+            return None
+        champion = rng.choice(working)
+        venue = rng.choice(champion.venues) if kind is _K.DROP_IN else None
+        topics = self._topics(DROP_IN_TOPICS, most=2)
+        return SessionDraft(
+            held_on=day,
+            starts_at=self._starts(kind),
+            minutes=rng.choice(LENGTHS[kind]),
+            kind=kind,
+            venue_id=venue,
+            champion_ids=(champion.id,),
+            anonymous=(self._anonymous(venue),),
+            topics=frozenset(topics),
+            outcome=rng.choice(OUTCOMES[topics[0]]) + "; told them about borrowing a device",
+        )
+
+    def _topics(self, pool: tuple[tuple[Topic, int], ...], most: int = 3) -> list[Topic]:
+        """One to `most` different topics; the first is the main one."""
+        wanted = min(most, _pick(self._rng, ((1, 50), (2, 35), (3, 15))))
+        topics: list[Topic] = []
+        while len(topics) < wanted:
+            topic = _pick(self._rng, pool)
+            if topic not in topics:
+                topics.append(topic)
+        return topics
+
+    @staticmethod
+    def _practise(learner: _Learner, topics: list[Topic]) -> None:
+        learner.practised.update(PRACTISES[topic] for topic in topics)
+        learner.practised.add(SkillArea.FOUNDATION)  # every session is practice with the device itself
+        learner.sessions_had += 1
+        learner.since_check += 1
+
+    def _starts(self, kind: SessionKind) -> time:
+        first, last, step = STARTS[kind]
+        minute = self._rng.randrange(first, last + 1, step)
+        return time(minute // 60, minute % 60)
+
+    def _anonymous(self, venue_id: uuid.UUID | None) -> AnonymousAttendee:
+        """Someone not registered: an age band, and the ward they say they live in (often the venue's)."""
+        rng = self._rng
+        chance = rng.random()
+        if chance < 0.6 and venue_id is not None:
+            ward: str | None = self._venue_wards[venue_id]
+        elif chance < 0.9:
+            ward = rng.choices(WARD_DISTRICTS, weights=[w[1] for w in WARD_DISTRICTS])[0][0]
+        else:
+            ward = None
+        return AnonymousAttendee(_pick(rng, AGE_BANDS), ward if ward in self._ward_codes else None)
+
+    # Skills checks
+
+    @staticmethod
+    def check_due(learner: _Learner) -> bool:
+        """A baseline at the first session, then a review every few sessions and at the last one."""
+        return (
+            not learner.levels
+            or learner.since_check >= learner.review_after
+            or (learner.sessions_left == 0 and learner.since_check >= 1)
+        )
+
+    def check(self, learner: _Learner, day: date, own_device: bool, own_connection: bool) -> SkillsCheckDraft:
+        """The learner's skills check on `day`: the baseline, or a review where the areas they practised
+        since the last check are more likely to have moved on (one step at a time)."""
+        rng = self._rng
+        if not learner.levels:
+            older = learner.age_band in (AgeBand.AGE_65_74, AgeBand.AGE_75_PLUS)
+            foundation = _pick(rng, BASELINE_FOUNDATION[older])
+            levels = {_S.FOUNDATION: foundation} | {
+                area: _pick(rng, BASELINE_AREAS[foundation]) for area in LIFE_AREAS
+            }
+            note = "Baseline at the first session"
+        else:
+            levels = dict(learner.levels)
+            alone: list[str] = []
+            for area in SkillArea:  # Foundation first: the other areas build on it
+                rank = levels[area].rank
+                ceiling = 2 if area is _S.FOUNDATION or levels[_S.FOUNDATION].rank >= 1 else 1
+                chance = (
+                    min(0.95, learner.aptitude + 0.3) if area in learner.practised else learner.aptitude * 0.3
+                )
+                if rank < ceiling and rng.random() < chance:
+                    levels[area] = RANKED_LEVELS[rank + 1]
+                    if levels[area] is _L.ALONE:
+                        alone.append(area.label)
+            moved = levels != learner.levels
+            note = (
+                "Now does alone: " + ", ".join(alone)
+                if alone
+                else "Steady progress with help"
+                if moved
+                else "No change yet: more practice"
+            )
+        learner.levels = levels
+        learner.practised.clear()
+        learner.since_check = 0
+        learner.review_after = rng.randint(2, 4)
+        return SkillsCheckDraft(
+            levels=levels, checked_on=day, own_device=own_device, own_connection=own_connection, note=note
+        )
 
 
 class _History:
@@ -525,8 +1260,14 @@ class _History:
     """
 
     def __init__(
-        self, context: ServiceContext, rng: random.Random, start: date, ward_codes: set[str]
+        self,
+        context: ServiceContext,
+        rng: random.Random,
+        start: date,
+        ward_codes: set[str],
+        support: _Support,
     ) -> None:
+        self._context = context
         self._end = context.now()
         self._today = context.today()
         self._start = start
@@ -535,8 +1276,12 @@ class _History:
         self._inventory = InventoryService(timed)
         self._residents = ResidentService(timed)
         self._lending = LendingService(timed)
+        self._champions = ChampionService(timed)
+        self._sessions = SessionService(timed)
+        self._skills = SkillsService(timed)
         self._rules = self._lending.rules()
         self._rng = rng
+        self._support = support
         self._known_wards = ward_codes
         self._events: list[tuple[datetime, int, Callable[[], None]]] = []
         self._order = itertools.count()
@@ -553,6 +1298,12 @@ class _History:
         self._phones: set[str] = set()
         self._residents_added = 0
         self._loans_added = 0
+        # Support: those having sessions, each resident's own access over time, and who has what on loan.
+        self._learners: dict[str, _Learner] = {}
+        self._access: dict[str, _Access] = {}
+        self._loans_out: dict[str, dict[str, tuple[uuid.UUID, date]]] = {}  # reference -> tag -> (id, issued)
+        self._sessions_added = 0
+        self._checks_added = 0
 
     def run(
         self, entries: list[tuple[DeviceDraft, DeviceStatus]], residents: int, venues_added: int
@@ -562,12 +1313,23 @@ class _History:
             by_day.setdefault(draft.acquired_on or self._today, []).append((draft, status))
         for day, batch in sorted(by_day.items()):
             self._push(_at(day, 9), partial(self._acquire, batch))
-        days = (self._today - self._start).days
         for _ in range(residents):
-            # Some arrive evenly, most more often lately, as word of the scheme spreads.
-            share = self._rng.random() if self._rng.random() < 0.3 else self._rng.random() ** (1 / 3)
-            day = self._start + timedelta(days=min(int(share * days), days - 1))
-            self._push(self._desk_time(day), self._arrive)
+            self._push(self._desk_time(_history_day(self._rng, self._start, self._today)), self._arrive)
+        for champion in self._support.champions:
+            self._push(_at(champion.joined, 8), partial(self._champion_joins, champion))
+            for day in champion.changes():
+                self._push(_at(day, 8, 5), partial(self._champion_changes, champion, day))
+            for day, kind, minutes, note in self._support.other_hours(champion):
+                self._push(
+                    _at(max(day, champion.joined), 17, 30),
+                    partial(self._other_hours, champion, day, kind, minutes, note),
+                )
+        for _ in range(round(residents * GROUP_CLASSES_PER_RESIDENT)):
+            day = _history_day(self._rng, self._start, self._today)
+            self._push(_at(day, 16, 45), partial(self._group_class, day))
+        for _ in range(round(residents * ANONYMOUS_PER_RESIDENT)):
+            day = _history_day(self._rng, self._start, self._today)
+            self._push(_at(day, 17, 15), partial(self._drop_in, day))
         while self._events:
             when, _order, action = heapq.heappop(self._events)
             self._clock.at = when
@@ -583,6 +1345,10 @@ class _History:
             overdue=self._lending.count_open(due_by=self._today - timedelta(days=1)),
             waiting=len(self._lending.waiting_list()),
             sims_expiring=len(self._lending.sims_expiring()),
+            champions_added=len(self._support.champions),
+            sessions_added=self._sessions_added,
+            skills_checks_added=self._checks_added,
+            **_support_summary(self._context),
         )
 
     # Time
@@ -628,11 +1394,18 @@ class _History:
     # Residents arrive and ask for a device
 
     def _arrive(self) -> None:
-        resident = self._register()
+        supported = self._support.wants_support()
+        resident = self._register(supported)
         if resident is None:
             return
-        reference, reason = resident
+        reference, reason = resident.reference, resident.referral_reason
         self._reasons[reference] = reason
+        learner = (
+            self._support.learner(reference, resident.age_band, resident.ward_code, reason)
+            if supported
+            else None
+        )
+        self._access[reference] = self._support.access(self._clock.at, supported=supported)
         wanted = _pick(self._rng, WANTS[reason])
         self._ask(reference, wanted)
         if (
@@ -640,11 +1413,18 @@ class _History:
             and self._rng.random() < 0.3
         ):
             self._ask(reference, DeviceType.MIFI)  # no internet at home: data goes with it
+        if learner is not None:
+            # The first session straight after registering (and any loan), with whoever is on duty.
+            self._learners[reference] = learner
+            begins = (self._clock.at + timedelta(minutes=10)).astimezone()
+            starts_at = time(begins.hour, begins.minute - begins.minute % 5)
+            if (draft := self._support.individual(learner, begins.date(), starts_at)) is not None:
+                self._push(self._logged_at(draft), partial(self._log, draft, learner))
 
-    def _register(self) -> tuple[str, ReferralReason] | None:
+    def _register(self, supported: bool) -> Resident | None:
         """Register a made-up resident, drawing again if the name is taken at that postcode or phone."""
         for _attempt in range(20):
-            draft = resident_draft(self._rng, self._known_wards)
+            draft = resident_draft(self._rng, self._known_wards, supported=supported)
             key = (draft.name.lower(), draft.postcode)
             if key in self._people or (draft.phone and f"{key[0]}|{draft.phone}" in self._phones):
                 continue
@@ -656,7 +1436,7 @@ class _History:
             if draft.phone:
                 self._phones.add(f"{key[0]}|{draft.phone}")
             self._residents_added += 1
-            return resident.reference, resident.referral_reason
+            return resident
         return None
 
     def _ask(self, reference: str, kind: DeviceType) -> None:
@@ -697,6 +1477,7 @@ class _History:
 
     def _issue(self, tag: str, reference: str) -> None:
         loan = self._lending.issue(tag, reference)
+        self._loans_out.setdefault(reference, {})[tag] = (loan.id, self._day())
         kind = self._types[tag]
         self._waiting.pop((reference, kind), None)
         self._offers.pop(tag, None)
@@ -765,6 +1546,7 @@ class _History:
             if fault
             else _pick(rng, ((Condition.GOOD, 60), (Condition.FAIR, 30), (Condition.POOR, 6)))
         )
+        self._loans_out.get(reference, {}).pop(tag, None)
         self._lending.return_device(
             tag,
             kit_back=kit_back,
@@ -772,6 +1554,10 @@ class _History:
             fault=fault,
             returned_at=returned_at,
             late_reason=late_reason,
+            # Asked at the desk; nobody is there to ask about a device left in the book drop.
+            achieved=None
+            if returned_at is not None
+            else self._support.achieved(self._own_access(reference), self._clock.at),
         )
         if fault:
             self._push(self._clock.at + timedelta(minutes=20), lambda: self._send_for_repair(tag, fault))
@@ -780,11 +1566,19 @@ class _History:
         if rng.random() < 0.45:  # many come back for another loan
             self._later(rng.randint(7, 60), lambda: self._ask_again(reference))
 
+    def _own_access(self, reference: str) -> _Access:
+        """The resident's own device and connection over time; for someone registered before this
+        history (served from an earlier fill's waiting list), drawn when first needed."""
+        if reference not in self._access:
+            self._access[reference] = self._support.access(self._clock.at, supported=False)
+        return self._access[reference]
+
     def _ask_again(self, reference: str) -> None:
         self._ask(reference, _pick(self._rng, WANTS[self._reasons.get(reference, ReferralReason.OTHER)]))
 
     def _lost(self, tag: str, outcome: LoanOutcome, reason: str) -> None:
-        self._lending.record_lost(tag, outcome, reason)
+        loan = self._lending.record_lost(tag, outcome, reason)
+        self._loans_out.get(loan.resident_reference, {}).pop(tag, None)
 
     def _send_for_repair(self, tag: str, fault: str) -> None:
         self._inventory.change_status(tag, DeviceStatus.IN_REPAIR, f"Sent for repair: {fault}")
@@ -836,6 +1630,79 @@ class _History:
                 else:
                     self._shelve(tag)
 
+    # Champions and support
+
+    def _champion_joins(self, champion: _ChampionPlan) -> None:
+        champion.id = self._champions.add(champion.draft_on(champion.joined)).id
+
+    def _champion_changes(self, champion: _ChampionPlan, day: date) -> None:
+        self._champions.update(champion.id, champion.draft_on(day))
+
+    def _other_hours(
+        self, champion: _ChampionPlan, day: date, kind: HoursKind, minutes: int, note: str
+    ) -> None:
+        self._sessions.add_hours(champion.id, day, minutes, kind, note)
+
+    def _logged_at(self, draft: SessionDraft) -> datetime:
+        """When a session is logged: mostly straight after it, some the next morning."""
+        if self._rng.random() < 0.15:
+            return _at(draft.held_on + timedelta(days=1), 9, 30) + timedelta(minutes=self._rng.randrange(90))
+        ends = _at(draft.held_on, draft.starts_at.hour, draft.starts_at.minute) + timedelta(
+            minutes=draft.minutes
+        )
+        return ends + timedelta(minutes=self._rng.randint(0, 20))
+
+    def _session_day(self, learner: _Learner, day: date) -> None:
+        """Plan the learner's session on the morning of its day, with whoever helps then."""
+        draft = self._support.individual(learner, day)
+        if draft is None:
+            self._learners.pop(learner.reference, None)
+        else:
+            self._push(self._logged_at(draft), partial(self._log, draft, learner))
+
+    def _with_loan(self, draft: SessionDraft, reference: str) -> SessionDraft:
+        """The session about a loan the resident had out that day, mostly, when they had one."""
+        loans = [
+            loan_id
+            for loan_id, issued_on in self._loans_out.get(reference, {}).values()
+            if issued_on <= draft.held_on
+        ]
+        if loans and self._rng.random() < 0.75:
+            return replace(draft, loan_id=loans[0])
+        return draft
+
+    def _log(self, draft: SessionDraft, learner: _Learner | None) -> None:
+        """Log a session; for a learner, with the loan they have out and any skills check due, and plan
+        their next session."""
+        if learner is None:
+            self._sessions.log(draft)
+            self._sessions_added += 1
+            return
+        reference = learner.reference
+        self._sessions.log(self._with_loan(draft, reference))
+        self._sessions_added += 1
+        if self._support.check_due(learner):
+            own_device, own_connection = self._access[reference].at(self._clock.at)
+            self._skills.record(
+                reference, self._support.check(learner, draft.held_on, own_device, own_connection)
+            )
+            self._checks_added += 1
+        if learner.sessions_left > 0:
+            day = draft.held_on + timedelta(days=self._rng.randint(4, 21))
+            self._push(_at(day, 8, 30), partial(self._session_day, learner, day))
+        else:
+            self._learners.pop(reference, None)
+
+    def _group_class(self, day: date) -> None:
+        """A group class, logged after it: residents having support come, with some not registered."""
+        candidates = [learner for learner in self._learners.values() if learner.levels]
+        if (planned := self._support.group(day, candidates)) is not None:
+            self._log(planned[0], None)
+
+    def _drop_in(self, day: date) -> None:
+        if (draft := self._support.drop_in(day)) is not None:
+            self._log(draft, None)
+
     # Data
 
     def _add_data_plans(self) -> None:
@@ -867,6 +1734,46 @@ class _History:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class _LoanFacts:
+    id: uuid.UUID
+    issued: datetime
+    closed: datetime | None
+    device_type: DeviceType
+    achieved: LoanAchieved | None
+
+
+@dataclass(slots=True)
+class _Person:
+    """A resident of the bulk history, with the records their inclusion status is worked out from."""
+
+    joined: datetime
+    id: uuid.UUID
+    reference: str
+    age_band: AgeBand
+    ward_code: str | None
+    access: _Access
+    learner: _Learner | None  # their support, if they have any
+    loans: list[_LoanFacts] = field(default_factory=list)
+    checks: list[tuple[datetime, SkillsCheckDraft]] = field(default_factory=list)  # (recorded, check)
+    first_session: datetime | None = None
+
+    def loan_out(self, moment: datetime) -> uuid.UUID | None:
+        """The loan they had out at `moment`, if any."""
+        return next(
+            (
+                loan.id
+                for loan in self.loans
+                if loan.issued <= moment and (loan.closed is None or moment < loan.closed)
+            ),
+            None,
+        )
+
+
+def _month_number(day: date) -> int:
+    return day.year * 12 + day.month
+
+
 class _BulkHistory:
     """A borough-scale history (tens of thousands of residents, hundreds of thousands of loans) written
     with bulk inserts, a block of rows per transaction: the desk's services take a few milliseconds an
@@ -877,25 +1784,41 @@ class _BulkHistory:
     before the history starts, go out again and again, each loan to a resident registered by then;
     loans are renewed, returned on time or late, or lost, and each return is wiped a few days later.
     Nobody waits: at this size the waiting list is not what is being measured.
+
+    Support follows the desk history's pattern (_Support): most residents have sessions from the day
+    they register, with a baseline skills check and reviews; group classes and people not registered
+    fill the rest. Their inclusion statuses are then worked out by replaying each resident's dated
+    records through the rule, so the status history has the dates the services would have given it.
     """
 
     BLOCK = 50_000  # rows held before they are written
 
     def __init__(
-        self, context: ServiceContext, rng: random.Random, start: date, ward_codes: set[str]
+        self,
+        context: ServiceContext,
+        rng: random.Random,
+        start: date,
+        ward_codes: set[str],
+        support: _Support,
     ) -> None:
         self._context = context
         self._rng = rng
+        self._support = support
         self._start = start
         self._end = context.now()
         self._today = context.today()
         self._ward_codes = ward_codes
         self._actor = context.actor
         self._rows: dict[type[Base], list[dict[str, Any]]] = {}
+        self._updates: dict[type[Base], list[dict[str, Any]]] = {}
         self._held = 0
 
     def run(
-        self, entries: list[tuple[DeviceDraft, DeviceStatus]], residents: int, venues_added: int
+        self,
+        entries: list[tuple[DeviceDraft, DeviceStatus]],
+        residents: int,
+        venues_added: int,
+        sessions: int | None,
     ) -> DemoSummary:
         rng = self._rng
         opening = _at(self._start, 9)
@@ -908,7 +1831,7 @@ class _BulkHistory:
         devices = inventory.add_with_statuses(entries, reason=DEMO_REASON) if entries else []
         rules = LendingService(self._context).rules()
         people = self._residents(residents, opening)
-        joined = [at for at, _id, _reference in people]
+        joined = [person.joined for person in people]
         loans = open_loans = overdue = 0
         plans: list[tuple[uuid.UUID, DeviceType, bool]] = []
         for device in devices:
@@ -928,15 +1851,14 @@ class _BulkHistory:
                 if not registered:
                     at += timedelta(days=7)
                     continue
-                _joined, resident_id, reference = people[rng.randrange(registered)]
-                status, at, due = self._loan(device, resident_id, reference, at, rules)
+                status, at, due = self._loan(device, people[rng.randrange(registered)], at, rules)
                 loans += 1
                 if status == DeviceStatus.ON_LOAN:
                     out = True
                     open_loans += 1
                     overdue += due < self._today
             if status != device.status:
-                self._add(DeviceRow, {"id": device.id, "status": status, "updated_at": max(at, opening)})
+                self._update(DeviceRow, {"id": device.id, "status": status, "updated_at": max(at, opening)})
             if device.device_type in (DeviceType.MIFI, DeviceType.PHONE):
                 plans.append((device.id, device.device_type, out))
         for device_id, _kind, out in plans:
@@ -956,6 +1878,10 @@ class _BulkHistory:
                 },
             )
         self._write()
+        self._champions()
+        made, checks = self._support_sessions(people, residents, sessions)
+        self._statuses(people, InclusionService(self._context).rule())
+        self._write()
         lending = LendingService(self._context)
         return DemoSummary(
             venues_added=venues_added,
@@ -966,10 +1892,14 @@ class _BulkHistory:
             overdue=overdue,
             waiting=0,
             sims_expiring=len(lending.sims_expiring()),
+            champions_added=len(self._support.champions),
+            sessions_added=made,
+            skills_checks_added=checks,
+            **_support_summary(self._context),
         )
 
-    def _residents(self, count: int, opening: datetime) -> list[tuple[datetime, uuid.UUID, str]]:
-        """Register `count` residents over the months, in time order; (joined, id, reference) each."""
+    def _residents(self, count: int, opening: datetime) -> list[_Person]:
+        """Register `count` residents over the months, in time order."""
         rng = self._rng
         span = (self._end - opening).total_seconds()
         times = sorted(
@@ -984,7 +1914,8 @@ class _BulkHistory:
             counter.last_number += count
         people = []
         for number, joined in enumerate(times, start=first):
-            draft = resident_draft(rng, self._ward_codes).cleaned()
+            supported = self._support.wants_support()
+            draft = resident_draft(rng, self._ward_codes, supported=supported).cleaned()
             reference = f"{REFERENCE_PREFIX}-{number:05d}"
             resident_id = uuid.uuid4()
             self._add(
@@ -1009,12 +1940,20 @@ class _BulkHistory:
                         "given_on": joined.astimezone().date(),
                     },
                 )
-            people.append((joined, resident_id, reference))
+            learner = (
+                self._support.learner(reference, draft.age_band, draft.ward_code, draft.referral_reason)
+                if supported
+                else None
+            )
+            access = self._support.access(joined, supported=supported)
+            people.append(
+                _Person(joined, resident_id, reference, draft.age_band, draft.ward_code, access, learner)
+            )
         self._write()  # the loans refer to them
         return people
 
     def _loan(
-        self, device: Device, resident_id: uuid.UUID, reference: str, issued: datetime, rules: LendingRules
+        self, device: Device, person: _Person, issued: datetime, rules: LendingRules
     ) -> tuple[DeviceStatus, datetime, date]:
         """One loan of the device from `issued`: the device's status after it, when that began, and
         the loan's due date."""
@@ -1034,10 +1973,14 @@ class _BulkHistory:
         back_on = max(back_on, issued.astimezone().date() + timedelta(days=3))
         closed = self._desk_time(back_on)
         still_out = closed >= self._end
+        achieved = None if still_out or lost else self._support.achieved(person.access, closed)
+        person.loans.append(
+            _LoanFacts(loan_id, issued, None if still_out else closed, device.device_type, achieved)
+        )
         loan = {
             "id": loan_id,
             "device_id": device.id,
-            "resident_id": resident_id,
+            "resident_id": person.id,
             "issued_at": issued,
             "due_on": due,
             "renewals": renewals,
@@ -1049,6 +1992,9 @@ class _BulkHistory:
             "late_reason": "",
             "condition_back": "" if still_out or lost else Condition.GOOD.value,
             "fault": "Not returned after three reminders; written off" if lost and not still_out else "",
+            "reason_met": achieved.reason_met if achieved else None,
+            "own_device_after": achieved.own_device if achieved else None,
+            "own_connection_after": achieved.own_connection if achieved else None,
         }
         self._add(LoanRow, loan)
         for position, name in enumerate(device.kit):
@@ -1064,7 +2010,9 @@ class _BulkHistory:
                     "came_back": came_back,
                 },
             )
-        self._event(device, issued, DeviceStatus.AVAILABLE, DeviceStatus.ON_LOAN, f"Issued to {reference}")
+        self._event(
+            device, issued, DeviceStatus.AVAILABLE, DeviceStatus.ON_LOAN, f"Issued to {person.reference}"
+        )
         if still_out:
             return DeviceStatus.ON_LOAN, issued, due
         if lost:
@@ -1114,6 +2062,265 @@ class _BulkHistory:
             },
         )
 
+    # Champions and support
+
+    def _champions(self) -> None:
+        """The champions as they stand at the end, with the venues they help at and their other hours."""
+        for champion in self._support.champions:
+            draft = champion.draft_on(self._today)
+            created = _at(champion.joined, 8)
+            changes = champion.changes()
+            self._add(
+                ChampionRow,
+                {
+                    "id": champion.id,
+                    "name": draft.name,
+                    "phone": draft.phone,
+                    "email": draft.email,
+                    "trained_on": draft.trained_on,
+                    "dbs_checked_on": draft.dbs_checked_on,
+                    "active": draft.active,
+                    "created_at": created,
+                    "updated_at": _at(changes[-1], 8, 5) if changes else created,
+                },
+            )
+            for venue_id in champion.venues:
+                self._add(ChampionVenueRow, {"champion_id": champion.id, "venue_id": venue_id})
+            for day, kind, minutes, note in self._support.other_hours(champion):
+                self._add(
+                    ChampionHoursRow,
+                    {
+                        "id": uuid.uuid4(),
+                        "champion_id": champion.id,
+                        "worked_on": day,
+                        "minutes": minutes,
+                        "kind": kind,
+                        "note": note,
+                        "logged_by": self._actor,
+                    },
+                )
+
+    def _support_sessions(self, people: list[_Person], residents: int, wanted: int | None) -> tuple[int, int]:
+        """Each supported resident's sessions and skills checks, then group classes and sessions with
+        people not registered; `wanted` sessions in all when given. How many sessions and checks."""
+        rng = self._rng
+        support = self._support
+        learners = [(person.learner, person) for person in people if person.learner is not None]
+        if wanted is None:
+            classes = round(residents * GROUP_CLASSES_PER_RESIDENT)
+            others = round(residents * ANONYMOUS_PER_RESIDENT)
+        else:
+            classes, others = round(wanted * GROUP_SHARE), round(wanted * ANONYMOUS_SHARE)
+            self._share_out(learners, wanted - classes - others)
+        made = checks = 0
+        # Who was having sessions when: (first, last, learner, person) by the months they span.
+        spans: list[tuple[datetime, datetime]] = []
+        by_month: dict[int, list[tuple[datetime, datetime, _Learner, _Person]]] = {}
+        for learner, person in learners:
+            room = max(1, (self._today - person.joined.astimezone().date()).days)
+            spread = min(1.0, room / (max(1, learner.sessions_left) * 12.5))  # closer together if late
+            day, starts_at = self._first_session(person.joined)
+            first: datetime | None = None
+            last = person.joined
+            while learner.sessions_left > 0 and (draft := support.individual(learner, day, starts_at)):
+                begins = _at(day, draft.starts_at.hour, draft.starts_at.minute)
+                ends = begins + timedelta(minutes=draft.minutes)
+                if ends > self._end:
+                    break
+                loan_id = person.loan_out(begins)
+                if loan_id is not None and rng.random() < 0.75:
+                    draft = replace(draft, loan_id=loan_id)
+                self._session(draft, [person], begins, ends)
+                made += 1
+                first, last = first or begins, begins
+                if support.check_due(learner):
+                    own_device, own_connection = person.access.at(ends)
+                    self._check(person, support.check(learner, day, own_device, own_connection), ends)
+                    checks += 1
+                day += timedelta(days=max(1, round(rng.randint(4, 21) * spread)))
+                starts_at = None
+            if first is not None:
+                spans.append((first, last))
+                for month in range(_month_number(first.date()), _month_number(last.date()) + 1):
+                    by_month.setdefault(month, []).append((first, last, learner, person))
+        for _ in range(classes):
+            if spans:
+                first, last = rng.choice(spans)
+                day = (first + (last - first) * rng.random()).astimezone().date()
+            else:
+                day = _history_day(rng, self._start, self._today)
+            morning = _at(day, 9)
+            nearby = by_month.get(_month_number(day), [])
+            present = {
+                learner.reference: person
+                for first, last, learner, person in rng.sample(nearby, min(len(nearby), 30))
+                if first < morning <= last
+            }
+            candidates = [learner for first, last, learner, person in nearby if learner.reference in present]
+            planned = support.group(day, candidates)
+            if planned is None:
+                continue
+            draft, registered = planned
+            begins = _at(day, draft.starts_at.hour, draft.starts_at.minute)
+            ends = begins + timedelta(minutes=draft.minutes)
+            if ends <= self._end:
+                self._session(draft, [present[learner.reference] for learner in registered], begins, ends)
+                made += 1
+        left = others if wanted is None else wanted - made
+        while left > 0:
+            if (draft := support.drop_in(_history_day(rng, self._start, self._today))) is None:
+                continue
+            begins = _at(draft.held_on, draft.starts_at.hour, draft.starts_at.minute)
+            ends = begins + timedelta(minutes=draft.minutes)
+            if ends <= self._end:
+                self._session(draft, [], begins, ends)
+                made += 1
+                left -= 1
+        return made, checks
+
+    def _share_out(self, learners: list[tuple[_Learner, _Person]], wanted: int) -> None:
+        """Give the learners about `wanted` sessions between them, in proportion to what each drew and to
+        the time they had (someone who registered last week has not had twenty); the few this leaves
+        over go to people not registered."""
+        rooms = [max(1, (self._today - person.joined.astimezone().date()).days) for _l, person in learners]
+        weights = [
+            learner.sessions_left * min(1.0, room / 365)
+            for (learner, _p), room in zip(learners, rooms, strict=True)
+        ]
+        total = sum(weights) or 1.0
+        for (learner, _person), weight, room in zip(learners, weights, rooms, strict=True):
+            learner.sessions_left = min(room // 2 + 1, int(wanted * weight / total))
+
+    @staticmethod
+    def _first_session(joined: datetime) -> tuple[date, time | None]:
+        """The day and time of a resident's first session: soon after registering, in desk hours."""
+        begins = (joined + timedelta(minutes=10)).astimezone()
+        if begins.time() < time(9, 30):
+            return begins.date(), time(9, 30)
+        if begins.time() > time(16, 30):
+            return begins.date() + timedelta(days=1), None
+        return begins.date(), time(begins.hour, begins.minute - begins.minute % 5)
+
+    def _session(
+        self, draft: SessionDraft, attendees: list[_Person], begins: datetime, ends: datetime
+    ) -> None:
+        session_id = uuid.uuid4()
+        self._add(
+            SessionRow,
+            {
+                "id": session_id,
+                "held_on": draft.held_on,
+                "starts_at": draft.starts_at,
+                "minutes": draft.minutes,
+                "kind": draft.kind,
+                "venue_id": draft.venue_id,
+                "loan_id": draft.loan_id,
+                "outcome": draft.outcome,
+                "follow_up_on": draft.follow_up_on,
+                "follow_up": draft.follow_up,
+                "logged_by": self._actor,
+                "logged_at": min(self._end, ends + timedelta(minutes=self._rng.randint(0, 20))),
+            },
+        )
+        for champion_id in draft.champion_ids:
+            self._add(SessionChampionRow, {"session_id": session_id, "champion_id": champion_id})
+        for person in attendees:
+            if person.first_session is None or begins < person.first_session:
+                person.first_session = begins
+            self._add(
+                SessionAttendeeRow,
+                {
+                    "id": uuid.uuid4(),
+                    "session_id": session_id,
+                    "resident_id": person.id,
+                    "age_band": person.age_band,
+                    "ward_code": person.ward_code,
+                },
+            )
+        for anonymous in draft.anonymous:
+            self._add(
+                SessionAttendeeRow,
+                {
+                    "id": uuid.uuid4(),
+                    "session_id": session_id,
+                    "resident_id": None,
+                    "age_band": anonymous.age_band,
+                    "ward_code": anonymous.ward_code,
+                },
+            )
+        for topic in sorted(draft.topics):
+            self._add(SessionTopicRow, {"session_id": session_id, "topic": topic.value})
+
+    def _check(self, person: _Person, check: SkillsCheckDraft, ends: datetime) -> None:
+        """A skills check recorded just after the session it was done in."""
+        check_id = uuid.uuid4()
+        recorded = ends + timedelta(minutes=5)
+        self._add(
+            SkillsCheckRow,
+            {
+                "id": check_id,
+                "resident_id": person.id,
+                "checked_on": check.checked_on,
+                "checked_by": self._actor,
+                "own_device": check.own_device,
+                "own_connection": check.own_connection,
+                "note": check.note,
+                "recorded_at": recorded,
+            },
+        )
+        for area in SkillArea:
+            self._add(SkillsCheckLevelRow, {"check_id": check_id, "area": area, "level": check.levels[area]})
+        person.checks.append((recorded, check))
+
+    def _statuses(self, people: list[_Person], rule: InclusionRule) -> None:
+        """Replay each resident's dated records through the rule, as the services would have met them:
+        the changes to their inclusion status, when each happened, and their status now."""
+        issued, checked, closed, session = range(4)  # at the same moment, a loan's answer counts over a check
+        for person in people:
+            events = [(loan.issued, issued, number) for number, loan in enumerate(person.loans)]
+            events += [
+                (loan.closed, closed, number) for number, loan in enumerate(person.loans) if loan.closed
+            ]
+            events += [(recorded, checked, number) for number, (recorded, _check) in enumerate(person.checks)]
+            if person.first_session is not None:
+                events.append((person.first_session, session, 0))
+            status = InclusionStatus.NOT_YET_SUPPORTED
+            levels: dict[SkillArea, SkillLevel] = {}
+            own_device = own_connection = False
+            out: Counter[DeviceType] = Counter()
+            for moment, what, number in sorted(events):
+                if what == issued:
+                    out[person.loans[number].device_type] += 1
+                elif what == closed:
+                    loan = person.loans[number]
+                    out[loan.device_type] -= 1
+                    if loan.achieved is not None:
+                        own_device, own_connection = loan.achieved.own_device, loan.achieved.own_connection
+                elif what == checked:
+                    check = person.checks[number][1]
+                    levels, own_device, own_connection = check.levels, check.own_device, check.own_connection
+                facts = ResidentFacts(
+                    supported=True,
+                    levels=levels,
+                    own_device=own_device,
+                    own_connection=own_connection,
+                    on_loan=frozenset(kind for kind, count in out.items() if count > 0),
+                )
+                if (now := rule.status(facts)) is not status:
+                    self._add(
+                        InclusionChangeRow,
+                        {
+                            "id": uuid.uuid4(),
+                            "resident_id": person.id,
+                            "at": moment,
+                            "from_status": status,
+                            "to_status": now,
+                        },
+                    )
+                    status = now
+            if status is not InclusionStatus.NOT_YET_SUPPORTED:
+                self._update(ResidentRow, {"id": person.id, "inclusion_status": status})
+
     def _desk_time(self, day: date) -> datetime:
         return _at(day, 9, 30) + timedelta(minutes=self._rng.randrange(7 * 60))
 
@@ -1123,8 +2330,15 @@ class _BulkHistory:
         if self._held >= self.BLOCK:
             self._write()
 
+    def _update(self, model: type[Base], row: dict[str, Any]) -> None:
+        """Change a row written earlier, found by its primary key in `row`."""
+        self._updates.setdefault(model, []).append(row)
+        self._held += 1
+        if self._held >= self.BLOCK:
+            self._write()
+
     def _write(self) -> None:
-        """Write the rows held, parents before children, in one transaction."""
+        """Write the rows held, parents before children, then the changes, in one transaction."""
         order = (
             ResidentRow,
             ResidentSearchTermRow,
@@ -1134,12 +2348,23 @@ class _BulkHistory:
             DeviceStatusEventRow,
             WipeRow,
             DataPlanRow,
+            ChampionRow,
+            ChampionVenueRow,
+            ChampionHoursRow,
+            SessionRow,
+            SessionChampionRow,
+            SessionAttendeeRow,
+            SessionTopicRow,
+            SkillsCheckRow,
+            SkillsCheckLevelRow,
+            InclusionChangeRow,
         )
         with self._context.db.write() as session:
             for model in order:
                 if rows := self._rows.pop(model, None):
                     # Core inserts: the ORM's bulk insert costs twice the time here.
                     session.execute(insert(Base.metadata.tables[model.__tablename__]), rows)
-            if rows := self._rows.pop(DeviceRow, None):
-                session.execute(update(DeviceRow), rows)
+            for changed, rows in self._updates.items():
+                session.execute(update(changed), rows)
+        self._updates.clear()
         self._held = 0

@@ -1,4 +1,5 @@
-"""Demo data: reproducible from its seed, shaped like Stockport's device library, and plausible."""
+"""Demo data: reproducible from its seed, shaped like Stockport's device library and its Digital
+Champions' work, and plausible."""
 
 from __future__ import annotations
 
@@ -7,21 +8,38 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Row, func, select
 
 from digiknow_desk.app import Services, build_services
 from digiknow_desk.domain.devices import Device, DeviceFilter, DeviceStatus, DeviceType
 from digiknow_desk.domain.errors import ValidationError
-from digiknow_desk.domain.loans import Loan, LoanOutcome, WaitStatus
+from digiknow_desk.domain.inclusion import InclusionStatus
+from digiknow_desk.domain.loans import Loan, LoanOutcome, ReasonMet, WaitStatus
 from digiknow_desk.domain.residents import AgeBand, ConsentPurpose, ReferralReason, Resident
+from digiknow_desk.domain.sessions import ALL_TOPICS, HoursKind, Session, SessionFilter, SessionKind
+from digiknow_desk.domain.skills import SkillArea
 from digiknow_desk.domain.venues import VenueDraft
-from digiknow_desk.services.demo import BULK_RESIDENTS, DEFAULT_RESIDENTS, DemoSummary
+from digiknow_desk.services.demo import (
+    BULK_RESIDENTS,
+    DEFAULT_RESIDENTS,
+    DEMO_VENUES,
+    MAX_SESSIONS,
+    DemoSummary,
+)
 from digiknow_desk.storage.database import Database
 from digiknow_desk.storage.migrate import upgrade_to_head
-from digiknow_desk.storage.models import LoanRow, ResidentRow, WaitEventRow
+from digiknow_desk.storage.models import (
+    ChampionHoursRow,
+    InclusionChangeRow,
+    LoanRow,
+    ResidentRow,
+    SessionRow,
+    SkillsCheckRow,
+    WaitEventRow,
+)
 
 if TYPE_CHECKING:
     from tests.conftest import FakeClock
@@ -180,9 +198,13 @@ def test_devices_are_on_the_shelf_in_the_workshop_or_retired_with_a_reason(servi
         ({"months": 121}, "months"),
         ({"residents": -1}, "residents"),
         ({"residents": 100_001}, "residents"),
+        ({"residents": 10, "sessions": -1}, "sessions"),
+        ({"residents": 10, "sessions": MAX_SESSIONS + 1}, "sessions"),
+        ({"sessions": 10}, "sessions"),  # sessions are held with residents
+        ({"residents": 10, "sessions": 10, "bulk": False}, "sessions"),  # only the bulk history counts them
     ],
 )
-def test_fill_refuses_silly_sizes(services: Services, options: dict[str, int], field: str) -> None:
+def test_fill_refuses_silly_sizes(services: Services, options: dict[str, int | bool], field: str) -> None:
     with pytest.raises(ValidationError) as refused:
         services.demo.fill(**options)
     assert set(refused.value.problems) == {field}
@@ -240,6 +262,7 @@ def test_a_history_is_reproducible_from_its_seed(tmp_path: Path) -> None:
     def fingerprint(services: Services) -> tuple[object, ...]:
         residents = [
             (r.reference, r.name, r.postcode, r.ward_code, r.phone, r.age_band, r.referral_partner)
+            + _support_of(services, r)
             for r in _every_resident(services)
         ]
         loans = sorted(
@@ -250,10 +273,11 @@ def test_a_history_is_reproducible_from_its_seed(tmp_path: Path) -> None:
                 loan.due_on,
                 loan.closed_at,
                 loan.outcome,
+                loan.achieved,
             )
             for loan in _every_loan(services)
         )
-        return residents, loans
+        return residents, loans, _champions_and_sessions(services)
 
     first, first_db, _ = _history(tmp_path, "a.db", devices=60, residents=50, months=6, seed=4)
     second, second_db, _ = _history(tmp_path, "b.db", devices=60, residents=50, months=6, seed=4)
@@ -449,6 +473,9 @@ def test_a_second_history_adds_more_residents_without_duplicates(tmp_path: Path)
         assert len(residents) == 60
         assert len({(r.name, r.postcode) for r in residents}) == 60
         assert len(_all(services)) == 80
+        champions = services.champions.champions()
+        assert len(champions) == first.champions_added + second.champions_added == 8
+        assert len({champion.name.casefold() for champion in champions}) == 8
     finally:
         database.dispose()
 
@@ -514,16 +541,26 @@ def test_a_bulk_history_holds_the_records_the_desk_makes(tmp_path: Path) -> None
 
 
 def test_a_bulk_history_is_reproducible_and_chosen_for_many_residents(tmp_path: Path) -> None:
-    def fingerprint(services: Services) -> list[tuple[object, ...]]:
-        return sorted(
-            (loan.device_tag, loan.resident_reference, loan.issued_at, loan.due_on, loan.closed_at)
+    def fingerprint(services: Services) -> tuple[object, ...]:
+        loans = sorted(
+            (
+                loan.device_tag,
+                loan.resident_reference,
+                loan.issued_at,
+                loan.due_on,
+                loan.closed_at,
+                loan.achieved,
+            )
             for loan in _every_loan(services)
         )
+        support = [_support_of(services, resident) for resident in _every_resident(services)]
+        return loans, support, _champions_and_sessions(services)
 
     first, first_db, _ = _history(tmp_path, "a.db", devices=30, residents=60, months=6, seed=9, bulk=True)
     second, second_db, _ = _history(tmp_path, "b.db", devices=30, residents=60, months=6, seed=9, bulk=True)
     try:
-        assert fingerprint(first) == fingerprint(second) != []
+        assert fingerprint(first) == fingerprint(second)
+        assert fingerprint(first)[0] != []
     finally:
         first_db.dispose()
         second_db.dispose()
@@ -534,5 +571,323 @@ def test_a_bulk_history_is_reproducible_and_chosen_for_many_residents(tmp_path: 
     try:
         assert summary.residents_added == BULK_RESIDENTS + 1
         assert all(d.acquired_on and d.acquired_on < TODAY - timedelta(days=60) for d in _all(services))
+    finally:
+        database.dispose()
+
+
+# Digital Champions, sessions, skills checks and inclusion statuses
+
+
+def _every_session(services: Services) -> list[Session]:
+    return services.sessions.sessions(limit=services.sessions.count() + 1)
+
+
+def _support_of(services: Services, resident: Resident) -> tuple[object, ...]:
+    """A resident's status and skills checks, for comparing two histories."""
+    checks = tuple(
+        (c.checked_on, tuple(sorted(c.levels.items())), c.own_device, c.own_connection, c.note)
+        for c in services.skills.checks_of(resident.reference)
+    )
+    return resident.inclusion_status, checks
+
+
+def _champions_and_sessions(services: Services) -> tuple[object, ...]:
+    champions = [
+        (c.name, c.phone, c.email, c.venue_names, c.trained_on, c.dbs_checked_on, c.active)
+        for c in services.champions.champions()
+    ]
+    loans = {loan.id: (loan.device_tag, loan.issued_at) for loan in _every_loan(services)}
+    sessions = sorted(
+        (
+            s.held_on,
+            s.starts_at,
+            s.minutes,
+            s.kind,
+            s.venue_name,
+            s.champion_names,
+            tuple(sorted((a.reference, a.age_band, a.ward_code or "") for a in s.attendees)),
+            tuple(sorted(s.topics)),
+            s.outcome,
+            s.follow_up_on,
+            s.follow_up,
+            loans[s.loan_id] if s.loan_id else None,
+        )
+        for s in _every_session(services)
+    )
+    with services.database.read() as session:
+        hours = sorted(
+            session.execute(
+                select(
+                    ChampionHoursRow.worked_on,
+                    ChampionHoursRow.minutes,
+                    ChampionHoursRow.kind,
+                    ChampionHoursRow.note,
+                )
+            )
+        )
+    return champions, sessions, hours
+
+
+@pytest.fixture(scope="module")
+def bulk_borough(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Services, DemoSummary]]:
+    """A history written in bulk (600 residents over 18 months), built once and only read."""
+    services, database, summary = _history(
+        tmp_path_factory.mktemp("bulk"), "bulk.db", devices=150, residents=600, months=18, seed=3, bulk=True
+    )
+    yield services, summary
+    database.dispose()
+
+
+HISTORY_MONTHS = {"borough": 24, "bulk_borough": 18}
+
+
+@pytest.fixture(params=["borough", "bulk_borough"], ids=["desk", "bulk"])
+def either(request: pytest.FixtureRequest) -> tuple[Services, DemoSummary, int]:
+    """Each history, the desk's (through the services) and the bulk one, with its months."""
+    services, summary = request.getfixturevalue(request.param)
+    return services, summary, HISTORY_MONTHS[request.param]
+
+
+def test_champions_help_at_the_venues_and_some_need_their_training_or_dbs_renewed(
+    either: tuple[Services, DemoSummary, int],
+) -> None:
+    services, summary, _months = either
+    champions = services.champions.champions()
+    # About one for every 60 residents.
+    assert len(champions) == summary.champions_added == max(4, round(summary.residents_added / 60))
+    assert len({champion.name for champion in champions}) == len(champions)
+    demo_venues = {name for name, _ward in DEMO_VENUES}
+    for champion in champions:
+        assert champion.phone or champion.email
+        assert not champion.phone or re.fullmatch(r"07700 900\d{3}", champion.phone)
+        assert not champion.email or champion.email.endswith("@example.com")
+        assert 1 <= len(champion.venues) <= 3
+        assert {name for _id, name in champion.venues} <= demo_venues
+        assert champion.trained_on is not None and champion.trained_on <= TODAY
+        assert champion.dbs_checked_on is not None and champion.dbs_checked_on <= TODAY
+    assert 1 <= sum(not champion.active for champion in champions) <= 2
+    assert len({champion.trained_on for champion in champions}) > len(champions) / 2
+    warnings = services.champions.warnings(TODAY)
+    assert len(warnings) == summary.champion_warnings >= 2
+    found = [text for _champion, texts in warnings for text in texts]
+    assert any(text.startswith("training lapses on") for text in found)
+    assert any(text.startswith("DBS check lapsed on") for text in found)
+    # Spread over the venues: each champion's first venue differs from the others' while venues last.
+    assert len({name for c in champions for _id, name in c.venues}) >= min(len(demo_venues), len(champions))
+
+
+def test_champions_give_time_besides_sessions(either: tuple[Services, DemoSummary, int]) -> None:
+    services, _summary, months = either
+    with services.database.read() as session:
+        kinds = Counter(session.scalars(select(ChampionHoursRow.kind)))
+    assert {HoursKind.TRAINING, HoursKind.DEVICE_SETUP, HoursKind.OUTREACH} <= set(kinds)
+    last_month = (TODAY.replace(day=1) - timedelta(days=1)).replace(day=1)
+    hours = services.sessions.hours(last_month)
+    assert hours and all(h.total_minutes == h.session_minutes + h.other_minutes for h in hours)
+    assert sum(h.sessions for h in hours) >= services.sessions.count(SessionFilter(month=last_month))
+    other = sum(
+        h.other_minutes
+        for n in range(months)
+        for h in services.sessions.hours(TODAY - timedelta(days=30 * n))
+    )
+    assert other > 0
+
+
+def test_sessions_of_every_kind_refer_to_real_champions_venues_residents_and_loans(
+    either: tuple[Services, DemoSummary, int],
+) -> None:
+    services, summary, months = either
+    sessions = _every_session(services)
+    assert len(sessions) == summary.sessions_added == services.sessions.count()
+    kinds = Counter(session.kind for session in sessions)
+    assert set(kinds) == set(SessionKind)
+    assert kinds[SessionKind.ONE_TO_ONE] + kinds[SessionKind.DROP_IN] > len(sessions) / 2
+    champions = {champion.id for champion in services.champions.champions()}
+    venues = {venue.id for venue in services.venues.venues()}
+    wards = {ward.code for ward in services.venues.wards()}
+    loans = {loan.id: loan for loan in _every_loan(services)}
+    agreed = {
+        r.reference
+        for r in _every_resident(services)
+        if ConsentPurpose.SUPPORT in {c.purpose for c in r.consents}
+    }
+    start = TODAY - timedelta(days=months * 30)
+    for session in sessions:
+        assert start <= session.held_on <= TODAY
+        assert 20 <= session.minutes <= 120
+        assert session.champions and {champion_id for champion_id, _name in session.champions} <= champions
+        if session.kind in (SessionKind.PHONE, SessionKind.VIDEO):
+            assert session.venue_id is None
+        else:
+            assert session.venue_id in venues
+        assert 1 <= len(session.topics) <= 3 and session.topics <= set(ALL_TOPICS)
+        attendees = session.attendees
+        if session.kind is SessionKind.GROUP:
+            assert 4 <= len(attendees) <= 10
+        else:
+            assert len(attendees) == 1
+        for attendee in attendees:
+            if attendee.resident_id is None:
+                assert attendee.reference == "" and attendee.ward_code in wards | {None}
+            else:
+                # Only those who agreed to have their support recorded, as the services insist.
+                assert attendee.reference in agreed
+        if session.loan_id is not None:
+            # About the loan the resident had out that day.
+            loan = loans[session.loan_id]
+            assert loan.resident_id in {attendee.resident_id for attendee in attendees}
+            assert _local_day(loan.issued_at) <= session.held_on
+            assert loan.closed_at is None or _local_day(loan.closed_at) >= session.held_on
+        if session.follow_up_on is not None:
+            assert session.follow_up_on > session.held_on and session.follow_up
+        begins = datetime.combine(session.held_on, session.starts_at).astimezone()
+        assert begins + timedelta(minutes=session.minutes) <= session.logged_at <= HISTORY_NOW
+    groups = [session for session in sessions if session.kind is SessionKind.GROUP]
+    attendees = [attendee for session in groups for attendee in session.attendees]
+    assert any(a.resident_id is None for a in attendees) and any(a.resident_id for a in attendees)
+    assert any(a.resident_id is None for s in sessions if s.kind is SessionKind.DROP_IN for a in s.attendees)
+    assert sum(session.loan_id is not None for session in sessions) > len(sessions) / 10
+    assert sum(session.follow_up_on is not None for session in sessions) > len(sessions) / 10
+    assert services.sessions.follow_ups(TODAY + timedelta(days=28))
+    # Spread over the months, more of them lately as the scheme grows.
+    held = Counter((session.held_on.year, session.held_on.month) for session in sessions)
+    assert len(held) >= months - 1
+    assert sum(s.held_on > TODAY - timedelta(days=months * 15) for s in sessions) > len(sessions) / 2
+
+
+def _supported(sessions: list[Session]) -> dict[str, date]:
+    """Each registered resident who had sessions, with the day of their first."""
+    first: dict[str, date] = {}
+    for session in sessions:
+        for attendee in session.attendees:
+            if attendee.reference:
+                first[attendee.reference] = min(
+                    session.held_on, first.get(attendee.reference, session.held_on)
+                )
+    return first
+
+
+def test_skills_checks_start_with_a_baseline_and_move_on(either: tuple[Services, DemoSummary, int]) -> None:
+    services, summary, _months = either
+    first_sessions = _supported(_every_session(services))
+    checks_made = 0
+    improved = reviewed = gained_access = 0
+    for reference, first_day in first_sessions.items():
+        checks = services.skills.checks_of(reference)
+        checks_made += len(checks)
+        # A baseline at their first session, every area recorded.
+        assert checks[0].baseline and checks[0].checked_on == first_day
+        assert all(set(check.levels) == set(SkillArea) for check in checks)
+        for before, after in zip(checks, checks[1:], strict=False):
+            assert before.checked_on <= after.checked_on
+            # Realistic progress: never backwards, at most one step at a time.
+            assert all(0 <= after.levels[a].rank - before.levels[a].rank <= 1 for a in SkillArea)
+        if len(checks) > 1:
+            reviewed += 1
+            improved += any(checks[-1].levels[a] != checks[0].levels[a] for a in SkillArea)
+            gained_access += not checks[0].own_device and checks[-1].own_device
+    with services.database.read() as session:
+        assert session.scalar(select(func.count()).select_from(SkillsCheckRow)) == checks_made
+    assert checks_made == summary.skills_checks_added
+    assert reviewed > len(first_sessions) / 2
+    assert improved > reviewed * 0.7
+    assert gained_access > 0
+
+
+def test_most_closed_loans_say_what_they_achieved(either: tuple[Services, DemoSummary, int]) -> None:
+    services, _summary, _months = either
+    loans = _every_loan(services)
+    returned = [loan for loan in loans if loan.outcome is LoanOutcome.RETURNED]
+    answers = [loan.achieved for loan in returned if loan.achieved is not None]
+    assert len(answers) > len(returned) * 0.8
+    met = Counter(answer.reason_met for answer in answers)
+    assert met[ReasonMet.YES] + met[ReasonMet.PARTLY] > len(answers) * 0.8 and met[ReasonMet.NO] > 0
+    assert any(a.own_device and a.own_connection for a in answers)
+    assert any(not a.own_device for a in answers)
+    assert all(loan.achieved is None for loan in loans if loan.outcome is not LoanOutcome.RETURNED)
+
+
+def test_statuses_are_the_rules_and_a_realistic_share_is_included(
+    either: tuple[Services, DemoSummary, int],
+) -> None:
+    services, summary, _months = either
+    assert services.inclusion.recompute_all() == 0
+    counts = services.inclusion.counts()
+    included = {InclusionStatus.INCLUDED, InclusionStatus.INDEPENDENT}
+    assert summary.included == sum(counts[status] for status in included)
+    statuses = {resident.reference: resident.inclusion_status for resident in _every_resident(services)}
+    supported = _supported(_every_session(services))
+    share = sum(statuses[reference] in included for reference in supported) / len(supported)
+    assert 0.3 <= share <= 0.5, share
+    assert counts[InclusionStatus.INDEPENDENT] > counts[InclusionStatus.INCLUDED] > 0
+    assert all(statuses[reference] is not InclusionStatus.NOT_YET_SUPPORTED for reference in supported)
+
+
+CHANGE_COLUMNS = (
+    InclusionChangeRow.resident_id,
+    InclusionChangeRow.at,
+    InclusionChangeRow.from_status,
+    InclusionChangeRow.to_status,
+)
+
+
+def test_residents_are_included_month_by_month(either: tuple[Services, DemoSummary, int]) -> None:
+    """The monthly report counts 'included this month' from the status history: it runs through the
+    months, and where each resident stands now is where one of their changes took them."""
+    services, _summary, months = either
+    with services.database.read() as session:
+        changes = list(session.execute(select(*CHANGE_COLUMNS)))
+        ids = {
+            row.id: row.reference for row in session.execute(select(ResidentRow.id, ResidentRow.reference))
+        }
+    statuses = {resident.reference: resident.inclusion_status for resident in _every_resident(services)}
+    start = HISTORY_NOW - timedelta(days=months * 30 + 1)
+    by_resident: dict[str, list[Row[Any]]] = {}
+    for change in changes:
+        assert start <= change.at <= HISTORY_NOW and change.from_status is not change.to_status
+        by_resident.setdefault(ids[change.resident_id], []).append(change)
+    for reference, status in statuses.items():
+        own = by_resident.get(reference, [])
+        assert (status is InclusionStatus.NOT_YET_SUPPORTED) == (not own)
+        if own:
+            assert status in {change.to_status for change in own}
+    included = {InclusionStatus.INCLUDED, InclusionStatus.INDEPENDENT}
+    newly = Counter(
+        (change.at.year, change.at.month)
+        for change in changes
+        if change.to_status in included and change.from_status not in included
+    )
+    assert len(newly) >= months * 2 // 3
+
+
+def test_a_bulk_status_history_links_up(bulk_borough: tuple[Services, DemoSummary]) -> None:
+    """In bulk every change follows on from the one before, from 'not yet supported' to now."""
+    services, _summary = bulk_borough
+    with services.database.read() as session:
+        changes = sorted(session.execute(select(*CHANGE_COLUMNS)), key=lambda change: change.at)
+        statuses = {
+            row.id: row.inclusion_status
+            for row in session.execute(select(ResidentRow.id, ResidentRow.inclusion_status))
+        }
+    chains: dict[object, list[Row[Any]]] = {}
+    for change in changes:
+        chains.setdefault(change.resident_id, []).append(change)
+    for resident_id, chain in chains.items():
+        assert chain[0].from_status is InclusionStatus.NOT_YET_SUPPORTED
+        for before, after in zip(chain, chain[1:], strict=False):
+            assert after.from_status is before.to_status
+        assert chain[-1].to_status is statuses[resident_id]
+
+
+def test_the_bulk_history_makes_exactly_the_sessions_asked_for(tmp_path: Path) -> None:
+    services, database, summary = _history(
+        tmp_path, "sessions.db", devices=60, residents=300, months=12, sessions=4000
+    )
+    try:
+        assert summary.sessions_added == 4000 == services.sessions.count()
+        with services.database.read() as session:
+            kinds = set(session.scalars(select(SessionRow.kind).distinct()))
+        assert kinds == set(SessionKind)
+        assert services.inclusion.recompute_all() == 0
     finally:
         database.dispose()
