@@ -7,14 +7,16 @@ import dataclasses
 import json
 import re
 import sys
+import uuid
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from digiknow_desk import __version__
 from digiknow_desk.app import Services, build_services, current_actor, open_database
 from digiknow_desk.config import Config
+from digiknow_desk.domain.champions import Champion, ChampionDraft, ChampionRules
 from digiknow_desk.domain.devices import (
     KIT_SUGGESTIONS,
     AcquisitionSource,
@@ -27,10 +29,13 @@ from digiknow_desk.domain.devices import (
     normalise_tag,
 )
 from digiknow_desk.domain.errors import DomainError, NotFound, ValidationError
+from digiknow_desk.domain.inclusion import InclusionRule
 from digiknow_desk.domain.loans import (
     DataPlan,
     Loan,
+    LoanAchieved,
     LoanOutcome,
+    ReasonMet,
     WaitEntry,
     WaitStatus,
     WipeChecklist,
@@ -44,8 +49,21 @@ from digiknow_desk.domain.residents import (
     Resident,
     ResidentDraft,
     normalise_postcode,
+    normalise_reference,
 )
-from digiknow_desk.domain.venues import VenueDraft, Ward
+from digiknow_desk.domain.sessions import (
+    ALL_TOPICS,
+    AnonymousAttendee,
+    HoursKind,
+    Session,
+    SessionAttendee,
+    SessionDraft,
+    SessionFilter,
+    SessionKind,
+    topic_from,
+)
+from digiknow_desk.domain.skills import LIFE_AREAS, SkillArea, SkillLevel, SkillsCheck, SkillsCheckDraft
+from digiknow_desk.domain.venues import Venue, VenueDraft, Ward
 from digiknow_desk.services.demo import BULK_RESIDENTS, DEFAULT_DEVICES, DEFAULT_RESIDENTS
 from digiknow_desk.services.labels import LabelRequest
 from digiknow_desk.services.residents import PossibleDuplicate
@@ -76,6 +94,21 @@ def _local_time(text: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"'{text}' is not a date and time: use YYYY-MM-DD HH:MM (in quotes), e.g. '2025-09-01 14:30'"
         ) from error
+
+
+def _month(text: str) -> date:
+    """A month typed as YYYY-MM, as its first day."""
+    match = re.fullmatch(r"([0-9]{4})-([0-9]{2})", text.strip())
+    if match is None or not 1 <= int(match[2]) <= 12:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a month: use YYYY-MM, e.g. 2026-03")
+    return date(int(match[1]), int(match[2]), 1)
+
+
+def _clock_time(text: str) -> time:
+    match = re.fullmatch(r"([0-9]{1,2}):([0-9]{2})", text.strip())
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a time of day: use HH:MM, e.g. 14:30")
+    return time(int(match[1]), int(match[2]))
 
 
 def _positive(text: str) -> int:
@@ -179,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_ward_commands(commands)
     _add_rules_commands(commands)
+    _add_support_commands(commands)
 
     labels = commands.add_parser("labels", help="print QR labels to a PDF")
     labels.add_argument("--out", type=Path, help="the PDF to write")
@@ -265,6 +299,221 @@ def _add_rules_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     )
 
 
+def _add_support_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Digital Champions, their sessions and hours, skills checks and the inclusion rule."""
+    champions = commands.add_parser(
+        "champions", help="Digital Champions: add, edit, list, and training and DBS warnings"
+    ).add_subparsers(dest="champions_command", metavar="ACTION", required=True)
+    listing = champions.add_parser("list", help="active champions, with their venues and when checks are due")
+    listing.add_argument("--all", action="store_true", help="include champions who are no longer active")
+    listing.add_argument("--json", action="store_true")
+    add = champions.add_parser("add", help="register a champion")
+    add.add_argument("--name", required=True)
+    add.add_argument("--phone", default="")
+    add.add_argument("--email", default="")
+    add.add_argument(
+        "--venue", nargs="+", action="extend", default=[], metavar="NAME", help="the venues they help at"
+    )
+    add.add_argument(
+        "--trained-on", type=_iso_date, metavar="DATE", help="when they were trained, YYYY-MM-DD"
+    )
+    add.add_argument(
+        "--dbs-checked-on", type=_iso_date, metavar="DATE", help="the date of their DBS check, YYYY-MM-DD"
+    )
+    add.add_argument("--inactive", dest="active", action="store_false", help="register them as not active")
+    edit = champions.add_parser("edit", help="change a champion; the options not given keep their value")
+    edit.add_argument("champion", metavar="NAME", help="the champion's name as registered")
+    edit.add_argument("--name", help="their new name")
+    edit.add_argument("--phone")
+    edit.add_argument("--email")
+    edit.add_argument(
+        "--venue",
+        nargs="*",
+        action="extend",
+        metavar="NAME",
+        help="the venues they help at, instead of those recorded (none: no venue)",
+    )
+    edit.add_argument(
+        "--trained-on", type=_iso_date, metavar="DATE", help="when they were trained, YYYY-MM-DD"
+    )
+    edit.add_argument(
+        "--dbs-checked-on", type=_iso_date, metavar="DATE", help="the date of their DBS check, YYYY-MM-DD"
+    )
+    active = edit.add_mutually_exclusive_group()
+    active.add_argument("--active", dest="active", action="store_const", const=True, help="active again")
+    active.add_argument("--inactive", dest="active", action="store_const", const=False, help="stood down")
+    champions.add_parser(
+        "warnings", help="active champions whose training or DBS check has lapsed, lapses soon or is missing"
+    )
+    rules = champions.add_parser(
+        "rules", help="how long training and DBS checks last, and how early to warn"
+    ).add_subparsers(dest="champion_rules_command", metavar="ACTION", required=True)
+    rules.add_parser("show", help="the months each lasts and the days of warning").add_argument(
+        "--json", action="store_true"
+    )
+    change = rules.add_parser("set", help="change some of them; the others stay as they are")
+    change.add_argument("--training-months", metavar="N", help="how many months training lasts")
+    change.add_argument("--dbs-months", metavar="N", help="how many months a DBS check lasts")
+    change.add_argument("--warn-days", metavar="N", help="how many days before either lapses to warn")
+
+    hours = commands.add_parser(
+        "hours", help="champions' volunteer hours: sessions and other work"
+    ).add_subparsers(dest="hours_command", metavar="ACTION", required=True)
+    worked = hours.add_parser("add", help="record volunteer time outside sessions")
+    worked.add_argument("--champion", required=True, metavar="NAME")
+    worked.add_argument("--date", type=_iso_date, metavar="DATE", help="the day worked (default today)")
+    worked.add_argument("--minutes", type=_positive, required=True, metavar="N")
+    worked.add_argument("--kind", required=True, choices=_choices(HoursKind))
+    worked.add_argument("--note", default="", metavar="TEXT")
+    monthly = hours.add_parser("list", help="each champion's sessions and hours in a month")
+    monthly.add_argument("--month", type=_month, metavar="YYYY-MM", help="the month (default this month)")
+    monthly.add_argument("--json", action="store_true")
+
+    _add_session_commands(commands)
+
+    skills = commands.add_parser(
+        "skills", help="skills checks against the Essential Digital Skills framework"
+    ).add_subparsers(dest="skills_command", metavar="ACTION", required=True)
+    record = skills.add_parser(
+        "record", help="record a resident's skills check (their first is the baseline)"
+    )
+    record.add_argument("reference", metavar="REF")
+    for area in SkillArea:
+        record.add_argument(
+            _area_flag(area),
+            required=True,
+            metavar="LEVEL",
+            help=f"{area.label}: {', '.join(_choices(SkillLevel))}",
+        )
+    record.add_argument("--date", type=_iso_date, metavar="DATE", help="the day of the check (default today)")
+    record.add_argument("--own-device", action="store_true", help="they have a device of their own")
+    record.add_argument(
+        "--own-connection", action="store_true", help="they have an internet connection of their own"
+    )
+    record.add_argument("--note", default="", metavar="TEXT")
+    progress = skills.add_parser("show", help="a resident's skills checks side by side, oldest first")
+    progress.add_argument("reference", metavar="REF")
+    progress.add_argument("--json", action="store_true")
+
+    inclusion = commands.add_parser(
+        "inclusion", help="the rule that derives each resident's inclusion status, and the counts"
+    ).add_subparsers(dest="inclusion_command", metavar="ACTION", required=True)
+    rule = inclusion.add_parser("rule", help="show or change the inclusion rule").add_subparsers(
+        dest="inclusion_rule_command", metavar="ACTION", required=True
+    )
+    rule.add_parser("show", help="the rule in words, and its settings")
+    tune = rule.add_parser(
+        "set", help="change the rule (the other settings stay); every resident's status is worked out again"
+    )
+    tune.add_argument(
+        "--foundation",
+        choices=[SkillLevel.ALONE.value, SkillLevel.WITH_HELP.value],
+        help="the least Foundation level that counts",
+    )
+    tune.add_argument(
+        "--areas-alone", metavar="N", help="how many of the five other areas must be done alone"
+    )
+    loans_count = tune.add_mutually_exclusive_group()
+    loans_count.add_argument(
+        "--loans-count",
+        dest="loans_count",
+        action="store_const",
+        const=True,
+        help="a device or connection on loan counts as access",
+    )
+    loans_count.add_argument(
+        "--loans-do-not-count",
+        dest="loans_count",
+        action="store_const",
+        const=False,
+        help="only a device and connection of their own count",
+    )
+    inclusion.add_parser("recompute", help="work out every resident's status again")
+    inclusion.add_parser("counts", help="how many residents have each status, with the rule").add_argument(
+        "--json", action="store_true"
+    )
+
+
+def _add_session_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Support sessions: log one (or a group class) in one go, list, show, delete, follow-ups."""
+    sessions = commands.add_parser(
+        "sessions", help="support sessions: log, list, show, delete and follow-ups"
+    ).add_subparsers(dest="sessions_command", metavar="ACTION", required=True)
+    log = sessions.add_parser("log", help="log a session that has happened, with everyone it helped")
+    log.add_argument(
+        "--champion",
+        required=True,
+        nargs="+",
+        action="extend",
+        metavar="NAME",
+        help="the champion who gave it (repeat for each champion)",
+    )
+    log.add_argument("--date", type=_iso_date, metavar="DATE", help="the day it was held (default today)")
+    log.add_argument(
+        "--start",
+        type=_clock_time,
+        metavar="HH:MM",
+        help="when it started (default now, rounded down to the quarter hour)",
+    )
+    log.add_argument("--minutes", type=_positive, default=60, metavar="N", help="how long (default 60)")
+    log.add_argument("--kind", required=True, choices=_choices(SessionKind))
+    log.add_argument("--venue", metavar="NAME", help="where it was held (not needed for phone or video)")
+    log.add_argument(
+        "--resident",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="REF",
+        help="a registered resident who attended, by reference (repeat or list several)",
+    )
+    log.add_argument(
+        "--anonymous",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="AGEBAND[:WARD]",
+        help="an attendee who is not registered, by age band and optionally ward (ONS code or name), "
+        f"e.g. 75_plus:E05000787; age bands: {', '.join(_choices(AgeBand))}",
+    )
+    log.add_argument(
+        "--topic",
+        nargs="+",
+        action="extend",
+        default=[],
+        choices=[topic.value for topic in ALL_TOPICS],
+        metavar="TOPIC",
+        help="what it covered (repeat or list several): " + ", ".join(topic.value for topic in ALL_TOPICS),
+    )
+    log.add_argument(
+        "--loan-device",
+        metavar="TAG",
+        help="the device whose loan it was about: the open (or latest) loan of it to an attending resident",
+    )
+    log.add_argument("--outcome", default="", metavar="TEXT", help="what was achieved")
+    log.add_argument(
+        "--follow-up-on", type=_iso_date, metavar="DATE", help="when to follow up (needs --follow-up)"
+    )
+    log.add_argument("--follow-up", default="", metavar="TEXT", help="what the follow-up is for")
+
+    listing = sessions.add_parser("list", help="sessions, newest first")
+    listing.add_argument("--month", type=_month, metavar="YYYY-MM", help="only this month's")
+    listing.add_argument("--champion", metavar="NAME", help="only this champion's")
+    listing.add_argument("--venue", metavar="NAME", help="only those at this venue")
+    listing.add_argument("--resident", metavar="REF", help="only those this resident attended")
+    listing.add_argument("--json", action="store_true")
+    show = sessions.add_parser("show", help="one session in full")
+    show.add_argument("id", metavar="ID", help="the session's ID, as 'sessions list' shows it")
+    show.add_argument("--json", action="store_true")
+    sessions.add_parser("delete", help="remove a session logged by mistake").add_argument(
+        "id", metavar="ID", help="the session's ID, as 'sessions list' shows it"
+    )
+    sessions.add_parser(
+        "follow-ups", help="follow-ups due soon or already passed, soonest first"
+    ).add_argument(
+        "--days", type=_positive, default=7, metavar="N", help="due within N days (default %(default)s)"
+    )
+
+
 def _add_lending_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The lending desk's commands: residents, loans, the waiting list and data SIMs."""
     residents = commands.add_parser("residents", help="register, find and show residents").add_subparsers(
@@ -325,6 +574,22 @@ def _add_lending_commands(commands: argparse._SubParsersAction[argparse.Argument
         "--kit-back", nargs="*", metavar="ITEM", help="the kit that came back (default: all that went out)"
     )
     back.add_argument("--fault", default="", help="what is wrong with it, if anything")
+    back.add_argument(
+        "--reason-met",
+        choices=_choices(ReasonMet),
+        help="whether the loan did what it was for; give it with --own-device or --no-own-device and "
+        "--own-connection or --no-own-connection",
+    )
+    back.add_argument(
+        "--own-device",
+        action=argparse.BooleanOptionalAction,
+        help="whether the resident now has a device of their own (with --reason-met)",
+    )
+    back.add_argument(
+        "--own-connection",
+        action=argparse.BooleanOptionalAction,
+        help="whether the resident now has an internet connection of their own (with --reason-met)",
+    )
     _add_backdating(back, "returned")
     renew = loans.add_parser("renew", help="extend a loan by its loan period")
     renew.add_argument("--device", required=True, metavar="TAG")
@@ -450,6 +715,13 @@ def _demo_data(args: argparse.Namespace, services: Services, config: Config, out
         f"{summary.sims_expiring} SIMs on loan running out within the warning period.",
         file=out,
     )
+    if summary.champions_added:
+        print(
+            f"Support: {summary.champions_added} champions ({summary.champion_warnings} with training or a "
+            f"DBS check to renew), {summary.sessions_added} sessions and {summary.skills_checks_added} "
+            f"skills checks; {summary.included} residents digitally included.",
+            file=out,
+        )
     return 0
 
 
@@ -505,15 +777,6 @@ def _devices(args: argparse.Namespace, services: Services, config: Config, out: 
         return 0
     if args.devices_command == "add":
         device_type = DeviceType(args.type)
-        venue_id = None
-        if args.venue:
-            venue = next(
-                (v for v in services.venues.venues() if v.name.lower() == args.venue.strip().lower()), None
-            )
-            if venue is None:
-                known = ", ".join(v.name for v in services.venues.venues()) or "none yet"
-                raise DomainError(f"There is no venue called '{args.venue}'. Venues: {known}.")
-            venue_id = venue.id
         draft = DeviceDraft(
             tag=args.tag or inventory.next_tag(device_type),
             device_type=device_type,
@@ -522,7 +785,7 @@ def _devices(args: argparse.Namespace, services: Services, config: Config, out: 
             serial=args.serial,
             os=args.os,
             condition=Condition(args.condition),
-            home_venue_id=venue_id,
+            home_venue_id=_venue(services, args.venue).id if args.venue else None,
             source=AcquisitionSource(args.source),
             acquired_on=args.acquired,
             notes=args.notes,
@@ -833,6 +1096,8 @@ def resident_json(resident: Resident, *, sensitive: bool = False) -> dict[str, o
             {"purpose": consent.purpose.value, "given_on": consent.given_on.isoformat()}
             for consent in resident.consents
         ],
+        "inclusion_status": resident.inclusion_status.value,
+        "inclusion_status_label": resident.inclusion_status.label,
     }
     if sensitive:
         record["disability"] = resident.disability.value if resident.disability else None
@@ -862,6 +1127,15 @@ def loan_json(loan: Loan, today: date) -> dict[str, object]:
         "kit": [{"name": line.name, "out": line.out, "back": line.back} for line in loan.kit],
         "condition_back": loan.condition_back or None,
         "fault": loan.fault,
+        "achieved": (
+            {
+                "reason_met": loan.achieved.reason_met.value,
+                "own_device": loan.achieved.own_device,
+                "own_connection": loan.achieved.own_connection,
+            }
+            if loan.achieved
+            else None
+        ),
     }
 
 
@@ -931,8 +1205,11 @@ def _residents(args: argparse.Namespace, services: Services, config: Config, out
         if args.json:
             _print_json([resident_json(resident) for resident in found], out)
         elif found:
-            rows = [["Reference", "Name", "Postcode", "Ward", "Contact"]]
-            rows += [[r.reference, r.name, r.postcode, r.ward_name, r.contact] for r in found]
+            rows = [["Reference", "Name", "Postcode", "Ward", "Contact", "Inclusion status"]]
+            rows += [
+                [r.reference, r.name, r.postcode, r.ward_name, r.contact, r.inclusion_status.label]
+                for r in found
+            ]
             _print_table(rows, out)
         elif args.search:
             print("No residents match.", file=out)
@@ -953,9 +1230,12 @@ def _show_resident(args: argparse.Namespace, services: Services, out: TextIO) ->
         for entry, place in _places(services.lending.waiting_list())
         if entry.resident_reference == resident.reference
     ]
+    checks = services.skills.checks_of(resident.reference)
     today = _today()
     if args.json:
         record = resident_json(resident, sensitive=True)
+        record["latest_skills_check"] = skills_check_json(checks[-1]) if checks else None
+        record["skills_checks"] = len(checks)
         record["loans"] = [loan_json(loan, today) for loan in loans]
         record["waiting"] = [wait_json(entry, place) for entry, place in waits]
         _print_json(record, out)
@@ -985,6 +1265,8 @@ def _show_resident(args: argparse.Namespace, services: Services, out: TextIO) ->
         ("Needs", "; ".join(needs)),
         ("Referred by", referral),
         ("Consent", ", ".join(f"{c.purpose.value} ({c.given_on.isoformat()})" for c in resident.consents)),
+        ("Inclusion status", resident.inclusion_status.label),
+        ("Skills check", _skills_summary(checks)),
     ]
     for name, value in fields:
         print(f"{name + ':':18}{value}".rstrip(), file=out)
@@ -1037,6 +1319,7 @@ def _loans(args: argparse.Namespace, services: Services, config: Config, out: Te
         return 0
     if command == "return":
         condition = Condition(args.condition) if args.condition else None
+        achieved = _achieved(args)
         loan = lending.return_device(
             args.device,
             kit_back=args.kit_back,
@@ -1044,12 +1327,21 @@ def _loans(args: argparse.Namespace, services: Services, config: Config, out: Te
             fault=args.fault,
             returned_at=args.at,
             late_reason=args.late_reason,
+            achieved=achieved,
         )
         print(f"Returned {loan.device_tag} from {loan.resident_reference} {loan.resident_name}.", file=out)
         if missing := [line.name for line in loan.kit if line.out and not line.back]:
             print(f"Missing: {', '.join(missing)} (recorded on the loan).", file=out)
         if loan.fault:
             print(f"Fault: {loan.fault}", file=out)
+        if achieved is not None:
+            status = services.residents.get(loan.resident_reference).inclusion_status
+            print(
+                f"What it achieved: reason met {achieved.reason_met.value}; own device "
+                f"{_yes_no(achieved.own_device)}; own connection {_yes_no(achieved.own_connection)}. "
+                f"Inclusion status of {loan.resident_reference} {loan.resident_name}: {status.label}.",
+                file=out,
+            )
         print(
             f"It now awaits a wipe: digiknow-desk devices wipe {loan.device_tag} --method METHOD --checked",
             file=out,
@@ -1114,6 +1406,19 @@ def _loans(args: argparse.Namespace, services: Services, config: Config, out: Te
         ]
         _print_table(rows, out)
     return 0
+
+
+def _achieved(args: argparse.Namespace) -> LoanAchieved | None:
+    """What the resident said the loan achieved, when asked: all three answers, or none."""
+    answers = (args.reason_met, args.own_device, args.own_connection)
+    if all(answer is None for answer in answers):
+        return None
+    if any(answer is None for answer in answers):
+        raise DomainError(
+            "Say what the loan achieved with all three: --reason-met yes|partly|no, --own-device or "
+            "--no-own-device, and --own-connection or --no-own-connection."
+        )
+    return LoanAchieved(ReasonMet(args.reason_met), args.own_device, args.own_connection)
 
 
 def _warn_about_data(services: Services, loan: Loan, today: date, out: TextIO) -> None:
@@ -1308,6 +1613,688 @@ def _print(args: argparse.Namespace, services: Services, config: Config, out: Te
     return 0
 
 
+# Digital Champions, sessions, skills checks and the inclusion status
+
+SESSION_PAGE = 500  # sessions read per query when listing every one that matches
+
+
+def _area_flag(area: SkillArea) -> str:
+    return "--" + area.value.replace("_", "-")
+
+
+def _now() -> datetime:
+    """The desk's local time: the CLI's services run on the system clock."""
+    return datetime.now().astimezone()
+
+
+def _duration(minutes: int) -> str:
+    """Minutes as staff say them: '45 min', '1 h', '2 h 30 min'."""
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h" + (f" {rest} min" if rest else "")
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _statuses_changed(count: int) -> str:
+    if count == 0:
+        return "no resident's status changed"
+    return f"{count:,} resident's status changed" if count == 1 else f"{count:,} residents' statuses changed"
+
+
+def _venue(services: Services, name: str) -> Venue:
+    """The venue with this name, in any case."""
+    venues = services.venues.venues()
+    venue = next((v for v in venues if v.name.lower() == name.strip().lower()), None)
+    if venue is None:
+        known = ", ".join(v.name for v in venues) or "none yet"
+        raise DomainError(f"There is no venue called '{name}'. Venues: {known}.")
+    return venue
+
+
+def _contact(phone: str, email: str) -> str:
+    return ", ".join(part for part in (phone, email) if part)
+
+
+def champion_json(champion: Champion, rules: ChampionRules, today: date) -> dict[str, object]:
+    return {
+        "id": str(champion.id),
+        "name": champion.name,
+        "phone": champion.phone,
+        "email": champion.email,
+        "venues": [name for _id, name in champion.venues],
+        "trained_on": _day(champion.trained_on) or None,
+        "training_due": _day(champion.training_due(rules)) or None,
+        "dbs_checked_on": _day(champion.dbs_checked_on) or None,
+        "dbs_due": _day(champion.dbs_due(rules)) or None,
+        "active": champion.active,
+        # A champion who has stood down needs no reminders.
+        "warnings": champion.warnings(rules, today) if champion.active else [],
+    }
+
+
+def _champions(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    service = services.champions
+    command = args.champions_command
+    if command == "rules":
+        return _champion_rules(args, services, out)
+    rules = service.rules()
+    today = _today()
+    if command == "warnings":
+        found = service.warnings(today)
+        if not found:
+            print("No champion's training or DBS check needs attention.", file=out)
+        for champion, warnings in found:
+            contact = _contact(champion.phone, champion.email)
+            print(
+                f"{champion.name}: {'; '.join(warnings)}." + (f" Contact: {contact}." if contact else ""),
+                file=out,
+            )
+        return 0
+    if command == "list":
+        champions = service.champions(active_only=not args.all)
+        if args.json:
+            _print_json([champion_json(champion, rules, today) for champion in champions], out)
+        elif champions:
+            rows = [["Name", "Contact", "Venues", "Training due", "DBS due", "Warnings", "Active"]]
+            rows += [
+                [
+                    champion.name,
+                    _contact(champion.phone, champion.email),
+                    champion.venue_names,
+                    _day(champion.training_due(rules)) or "not recorded",
+                    _day(champion.dbs_due(rules)) or "not recorded",
+                    "; ".join(champion.warnings(rules, today)) if champion.active else "",
+                    _yes_no(champion.active),
+                ]
+                for champion in champions
+            ]
+            # Without --all every champion listed is active: the column would say nothing.
+            _print_table(rows if args.all else [row[:-1] for row in rows], out)
+        elif args.all or not service.champions():
+            print("No champions yet: add one with 'digiknow-desk champions add --name NAME'.", file=out)
+        else:
+            print("No champion is active: 'digiknow-desk champions list --all' shows every one.", file=out)
+        return 0
+    if command == "add":
+        champion = service.add(
+            ChampionDraft(
+                name=args.name,
+                phone=args.phone,
+                email=args.email,
+                venue_ids=frozenset(_venue(services, name).id for name in args.venue),
+                trained_on=args.trained_on,
+                dbs_checked_on=args.dbs_checked_on,
+                active=args.active,
+            )
+        )
+        print(f"Added {champion.name}.", file=out)
+    else:
+        old = service.find(args.champion)
+        venue_ids = (
+            frozenset(venue_id for venue_id, _name in old.venues)
+            if args.venue is None
+            else frozenset(_venue(services, name).id for name in args.venue)
+        )
+        champion = service.update(
+            old.id,
+            ChampionDraft(
+                name=old.name if args.name is None else args.name,
+                phone=old.phone if args.phone is None else args.phone,
+                email=old.email if args.email is None else args.email,
+                venue_ids=venue_ids,
+                trained_on=args.trained_on or old.trained_on,
+                dbs_checked_on=args.dbs_checked_on or old.dbs_checked_on,
+                active=old.active if args.active is None else args.active,
+            ),
+        )
+        print(f"Saved {champion.name}.", file=out)
+    fields = [
+        ("Contact", _contact(champion.phone, champion.email)),
+        ("Venues", champion.venue_names),
+        ("Training due", _day(champion.training_due(rules)) or "not recorded"),
+        ("DBS check due", _day(champion.dbs_due(rules)) or "not recorded"),
+        ("Active", _yes_no(champion.active)),
+    ]
+    if champion.active:
+        fields += [("Warning", warning) for warning in champion.warnings(rules, today)]
+    for name, value in fields:
+        print(f"{name + ':':18}{value}".rstrip(), file=out)
+    return 0
+
+
+def _champion_rules(args: argparse.Namespace, services: Services, out: TextIO) -> int:
+    service = services.champions
+    rules = service.rules()
+    if args.champion_rules_command == "set":
+        changes = {
+            "training_months": (args.training_months, "--training-months"),
+            "dbs_months": (args.dbs_months, "--dbs-months"),
+            "warn_days": (args.warn_days, "--warn-days"),
+        }
+        numbers = {
+            name: _whole_number(text, flag) for name, (text, flag) in changes.items() if text is not None
+        }
+        if not numbers:
+            raise DomainError("Say what to change: --training-months N, --dbs-months N or --warn-days N.")
+        service.set_rules(dataclasses.replace(rules, **numbers))
+        rules = service.rules()
+        print("Saved the champion rules:", file=out)
+    elif args.json:
+        _print_json(dataclasses.asdict(rules), out)
+        return 0
+    rows = [
+        ["Training lasts:", f"{rules.training_months} months"],
+        ["A DBS check lasts:", f"{rules.dbs_months} months"],
+        ["Warn:", f"{rules.warn_days} days before either lapses"],
+    ]
+    _print_table(rows, out)
+    return 0
+
+
+def _hours(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    if args.hours_command == "add":
+        champion = services.champions.find(args.champion)
+        hours = services.sessions.add_hours(
+            champion.id, args.date or _today(), args.minutes, HoursKind(args.kind), args.note
+        )
+        print(
+            f"Recorded {_duration(hours.minutes)} for {champion.name} on {_day(hours.worked_on)}: "
+            f"{hours.kind.label}.",
+            file=out,
+        )
+        return 0
+    month = args.month or _today().replace(day=1)
+    found = services.sessions.hours(month)
+    if args.json:
+        _print_json(
+            [
+                {
+                    "champion_id": str(hours.champion_id),
+                    "champion": hours.champion_name,
+                    "month": f"{hours.month:%Y-%m}",
+                    "sessions": hours.sessions,
+                    "session_minutes": hours.session_minutes,
+                    "other_minutes": hours.other_minutes,
+                    "total_minutes": hours.total_minutes,
+                }
+                for hours in found
+            ],
+            out,
+        )
+        return 0
+    if not found:
+        print(f"No volunteer hours in {month:%B %Y}.", file=out)
+        return 0
+    rows = [["Champion", "Sessions", "Session hours", "Other hours", "Total hours"]]
+    rows += [
+        [
+            hours.champion_name,
+            str(hours.sessions),
+            _duration(hours.session_minutes),
+            _duration(hours.other_minutes),
+            _duration(hours.total_minutes),
+        ]
+        for hours in found
+    ]
+    rows.append(
+        [
+            "All champions",
+            "",  # a session given by two champions counts for each, so their sum is not a count of sessions
+            _duration(sum(hours.session_minutes for hours in found)),
+            _duration(sum(hours.other_minutes for hours in found)),
+            _duration(sum(hours.total_minutes for hours in found)),
+        ]
+    )
+    print(f"Volunteer hours in {month:%B %Y}:", file=out)
+    _print_table(rows, out)
+    return 0
+
+
+def _anonymous(services: Services, text: str) -> AnonymousAttendee:
+    """An attendee who is not registered, typed as AGEBAND or AGEBAND:WARD (a ward's ONS code or name)."""
+    band_text, _colon, ward_text = text.partition(":")
+    band = next((band for band in AgeBand if band.value == band_text.strip().lower()), None)
+    if band is None:
+        raise DomainError(
+            f"'{band_text}' is not an age band: use one of {', '.join(_choices(AgeBand))}, "
+            "as in --anonymous 75_plus:E05000787."
+        )
+    return AnonymousAttendee(band, _ward(services, ward_text).code if ward_text.strip() else None)
+
+
+def _session_loan(services: Services, tag: str, references: list[str]) -> Loan:
+    """The open loan of the device to one of the attending residents, else the latest such loan."""
+    if not references:
+        raise DomainError(f"--loan-device {tag} needs the resident who borrowed it: add --resident REF.")
+    wanted = normalise_tag(tag)
+    loans = [
+        loan
+        for reference in references
+        for loan in services.lending.loans_of(reference)
+        if loan.device_tag == wanted
+    ]
+    if not loans:
+        who = ", ".join(normalise_reference(reference) for reference in references)
+        raise DomainError(
+            f"{wanted} has never been lent to {who}: check the tag, or log the session without --loan-device."
+        )
+    return max(loans, key=lambda loan: (loan.is_open, loan.issued_at))
+
+
+def _attendee_text(attendee: SessionAttendee, wards: dict[str, str]) -> str:
+    if attendee.reference:
+        return f"{attendee.reference} {attendee.name}"
+    about = [
+        "age not said" if attendee.age_band is AgeBand.NOT_SAID else f"aged {attendee.age_band.label.lower()}"
+    ]
+    if attendee.ward_code:
+        about.append(wards.get(attendee.ward_code, attendee.ward_code))
+    return f"not registered ({', '.join(about)})"
+
+
+def _attendees_text(attendees: tuple[SessionAttendee, ...], wards: dict[str, str]) -> str:
+    """Every attendee, the registered residents first."""
+    in_order = sorted(attendees, key=lambda attendee: not attendee.reference)
+    return "; ".join(_attendee_text(attendee, wards) for attendee in in_order)
+
+
+def _session_head(session: Session) -> str:
+    """When, how long, what kind, where and with whom, in one line."""
+    where = f" at {session.venue_name}" if session.venue_name else ""
+    return (
+        f"{_day(session.held_on)} {session.starts_at:%H:%M}, {_duration(session.minutes)}, "
+        f"{session.kind.label}{where}, with {session.champion_names}."
+    )
+
+
+def _session_attendees(session: Session, wards: dict[str, str]) -> str:
+    """Who attended and what was covered, in one line."""
+    attendees = _attendees_text(session.attendees, wards)
+    return f"Attendees: {attendees}." + (f" Topics: {session.topic_labels}." if session.topics else "")
+
+
+def session_json(session: Session, wards: dict[str, str]) -> dict[str, object]:
+    return {
+        "id": str(session.id),
+        "held_on": session.held_on.isoformat(),
+        "starts_at": f"{session.starts_at:%H:%M}",
+        "minutes": session.minutes,
+        "kind": session.kind.value,
+        "venue_id": str(session.venue_id) if session.venue_id else None,
+        "venue": session.venue_name or None,
+        "champions": [{"id": str(champion_id), "name": name} for champion_id, name in session.champions],
+        "attendees": [
+            {
+                "resident_id": str(attendee.resident_id) if attendee.resident_id else None,
+                "reference": attendee.reference or None,
+                "name": attendee.name if attendee.reference else None,
+                "age_band": attendee.age_band.value,
+                "ward_code": attendee.ward_code,
+                "ward": wards.get(attendee.ward_code) if attendee.ward_code else None,
+            }
+            for attendee in session.attendees
+        ],
+        "topics": [topic.value for topic in ALL_TOPICS if topic in session.topics],
+        "loan_id": str(session.loan_id) if session.loan_id else None,
+        "outcome": session.outcome,
+        "follow_up_on": _day(session.follow_up_on) or None,
+        "follow_up": session.follow_up,
+        "logged_by": session.logged_by,
+        "logged_at": session.logged_at.isoformat(),
+    }
+
+
+def _session_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError as error:
+        raise DomainError(
+            f"'{text}' is not a session's ID: copy it from 'digiknow-desk sessions list'."
+        ) from error
+
+
+def _all_sessions(services: Services, session_filter: SessionFilter) -> list[Session]:
+    """Every session that matches, newest first, read a page at a time."""
+    found: list[Session] = []
+    while True:
+        page = services.sessions.sessions(session_filter, limit=SESSION_PAGE, offset=len(found))
+        found += page
+        if len(page) < SESSION_PAGE:
+            return found
+
+
+def _sessions(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    wards = {ward.code: ward.name for ward in services.venues.wards()}
+    command = args.sessions_command
+    if command == "log":
+        return _log_session(args, services, wards, out)
+    if command == "list":
+        return _list_sessions(args, services, wards, out)
+    if command == "show":
+        return _show_session(args, services, wards, out)
+    if command == "delete":
+        session = services.sessions.get(_session_id(args.id))
+        services.sessions.delete(session.id)
+        print(f"Deleted the session of {_session_head(session)}", file=out)
+        return 0
+    until = _today() + timedelta(days=args.days)
+    due = services.sessions.follow_ups(until)
+    if not due:
+        print(f"No follow-up is due by {_day(until)}.", file=out)
+        return 0
+    rows = [["Due", "Follow-up", "Attendees", "Champions", "Session", "ID"]]
+    rows += [
+        [
+            _day(session.follow_up_on),
+            session.follow_up,
+            _attendees_text(session.attendees, wards),
+            session.champion_names,
+            f"{_day(session.held_on)} {session.kind.label}",
+            str(session.id),
+        ]
+        for session in due
+    ]
+    _print_table(rows, out)
+    return 0
+
+
+def _list_sessions(args: argparse.Namespace, services: Services, wards: dict[str, str], out: TextIO) -> int:
+    session_filter = SessionFilter(
+        month=args.month,
+        champion_id=services.champions.find(args.champion).id if args.champion else None,
+        venue_id=_venue(services, args.venue).id if args.venue else None,
+        resident_reference=services.residents.get(args.resident).reference if args.resident else None,
+    )
+    found = _all_sessions(services, session_filter)
+    if args.json:
+        _print_json([session_json(session, wards) for session in found], out)
+        return 0
+    if not found:
+        print("No sessions match.", file=out)
+        return 0
+    rows = [["Date", "Start", "Length", "Kind", "Venue", "Champions", "Attendees", "Topics", "ID"]]
+    for session in found:
+        who = [f"{a.reference} {a.name}" for a in session.attendees if a.reference]
+        if unregistered := sum(1 for a in session.attendees if not a.reference):
+            who.append(f"{unregistered} not registered")
+        rows.append(
+            [
+                _day(session.held_on),
+                f"{session.starts_at:%H:%M}",
+                _duration(session.minutes),
+                session.kind.label,
+                session.venue_name,
+                session.champion_names,
+                ", ".join(who),
+                session.topic_labels,
+                str(session.id),
+            ]
+        )
+    _print_table(rows, out)
+    return 0
+
+
+def _show_session(args: argparse.Namespace, services: Services, wards: dict[str, str], out: TextIO) -> int:
+    session = services.sessions.get(_session_id(args.id))
+    if args.json:
+        _print_json(session_json(session, wards), out)
+        return 0
+    # The session keeps only the loan's id: find it among the attending residents' loans.
+    loan = next(
+        (
+            loan
+            for attendee in session.attendees
+            if attendee.reference and session.loan_id
+            for loan in services.lending.loans_of(attendee.reference)
+            if loan.id == session.loan_id
+        ),
+        None,
+    )
+    follow_up = (
+        f"{_day(session.follow_up_on)}: {session.follow_up}" if session.follow_up_on else session.follow_up
+    )
+    fields = [
+        ("ID", str(session.id)),
+        ("When", f"{_day(session.held_on)} {session.starts_at:%H:%M}, {_duration(session.minutes)}"),
+        ("Kind", session.kind.label),
+        ("Venue", session.venue_name),
+        ("Champions", session.champion_names),
+        ("Attendees", _attendees_text(session.attendees, wards)),
+        ("Topics", session.topic_labels),
+        (
+            "Loan",
+            f"{loan.device_tag} to {loan.resident_reference}, issued {_stamp(loan.issued_at)[:10]}"
+            if loan
+            else "",
+        ),
+        ("Outcome", session.outcome),
+        ("Follow-up", follow_up),
+        ("Logged", f"{_stamp(session.logged_at)} by {session.logged_by}"),
+    ]
+    for name, value in fields:
+        print(f"{name + ':':18}{value}".rstrip(), file=out)
+    return 0
+
+
+def _log_session(args: argparse.Namespace, services: Services, wards: dict[str, str], out: TextIO) -> int:
+    now = _now()
+    loan = _session_loan(services, args.loan_device, args.resident) if args.loan_device else None
+    draft = SessionDraft(
+        held_on=args.date or now.date(),
+        starts_at=args.start or time(now.hour, now.minute - now.minute % 15),
+        minutes=args.minutes,
+        kind=SessionKind(args.kind),
+        venue_id=_venue(services, args.venue).id if args.venue else None,
+        champion_ids=tuple(services.champions.find(name).id for name in args.champion),
+        resident_references=tuple(args.resident),
+        anonymous=tuple(_anonymous(services, text) for text in args.anonymous),
+        topics=frozenset(topic_from(value) for value in args.topic),
+        loan_id=loan.id if loan else None,
+        outcome=args.outcome,
+        follow_up_on=args.follow_up_on,
+        follow_up=args.follow_up,
+    )
+    session = services.sessions.log(draft)
+    print(f"Logged the session: {_session_head(session)}", file=out)
+    print(_session_attendees(session, wards), file=out)
+    if loan is not None:
+        print(f"About the loan of {loan.device_tag} to {loan.resident_reference}.", file=out)
+    if session.follow_up_on is not None:
+        print(f"Follow up on {_day(session.follow_up_on)}: {session.follow_up}", file=out)
+    for attendee in session.attendees:
+        if attendee.reference:
+            status = services.residents.get(attendee.reference).inclusion_status
+            print(f"Inclusion status of {attendee.reference} {attendee.name}: {status.label}.", file=out)
+    return 0
+
+
+def skills_check_json(check: SkillsCheck) -> dict[str, object]:
+    return {
+        "id": str(check.id),
+        "checked_on": check.checked_on.isoformat(),
+        "checked_by": check.checked_by,
+        "baseline": check.baseline,
+        "levels": {area.value: check.levels[area].value for area in SkillArea if area in check.levels},
+        "areas_alone": check.areas_alone(),
+        "own_device": check.own_device,
+        "own_connection": check.own_connection,
+        "note": check.note,
+    }
+
+
+def _skills_summary(checks: list[SkillsCheck]) -> str:
+    """The latest skills check in a line, for the resident's page."""
+    if not checks:
+        return "none yet"
+    latest = checks[-1]
+    foundation = latest.levels.get(SkillArea.FOUNDATION)
+    own = {
+        (True, True): "own device and connection",
+        (True, False): "own device, no connection of their own",
+        (False, True): "own connection, no device of their own",
+        (False, False): "no device or connection of their own",
+    }[(latest.own_device, latest.own_connection)]
+    history = (
+        " (the baseline)"
+        if latest.baseline
+        else f" ({len(checks)} checks since {_day(checks[0].checked_on)})"
+    )
+    foundation_text = foundation.label.lower() if foundation else "not recorded"
+    return (
+        f"{_day(latest.checked_on)}{history}: Foundation {foundation_text}, "
+        f"{latest.areas_alone()} of {len(LIFE_AREAS)} other areas alone; {own}"
+    )
+
+
+def _skills(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    if args.skills_command == "record":
+        return _record_skills(args, services, out)
+    resident = services.residents.get(args.reference)
+    checks = services.skills.checks_of(resident.reference)
+    if args.json:
+        _print_json(
+            {
+                "reference": resident.reference,
+                "name": resident.name,
+                "inclusion_status": resident.inclusion_status.value,
+                "checks": [skills_check_json(check) for check in checks],
+            },
+            out,
+        )
+        return 0
+    if not checks:
+        print(
+            f"{resident.reference} {resident.name} has no skills check yet: record one with "
+            f"'digiknow-desk skills record {resident.reference} --foundation LEVEL ...'.",
+            file=out,
+        )
+        return 0
+    print(f"Skills checks of {resident.reference} {resident.name}, oldest first:", file=out)
+    rows = [["Area", *(_day(c.checked_on) + (" (baseline)" if c.baseline else "") for c in checks)]]
+    rows += [
+        [area.label, *(c.levels[area].label if area in c.levels else "" for c in checks)]
+        for area in SkillArea
+    ]
+    rows += [
+        ["Other areas done alone", *(f"{c.areas_alone()} of {len(LIFE_AREAS)}" for c in checks)],
+        ["Own device", *(_yes_no(c.own_device) for c in checks)],
+        ["Own connection", *(_yes_no(c.own_connection) for c in checks)],
+        ["Checked by", *(c.checked_by for c in checks)],
+    ]
+    _print_table(rows, out)
+    for check in checks:
+        if check.note:
+            print(f"Note of {_day(check.checked_on)}: {check.note}", file=out)
+    print(f"Inclusion status: {resident.inclusion_status.label}.", file=out)
+    return 0
+
+
+def _record_skills(args: argparse.Namespace, services: Services, out: TextIO) -> int:
+    levels: dict[SkillArea, SkillLevel] = {}
+    problems: dict[str, str] = {}
+    for area in SkillArea:
+        text = getattr(args, area.value)
+        level = next(
+            (level for level in SkillLevel if level.value == text.strip().lower().replace("-", "_")), None
+        )
+        if level is None:
+            problems[area.value] = (
+                f"{_area_flag(area)} '{text}' is not a level: use alone, with_help or not_yet."
+            )
+        else:
+            levels[area] = level
+    if problems:
+        raise ValidationError(problems)
+    resident = services.residents.get(args.reference)
+    check = services.skills.record(
+        resident.reference,
+        SkillsCheckDraft(
+            levels=levels,
+            checked_on=args.date or _today(),
+            own_device=args.own_device,
+            own_connection=args.own_connection,
+            note=args.note,
+        ),
+    )
+    baseline = " (their baseline)" if check.baseline else ""
+    print(
+        f"Recorded the skills check of {resident.reference} {resident.name} on {_day(check.checked_on)}"
+        f"{baseline}:",
+        file=out,
+    )
+    rows = [[f"  {area.label}:", check.levels[area].label] for area in SkillArea]
+    rows += [
+        ["  Own device:", _yes_no(check.own_device)],
+        ["  Own connection:", _yes_no(check.own_connection)],
+    ]
+    _print_table(rows, out)
+    status = services.residents.get(resident.reference).inclusion_status
+    print(f"Inclusion status: {status.label}.", file=out)
+    return 0
+
+
+def _inclusion(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    inclusion = services.inclusion
+    command = args.inclusion_command
+    if command == "recompute":
+        changed = inclusion.recompute_all()
+        print(f"Worked out every resident's inclusion status again: {_statuses_changed(changed)}.", file=out)
+        return 0
+    rule = inclusion.rule()
+    if command == "counts":
+        counts = inclusion.counts()
+        total = sum(counts.values())
+        if args.json:
+            _print_json(
+                {
+                    "rule": rule.describe(),
+                    "counts": {status.value: count for status, count in counts.items()},
+                    "total": total,
+                },
+                out,
+            )
+            return 0
+        rows = [["Inclusion status", "Residents"]]
+        rows += [[status.label, f"{count:,}"] for status, count in counts.items()]
+        rows.append(["All residents", f"{total:,}"])
+        _print_table(rows, out)
+        print(f"The rule: {rule.describe()}", file=out)
+        return 0
+    if args.inclusion_rule_command == "set":
+        if args.foundation is None and args.areas_alone is None and args.loans_count is None:
+            raise DomainError(
+                "Say what to change: --foundation alone|with_help, --areas-alone N, --loans-count or "
+                "--loans-do-not-count."
+            )
+        changed = inclusion.set_rule(
+            InclusionRule(
+                foundation=SkillLevel(args.foundation) if args.foundation else rule.foundation,
+                areas_alone=(
+                    rule.areas_alone
+                    if args.areas_alone is None
+                    else _whole_number(args.areas_alone, "--areas-alone")
+                ),
+                loans_count_as_access=rule.loans_count_as_access
+                if args.loans_count is None
+                else args.loans_count,
+            )
+        )
+        rule = inclusion.rule()
+        print(f"Saved the inclusion rule: {_statuses_changed(changed)}.", file=out)
+    print(rule.describe(), file=out)
+    rows = [
+        ["Foundation skills:", "alone" if rule.foundation is SkillLevel.ALONE else "at least with help"],
+        ["Other areas done alone:", f"at least {rule.areas_alone} of {len(LIFE_AREAS)}"],
+        ["Loans count as access:", _yes_no(rule.loans_count_as_access)],
+    ]
+    _print_table(rows, out)
+    return 0
+
+
 _HANDLERS: dict[str, Callable[[argparse.Namespace, Services, Config, TextIO], int]] = {
     "init": _init,
     "demo-data": _demo_data,
@@ -1319,6 +2306,11 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace, Services, Config, TextIO], in
     "loans": _loans,
     "waitlist": _waitlist,
     "sims": _sims,
+    "champions": _champions,
+    "hours": _hours,
+    "sessions": _sessions,
+    "skills": _skills,
+    "inclusion": _inclusion,
     "print": _print,
     "labels": _labels,
     "export": _export,

@@ -30,6 +30,8 @@ RESIDENT_KEYS = {
     "referral_partner",
     "referral_reason",
     "consents",
+    "inclusion_status",
+    "inclusion_status_label",
 }
 LOAN_KEYS = {
     "id",
@@ -51,6 +53,7 @@ LOAN_KEYS = {
     "kit",
     "condition_back",
     "fault",
+    "achieved",
 }
 WAIT_KEYS = {
     "id",
@@ -226,7 +229,7 @@ def test_residents_add_list_and_show_each_with_its_reference(
     ) == ("Added R-00002 Tomasz Nowak (Reddish North).\n")
 
     lines = cli.ok("residents", "list").splitlines()
-    assert lines[0].split() == ["Reference", "Name", "Postcode", "Ward", "Contact"]
+    assert lines[0].split() == ["Reference", "Name", "Postcode", "Ward", "Contact", "Inclusion", "status"]
     assert [line.split()[0] for line in lines[1:]] == ["R-00001", "R-00002"]
     assert "0161 496 0555" in lines[1]
     listed = cli.json("residents", "list")
@@ -252,7 +255,10 @@ def test_residents_add_list_and_show_each_with_its_reference(
     assert not any(line != line.rstrip() for line in sparse.splitlines())
     shown = cli.json("residents", "show", "R-00002")
     assert isinstance(shown, dict)
-    assert set(shown) == RESIDENT_KEYS | {"disability", "ethnicity", "on_benefits", "loans", "waiting"}
+    assert set(shown) == RESIDENT_KEYS | {"disability", "ethnicity", "on_benefits", "loans", "waiting"} | {
+        "latest_skills_check",
+        "skills_checks",
+    }
     assert (shown["reference"], shown["loans"], shown["waiting"]) == ("R-00002", [], [])
 
 
@@ -751,7 +757,7 @@ def test_sims_set_warn_on_issue_and_list_those_running_out(desk: Cli) -> None:
 def test_demo_data_makes_residents_and_their_history(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cli = Cli(db, capsys)
     out = cli.ok("demo-data", "--devices", "60", "--residents", "40", "--months", "6", "--seed", "3")
-    first, second = out.splitlines()
+    first, second, third = out.splitlines()
     assert re.fullmatch(
         r"Added 10 venues, 60 devices and 40 residents, with \d+ loans over 6 months\.", first
     )
@@ -759,6 +765,11 @@ def test_demo_data_makes_residents_and_their_history(db: Path, capsys: pytest.Ca
         r"Now: \d+ on loan \(\d+ overdue\), \d+ on the waiting list, "
         r"\d+ SIMs on loan running out within the warning period\.",
         second,
+    )
+    assert re.fullmatch(
+        r"Support: \d+ champions \(\d+ with training or a DBS check to renew\), \d+ sessions and \d+ skills "
+        r"checks; \d+ residents digitally included\.",
+        third,
     )
     residents = _residents(cli)
     assert len(residents) == 40 and all(re.fullmatch(r"R-\d{5}", str(r["reference"])) for r in residents)
