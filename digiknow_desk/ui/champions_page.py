@@ -45,7 +45,7 @@ from digiknow_desk.ui.session_table_model import (
     recent_months,
 )
 from digiknow_desk.ui.tasks import TaskRunner
-from digiknow_desk.ui.widgets import action_button, page_action, size_columns
+from digiknow_desk.ui.widgets import action_button, make_list_table, page_action, size_columns
 
 MONTHS_LISTED = 24
 _Index = QModelIndex | QPersistentModelIndex
@@ -208,12 +208,7 @@ class ChampionsPage(QWidget):
             "One row per champion: contact, venues, when training and the DBS check are due, and what "
             "needs attention. Press Enter to edit the champion."
         )
-        self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self._table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self._table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self._table.setAlternatingRowColors(True)
-        self._table.setWordWrap(False)
-        self._table.verticalHeader().setVisible(False)
+        make_list_table(self._table)
         self._table.setTabKeyNavigation(False)
         size_columns(
             self._table,

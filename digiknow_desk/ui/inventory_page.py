@@ -36,7 +36,7 @@ from digiknow_desk.ui.import_dialog import ImportDialog
 from digiknow_desk.ui.labels_dialog import LabelsDialog, ask_save_path
 from digiknow_desk.ui.paged_model import RECORD_ROLE
 from digiknow_desk.ui.tasks import Progress, Task, TaskRunner, run_with_progress
-from digiknow_desk.ui.widgets import action_button, page_action, size_columns
+from digiknow_desk.ui.widgets import action_button, make_list_table, page_action, size_columns
 
 # A search takes a few milliseconds, so the table follows every keystroke; the zero-delay timer only
 # merges keystrokes that are already queued (a scanner types a whole tag at once).
@@ -155,12 +155,7 @@ class InventoryPage(QWidget):
         self._table.setAccessibleDescription(
             "One row per device, in tag order. Press Enter to edit the device."
         )
-        self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self._table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self._table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self._table.setAlternatingRowColors(True)
-        self._table.setWordWrap(False)
-        self._table.verticalHeader().setVisible(False)
+        make_list_table(self._table, QAbstractItemView.SelectionMode.ExtendedSelection)
         self._table.setTabKeyNavigation(False)  # Tab leaves the table, as keyboard users expect
         self._size_columns()
         self._table.activated.connect(lambda _index: self.edit_device())

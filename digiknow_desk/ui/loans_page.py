@@ -9,7 +9,6 @@ from datetime import date
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFrame,
     QHBoxLayout,
@@ -23,7 +22,7 @@ from digiknow_desk.app import Services
 from digiknow_desk.domain.loans import DataPlan, Loan
 from digiknow_desk.ui.loan_table_model import LoanTableModel, LoanView, day_text, loans_text
 from digiknow_desk.ui.tasks import TaskRunner
-from digiknow_desk.ui.widgets import action_button, page_action, size_columns
+from digiknow_desk.ui.widgets import action_button, make_list_table, page_action, size_columns
 
 SIMS_LISTED = 5  # the banner names this many SIMs, then says how many more
 
@@ -85,12 +84,7 @@ class LoansPage(QWidget):
             "One row per loan: device, resident, how to contact them, dates and days overdue. "
             "Press Enter to open the loan at the Desk."
         )
-        self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self._table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self._table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self._table.setAlternatingRowColors(True)
-        self._table.setWordWrap(False)
-        self._table.verticalHeader().setVisible(False)
+        make_list_table(self._table)
         self._table.setTabKeyNavigation(False)  # Tab leaves the table, as keyboard users expect
         self._size_columns()
         self._table.activated.connect(self._activated)

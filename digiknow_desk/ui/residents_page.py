@@ -45,7 +45,7 @@ from digiknow_desk.ui.resident_table_model import (
 )
 from digiknow_desk.ui.skills_dialog import AskSkillsCheck, ask_skills_check
 from digiknow_desk.ui.tasks import Task, TaskRunner
-from digiknow_desk.ui.widgets import action_button, page_action, size_columns
+from digiknow_desk.ui.widgets import action_button, make_list_table, page_action, size_columns
 
 SEARCH_DELAY_MS = 0  # a search takes milliseconds (paged in SQL); see inventory_page
 
@@ -123,12 +123,7 @@ class ResidentsPage(QWidget):
         self._table.setAccessibleDescription(
             "One row per resident, by name. Press Enter to edit the resident."
         )
-        self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self._table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self._table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self._table.setAlternatingRowColors(True)
-        self._table.setWordWrap(False)
-        self._table.verticalHeader().setVisible(False)
+        make_list_table(self._table)
         self._table.setTabKeyNavigation(False)  # Tab leaves the table
         self._size_columns()
         self._table.activated.connect(lambda _index: self.edit_resident())

@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFormLayout,
     QFrame,
@@ -41,7 +40,7 @@ from digiknow_desk.ui.session_table_model import (
     recent_months,
 )
 from digiknow_desk.ui.tasks import TaskRunner
-from digiknow_desk.ui.widgets import action_button, page_action, size_columns
+from digiknow_desk.ui.widgets import action_button, make_list_table, page_action, size_columns
 
 MONTHS_LISTED = 24
 FOLLOW_UP_DAYS_AHEAD = 7
@@ -156,12 +155,7 @@ class SessionsPage(QWidget):
             "One row per session, newest first: date, time, length, kind, venue, champions, attendees, "
             "topics and follow-up."
         )
-        self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self._table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self._table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self._table.setAlternatingRowColors(True)
-        self._table.setWordWrap(False)
-        self._table.verticalHeader().setVisible(False)
+        make_list_table(self._table)
         self._table.setTabKeyNavigation(False)  # Tab leaves the table
         size_columns(
             self._table,

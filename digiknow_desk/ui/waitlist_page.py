@@ -20,7 +20,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -43,7 +42,7 @@ from digiknow_desk.ui.errors import problem_words
 from digiknow_desk.ui.loan_table_model import day_text
 from digiknow_desk.ui.paged_model import RECORD_ROLE
 from digiknow_desk.ui.tasks import TaskRunner
-from digiknow_desk.ui.widgets import action_button, page_action, size_columns
+from digiknow_desk.ui.widgets import action_button, make_list_table, page_action, size_columns
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -327,12 +326,7 @@ class WaitingListPage(QWidget):
         self._table.setAccessibleDescription(
             "Residents waiting for a device, next first within each type, and the offers they hold."
         )
-        self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self._table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self._table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self._table.setAlternatingRowColors(True)
-        self._table.setWordWrap(False)
-        self._table.verticalHeader().setVisible(False)
+        make_list_table(self._table)
         self._table.setTabKeyNavigation(False)  # Tab leaves the table, as keyboard users expect
         self._size_columns()
         selection = self._table.selectionModel()

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QHeaderView, QPushButton, QTableView, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QPushButton, QTableView, QWidget
 
 
 def page_action(
@@ -32,6 +32,19 @@ def action_button(text: str, action: QAction) -> QPushButton:
     button.setToolTip(f"{name} ({keys})" if keys else name)
     button.clicked.connect(action.trigger)
     return button
+
+
+def make_list_table(
+    table: QTableView,
+    selection: QAbstractItemView.SelectionMode = QAbstractItemView.SelectionMode.SingleSelection,
+) -> None:
+    """Set up a page's main list: whole rows selected, read-only, striped, one line per row."""
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(selection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setAlternatingRowColors(True)
+    table.setWordWrap(False)
+    table.verticalHeader().setVisible(False)
 
 
 def size_columns(
