@@ -98,8 +98,9 @@ def month_list_timings(services: Services, raw: sqlite3.Connection, repeat: int)
         (
             f"{first:%b %Y}, a champion",
             SessionFilter(month=first, champion_id=champion.id),
-            "AND s.id IN (SELECT session_id FROM session_champions WHERE champion_id = ?)",
-            (*month, champion.id.hex),
+            "AND s.id IN (SELECT session_id FROM session_champions "
+            "WHERE champion_id = ? AND held_on >= ? AND held_on < ?)",
+            (*month, champion.id.hex, *month),
         ),
         (
             f"{first:%b %Y}, a venue",
@@ -177,8 +178,9 @@ def log_timings(services: Services, raw: sqlite3.Connection, repeat: int) -> Non
             (session_id, yesterday.isoformat(), venue_id.hex, f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S.%f}"),
         )
         raw.execute(
-            "INSERT INTO session_champions (session_id, champion_id) VALUES (?, ?)",
-            (session_id, champion.id.hex),
+            "INSERT INTO session_champions (session_id, champion_id, held_on, starts_at) "
+            "VALUES (?, ?, ?, '10:30:00.000000')",
+            (session_id, champion.id.hex, yesterday.isoformat()),
         )
         raw.execute(
             "INSERT INTO session_attendees (id, session_id, resident_id, age_band, ward_code) "
@@ -200,17 +202,13 @@ def log_timings(services: Services, raw: sqlite3.Connection, repeat: int) -> Non
 
 
 # What the rule needs to know of every resident, in one query: whether they were supported, their
-# latest skills check with its levels, and the latest answer about their own access when a loan closed.
-RESIDENT_FACTS = f"""
+# latest skills check (its Foundation level and areas done alone), and the latest answer about their own
+# access when a loan closed.
+RESIDENT_FACTS = """
 SELECT r.id, r.inclusion_status,
   c.id IS NOT NULL OR EXISTS (SELECT 1 FROM loans l WHERE l.resident_id = r.id)
     OR EXISTS (SELECT 1 FROM session_attendees a WHERE a.resident_id = r.id),
-  c.checked_on, c.recorded_at, c.own_device, c.own_connection,
-  {", ".join(
-      f"(SELECT level FROM skills_check_levels v WHERE v.check_id = c.id AND v.area = '{area}')"
-      for area in ("foundation", "communicating", "handling_information", "transacting", "problem_solving",
-                   "being_safe_legal")
-  )},
+  c.checked_on, c.recorded_at, c.own_device, c.own_connection, c.foundation, c.areas_alone,
   answer.closed_at, answer.own_device_after, answer.own_connection_after
 FROM residents r
 LEFT JOIN skills_checks c ON c.id = (

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from digiknow_desk.domain.devices import DeviceType
 from digiknow_desk.domain.errors import ValidationError
-from digiknow_desk.domain.skills import LIFE_AREAS, SkillArea, SkillLevel
+from digiknow_desk.domain.skills import LIFE_AREAS, SkillLevel
 
 
 class InclusionStatus(StrEnum):
@@ -46,7 +46,8 @@ class ResidentFacts:
     """What the records say about one resident, as the rule needs it."""
 
     supported: bool  # any session attended, loan, or skills check
-    levels: dict[SkillArea, SkillLevel]  # from the latest skills check; empty if none
+    foundation: SkillLevel | None  # from the latest skills check; None if none
+    areas_alone: int  # how many of the five other areas the latest check says they do alone
     own_device: bool  # from the latest answer (skills check, or the question asked when a loan closes)
     own_connection: bool
     on_loan: frozenset[DeviceType] = frozenset()  # the types of the devices they have on loan now
@@ -73,16 +74,15 @@ class InclusionRule:
         if problems := self.problems():
             raise ValidationError(problems)
 
-    def skills_met(self, levels: dict[SkillArea, SkillLevel]) -> bool:
-        foundation = levels.get(SkillArea.FOUNDATION)
+    def skills_met(self, foundation: SkillLevel | None, areas_alone: int) -> bool:
         if foundation is None or foundation.rank < self.foundation.rank:
             return False
-        return sum(1 for area in LIFE_AREAS if levels.get(area) is SkillLevel.ALONE) >= self.areas_alone
+        return areas_alone >= self.areas_alone
 
     def status(self, facts: ResidentFacts) -> InclusionStatus:
         if not facts.supported:
             return InclusionStatus.NOT_YET_SUPPORTED
-        if not self.skills_met(facts.levels):
+        if not self.skills_met(facts.foundation, facts.areas_alone):
             return InclusionStatus.SUPPORTED
         if facts.own_device and facts.own_connection:
             return InclusionStatus.INDEPENDENT

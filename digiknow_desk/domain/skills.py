@@ -117,4 +117,9 @@ class SkillsCheck:
 
     def areas_alone(self) -> int:
         """How many of the five areas beyond Foundation the resident can do alone."""
-        return sum(1 for area in LIFE_AREAS if self.levels.get(area) is SkillLevel.ALONE)
+        return areas_alone(self.levels)
+
+
+def areas_alone(levels: dict[SkillArea, SkillLevel]) -> int:
+    """How many of the five areas beyond Foundation `levels` say the resident can do alone."""
+    return sum(1 for area in LIFE_AREAS if levels.get(area) is SkillLevel.ALONE)

@@ -58,7 +58,7 @@ from digiknow_desk.domain.sessions import (
     SessionKind,
     Topic,
 )
-from digiknow_desk.domain.skills import LIFE_AREAS, SkillArea, SkillLevel, SkillsCheckDraft
+from digiknow_desk.domain.skills import LIFE_AREAS, SkillArea, SkillLevel, SkillsCheckDraft, areas_alone
 from digiknow_desk.domain.venues import Venue, VenueDraft
 from digiknow_desk.services.champions import ChampionService
 from digiknow_desk.services.context import ServiceContext
@@ -2223,7 +2223,15 @@ class _BulkHistory:
             },
         )
         for champion_id in draft.champion_ids:
-            self._add(SessionChampionRow, {"session_id": session_id, "champion_id": champion_id})
+            self._add(
+                SessionChampionRow,
+                {
+                    "session_id": session_id,
+                    "champion_id": champion_id,
+                    "held_on": draft.held_on,
+                    "starts_at": draft.starts_at,
+                },
+            )
         for person in attendees:
             if person.first_session is None or begins < person.first_session:
                 person.first_session = begins
@@ -2266,6 +2274,8 @@ class _BulkHistory:
                 "own_connection": check.own_connection,
                 "note": check.note,
                 "recorded_at": recorded,
+                "foundation": check.levels[SkillArea.FOUNDATION],
+                "areas_alone": areas_alone(check.levels),
             },
         )
         for area in SkillArea:
@@ -2301,7 +2311,8 @@ class _BulkHistory:
                     levels, own_device, own_connection = check.levels, check.own_device, check.own_connection
                 facts = ResidentFacts(
                     supported=True,
-                    levels=levels,
+                    foundation=levels.get(SkillArea.FOUNDATION),
+                    areas_alone=areas_alone(levels),
                     own_device=own_device,
                     own_connection=own_connection,
                     on_loan=frozenset(kind for kind, count in out.items() if count > 0),

@@ -5,16 +5,15 @@ as every change that can move it."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from datetime import UTC, date, datetime, time
-from typing import Any, TypeVar
 
-from sqlalchemy import Select, delete, func, insert, select, union, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, exists, func, insert, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from digiknow_desk.domain.devices import DeviceType
 from digiknow_desk.domain.inclusion import InclusionRule, InclusionStatus, ResidentFacts
-from digiknow_desk.domain.skills import SkillArea, SkillLevel
+from digiknow_desk.domain.skills import SkillLevel
 from digiknow_desk.services.context import ServiceContext
 from digiknow_desk.services.settings import read_setting, write_setting
 from digiknow_desk.storage.models import (
@@ -24,7 +23,6 @@ from digiknow_desk.storage.models import (
     ResidentRow,
     SessionAttendeeRow,
     SettingRow,
-    SkillsCheckLevelRow,
     SkillsCheckRow,
 )
 
@@ -52,122 +50,111 @@ def read_rule(session: Session) -> InclusionRule:
     )
 
 
-SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
-
-
-def _only(query: SelectT, column: Any, ids: Collection[uuid.UUID] | None) -> SelectT:
-    """`query` narrowed to the residents with `ids` in `column` (all residents when None)."""
-    return query if ids is None else query.where(column.in_(ids))
-
-
-def resident_facts(
-    session: Session, ids: Collection[uuid.UUID] | None = None
-) -> dict[uuid.UUID, ResidentFacts]:
-    """What the rule needs to know, for the residents with `ids` (every resident when None), read in a
-    few set queries rather than one resident at a time. Residents with no records are left out."""
-    supported: set[uuid.UUID] = set(
-        session.scalars(
-            union(
-                _only(
-                    select(SessionAttendeeRow.resident_id).where(SessionAttendeeRow.resident_id.is_not(None)),
-                    SessionAttendeeRow.resident_id,
-                    ids,
-                ),
-                _only(select(LoanRow.resident_id), LoanRow.resident_id, ids),
-                _only(select(SkillsCheckRow.resident_id), SkillsCheckRow.resident_id, ids),
-            )
-        )
+def _stored_and_facts(
+    session: Session, ids: Collection[uuid.UUID] | None
+) -> Iterator[tuple[uuid.UUID, InclusionStatus, ResidentFacts]]:
+    """Each resident's stored status and what the rule needs to know, for the residents with `ids`
+    (every resident when None): one query, reading each resident's latest skills check and latest
+    answer on closing a loan through indexes that cover them, so 50,000 residents take about a second."""
+    check = aliased(SkillsCheckRow)
+    answer = aliased(LoanRow)
+    latest_check = (
+        select(SkillsCheckRow.id)
+        .where(SkillsCheckRow.resident_id == ResidentRow.id)
+        .order_by(SkillsCheckRow.checked_on.desc(), SkillsCheckRow.recorded_at.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    # The latest skills check of each: its levels, and its answer about their own device and connection.
-    latest = (
-        _only(
-            select(
-                SkillsCheckRow.id,
-                SkillsCheckRow.resident_id,
-                SkillsCheckRow.checked_on,
-                SkillsCheckRow.own_device,
-                SkillsCheckRow.own_connection,
-                SkillsCheckRow.recorded_at,
-                func.row_number()
-                .over(
-                    partition_by=SkillsCheckRow.resident_id,
-                    order_by=(SkillsCheckRow.checked_on.desc(), SkillsCheckRow.recorded_at.desc()),
-                )
-                .label("newest"),
-            ),
-            SkillsCheckRow.resident_id,
-            ids,
-        )
-    ).subquery()
-    checks = {
-        row.resident_id: row
-        for row in session.execute(
-            select(
-                latest.c.id,
-                latest.c.resident_id,
-                latest.c.checked_on,
-                latest.c.own_device,
-                latest.c.own_connection,
-                latest.c.recorded_at,
-            ).where(latest.c.newest == 1)
-        )
-    }
-    levels: dict[uuid.UUID, dict[SkillArea, SkillLevel]] = {}
-    check_ids = {row.id: resident_id for resident_id, row in checks.items()}
-    id_list = list(check_ids)
-    for start in range(0, len(id_list), _CHUNK):
-        for check_id, area, level in session.execute(
-            select(SkillsCheckLevelRow.check_id, SkillsCheckLevelRow.area, SkillsCheckLevelRow.level).where(
-                SkillsCheckLevelRow.check_id.in_(id_list[start : start + _CHUNK])
-            )
-        ):
-            levels.setdefault(check_ids[check_id], {})[area] = level
     # The answer given when their latest loan closed counts instead, if it is newer than the check.
-    closed = (
-        _only(
-            select(
-                LoanRow.resident_id,
-                LoanRow.closed_at,
-                LoanRow.own_device_after,
-                LoanRow.own_connection_after,
-                func.row_number()
-                .over(partition_by=LoanRow.resident_id, order_by=LoanRow.closed_at.desc())
-                .label("newest"),
-            ).where(LoanRow.closed_at.is_not(None), LoanRow.own_device_after.is_not(None)),
-            LoanRow.resident_id,
-            ids,
+    latest_answer = (
+        select(LoanRow.id)
+        .where(
+            LoanRow.resident_id == ResidentRow.id,
+            LoanRow.closed_at.is_not(None),
+            LoanRow.own_device_after.is_not(None),
         )
-    ).subquery()
-    # Which answer is newer: by the day it is about, then by when it was recorded.
-    access = {
-        resident_id: (row.own_device, row.own_connection, (row.checked_on, row.recorded_at))
-        for resident_id, row in checks.items()
-    }
-    for row in session.execute(select(closed).where(closed.c.newest == 1)):
-        answered = (row.closed_at.astimezone().date(), row.closed_at)
-        if row.resident_id not in access or access[row.resident_id][2] <= answered:
-            access[row.resident_id] = (bool(row.own_device_after), bool(row.own_connection_after), answered)
+        .order_by(LoanRow.closed_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    supported = or_(
+        check.id.is_not(None),
+        exists().where(LoanRow.resident_id == ResidentRow.id),
+        exists().where(SessionAttendeeRow.resident_id == ResidentRow.id),
+    )
+    query = (
+        select(
+            ResidentRow.id,
+            ResidentRow.inclusion_status,
+            supported,
+            check.checked_on,
+            check.recorded_at,
+            check.own_device,
+            check.own_connection,
+            check.foundation,
+            check.areas_alone,
+            answer.closed_at,
+            answer.own_device_after,
+            answer.own_connection_after,
+        )
+        .select_from(ResidentRow)
+        .outerjoin(check, check.id == latest_check)
+        .outerjoin(answer, answer.id == latest_answer)
+    )
+    open_loans = select(LoanRow.resident_id, DeviceRow.device_type).join(
+        DeviceRow, DeviceRow.id == LoanRow.device_id
+    )
     on_loan: dict[uuid.UUID, set[DeviceType]] = {}
-    for resident_id, device_type in session.execute(
-        _only(
-            select(LoanRow.resident_id, DeviceRow.device_type)
-            .join(DeviceRow, DeviceRow.id == LoanRow.device_id)
-            .where(LoanRow.closed_at.is_(None)),
-            LoanRow.resident_id,
-            ids,
-        )
-    ):
-        on_loan.setdefault(resident_id, set()).add(device_type)
-    return {
-        resident_id: ResidentFacts(
-            supported=True,
-            levels=levels.get(resident_id, {}),
-            own_device=resident_id in access and access[resident_id][0],
-            own_connection=resident_id in access and access[resident_id][1],
-            on_loan=frozenset(on_loan.get(resident_id, ())),
-        )
-        for resident_id in supported
-    }
+    for id_chunk in _chunks(ids):
+        narrowed = open_loans.where(LoanRow.closed_at.is_(None))
+        if id_chunk is not None:
+            narrowed = narrowed.where(LoanRow.resident_id.in_(id_chunk))
+        for resident_id, device_type in session.execute(narrowed):
+            on_loan.setdefault(resident_id, set()).add(device_type)
+    for id_chunk in _chunks(ids):
+        rows = session.execute(query if id_chunk is None else query.where(ResidentRow.id.in_(id_chunk)))
+        for row in rows:
+            (resident_id, stored, is_supported, checked_on, recorded_at, own_device, own_connection) = row[:7]
+            if not is_supported:
+                yield resident_id, stored, _NOT_YET
+                continue
+            if checked_on is not None:
+                access = (own_device, own_connection)
+            else:
+                access = (False, False)
+            closed_at = row.closed_at
+            # Which answer is newer: by the day it is about, then by when it was recorded.
+            if closed_at is not None and (
+                checked_on is None or (checked_on, recorded_at) <= (closed_at.astimezone().date(), closed_at)
+            ):
+                access = (bool(row.own_device_after), bool(row.own_connection_after))
+            yield (
+                resident_id,
+                stored,
+                ResidentFacts(
+                    supported=True,
+                    foundation=row.foundation,
+                    areas_alone=row.areas_alone or 0,
+                    own_device=access[0],
+                    own_connection=access[1],
+                    on_loan=frozenset(on_loan.get(resident_id, ())),
+                ),
+            )
+
+
+_NOT_YET = ResidentFacts(
+    supported=False, foundation=None, areas_alone=0, own_device=False, own_connection=False
+)
+
+
+def _chunks(ids: Collection[uuid.UUID] | None) -> Iterator[list[uuid.UUID] | None]:
+    """`ids` in lists short enough for one IN (...); a single None for every resident."""
+    if ids is None:
+        yield None
+        return
+    id_list = list(ids)
+    for start in range(0, len(id_list), _CHUNK):
+        yield id_list[start : start + _CHUNK]
 
 
 def update_statuses(
@@ -181,15 +168,10 @@ def update_statuses(
         # from facts that miss the other's change.
         session.execute(select(ResidentRow.id).where(ResidentRow.id.in_(wanted)).with_for_update())
     rule = rule or read_rule(session)
-    facts = resident_facts(session, wanted)
-    not_yet = ResidentFacts(supported=False, levels={}, own_device=False, own_connection=False)
-    current = session.execute(
-        _only(select(ResidentRow.id, ResidentRow.inclusion_status), ResidentRow.id, wanted)
-    )
     changes = [
         (resident_id, old, new)
-        for resident_id, old in current
-        if (new := rule.status(facts.get(resident_id, not_yet))) is not old
+        for resident_id, old, facts in _stored_and_facts(session, wanted)
+        if (new := rule.status(facts)) is not old
     ]
     for status in InclusionStatus:
         moved = [resident_id for resident_id, _old, new in changes if new is status]

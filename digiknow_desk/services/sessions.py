@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, func, insert, select
+from sqlalchemy import Select, and_, func, insert, select
 from sqlalchemy.orm import Session as DbSession
 
 from digiknow_desk.domain.errors import NotFound, ValidationError
@@ -82,7 +83,6 @@ def load_sessions(session: DbSession, query: Select[uuid.UUID]) -> list[Session]
         )
         .outerjoin(ResidentRow, ResidentRow.id == SessionAttendeeRow.resident_id)
         .where(SessionAttendeeRow.session_id.in_(ids))
-        .order_by(ResidentRow.name, SessionAttendeeRow.id)
     ):
         attendees.setdefault(row.session_id, []).append(
             SessionAttendee(
@@ -108,7 +108,7 @@ def load_sessions(session: DbSession, query: Select[uuid.UUID]) -> list[Session]
             venue_id=row.venue_id,
             venue_name=row.venue_name or "",
             champions=tuple(champions.get(row.id, [])),
-            attendees=tuple(attendees.get(row.id, [])),
+            attendees=tuple(sorted(attendees.get(row.id, []), key=_attendee_order)),
             topics=frozenset(topic_from(topic) for topic in topics.get(row.id, ())),
             loan_id=row.loan_id,
             outcome=row.outcome,
@@ -122,30 +122,51 @@ def load_sessions(session: DbSession, query: Select[uuid.UUID]) -> list[Session]
     ]
 
 
-def _where(session_filter: SessionFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
+def _attendee_order(attendee: SessionAttendee) -> tuple[bool, str, int, str]:
+    """Registered residents by name, then attendees not registered by age band and ward."""
+    return (
+        attendee.resident_id is None,
+        attendee.name.casefold() if attendee.resident_id is not None else "",
+        list(AgeBand).index(attendee.age_band),
+        attendee.ward_code or "",
+    )
+
+
+class _SortKeys(NamedTuple):
+    held_on: Any
+    starts_at: Any
+    session_id: Any
+
+
+def _matching(session_filter: SessionFilter) -> tuple[_SortKeys, Select[uuid.UUID]]:
+    """The ids of the sessions that match (unordered), and the columns to sort them by. One champion's
+    sessions are read from session_champions, which keeps each session's day and start, so its index
+    narrows them to the month before any session row is read."""
+    keys: _SortKeys
+    if session_filter.champion_id is not None:
+        keys = _SortKeys(
+            SessionChampionRow.held_on, SessionChampionRow.starts_at, SessionChampionRow.session_id
+        )
+        query = select(keys.session_id).where(SessionChampionRow.champion_id == session_filter.champion_id)
+        if session_filter.venue_id is not None:
+            query = query.join(SessionRow, SessionRow.id == SessionChampionRow.session_id)
+    else:
+        keys = _SortKeys(SessionRow.held_on, SessionRow.starts_at, SessionRow.id)
+        query = select(keys.session_id)
     if session_filter.month is not None:
         first, following = month_bounds(session_filter.month)
-        conditions += [SessionRow.held_on >= first, SessionRow.held_on < following]
+        query = query.where(keys.held_on >= first, keys.held_on < following)
     if session_filter.venue_id is not None:
-        conditions.append(SessionRow.venue_id == session_filter.venue_id)
-    if session_filter.champion_id is not None:
-        conditions.append(
-            SessionRow.id.in_(
-                select(SessionChampionRow.session_id).where(
-                    SessionChampionRow.champion_id == session_filter.champion_id
-                )
-            )
-        )
+        query = query.where(SessionRow.venue_id == session_filter.venue_id)
     if session_filter.resident_reference:
-        conditions.append(
-            SessionRow.id.in_(
+        query = query.where(
+            keys.session_id.in_(
                 select(SessionAttendeeRow.session_id)
                 .join(ResidentRow, ResidentRow.id == SessionAttendeeRow.resident_id)
                 .where(ResidentRow.reference == normalise_reference(session_filter.resident_reference))
             )
         )
-    return conditions
+    return keys, query
 
 
 class SessionService:
@@ -181,7 +202,15 @@ class SessionService:
             session.flush()
             session.execute(
                 insert(SessionChampionRow),
-                [{"session_id": row.id, "champion_id": champion_id} for champion_id in draft.champion_ids],
+                [
+                    {
+                        "session_id": row.id,
+                        "champion_id": champion_id,
+                        "held_on": draft.held_on,
+                        "starts_at": draft.starts_at,
+                    }
+                    for champion_id in draft.champion_ids
+                ],
             )
             attendees = [
                 {
@@ -246,20 +275,19 @@ class SessionService:
         offset: int = 0,  # noqa: B008
     ) -> list[Session]:
         """One page of the sessions that match, newest first."""
+        keys, query = _matching(session_filter)
         with self._context.db.read() as session:
-            query = (
-                select(SessionRow.id)
-                .where(*_where(session_filter))
-                .order_by(SessionRow.held_on.desc(), SessionRow.starts_at.desc(), SessionRow.id)
+            return load_sessions(
+                session,
+                query.order_by(keys.held_on.desc(), keys.starts_at.desc(), keys.session_id)
                 .limit(limit)
-                .offset(offset)
+                .offset(offset),
             )
-            return load_sessions(session, query)
 
     def count(self, session_filter: SessionFilter = EVERY_SESSION) -> int:
+        _keys, query = _matching(session_filter)
         with self._context.db.read() as session:
-            query = select(func.count()).select_from(SessionRow).where(*_where(session_filter))
-            return int(session.scalar(query) or 0)
+            return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
     def follow_ups(self, until: date) -> list[Session]:
         """Sessions with a follow-up due on or before `until`, soonest first (those already passed too)."""
@@ -392,7 +420,7 @@ class SessionService:
         if draft.venue_id is not None and session.get(VenueRow, draft.venue_id) is None:
             problems["venue"] = "That venue no longer exists: choose from the list."
         wards = {a.ward_code for a in draft.anonymous if a.ward_code}
-        if wards - set(session.scalars(select(WardRow.code).where(WardRow.code.in_(wards)))):
+        if wards and wards - set(session.scalars(select(WardRow.code).where(WardRow.code.in_(wards)))):
             wrong_ward = "Choose an attendee's ward from the list of Stockport's 21 wards."
             problems["attendees"] = f"{problems.get('attendees', '')} {wrong_ward}".strip()
         if draft.loan_id is not None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from digiknow_desk.domain.errors import NotFound, ValidationError
 from digiknow_desk.domain.residents import ConsentPurpose, normalise_reference, support_consent_missing
-from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheck, SkillsCheckDraft
+from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheck, SkillsCheckDraft, areas_alone
 from digiknow_desk.services.context import ServiceContext
 from digiknow_desk.services.inclusion import day_moment, update_statuses
 from digiknow_desk.storage.models import ResidentConsentRow, ResidentRow, SkillsCheckLevelRow, SkillsCheckRow
@@ -73,6 +73,8 @@ class SkillsService:
                 own_connection=draft.own_connection,
                 note=draft.note.strip(),
                 recorded_at=self._context.now(),
+                foundation=draft.levels[SkillArea.FOUNDATION],
+                areas_alone=areas_alone(draft.levels),
             )
             session.add(row)
             session.flush()

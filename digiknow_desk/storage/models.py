@@ -254,11 +254,19 @@ class LoanRow(Base):
             postgresql_where=text("closed_at IS NULL"),
         ),
         Index("ix_loans_issued_at", "issued_at"),
+        # Covers what working out a status reads of a resident's loans: no look-up in the table.
+        Index(
+            "ix_loans_resident_id_closed_at",
+            "resident_id",
+            "closed_at",
+            "own_device_after",
+            "own_connection_after",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("devices.id"), index=True)
-    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"), index=True)
+    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"))
     issued_at: Mapped[datetime]
     due_on: Mapped[date] = mapped_column(Date)
     renewals: Mapped[int] = mapped_column(Integer, default=0)
@@ -387,30 +395,42 @@ class SessionRow(Base):
     """A support session (the table is named for what it holds; not a database session)."""
 
     __tablename__ = "sessions"
-    __table_args__ = (Index("ix_sessions_held_on_starts_at", "held_on", "starts_at"),)
+    __table_args__ = (
+        Index("ix_sessions_held_on_starts_at", "held_on", "starts_at"),
+        Index("ix_sessions_venue_id_held_on", "venue_id", "held_on", "starts_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     held_on: Mapped[date] = mapped_column(Date)
     starts_at: Mapped[time] = mapped_column(Time)
     minutes: Mapped[int] = mapped_column(Integer)
     kind: Mapped[SessionKind] = mapped_column(_enum(SessionKind))
-    venue_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("venues.id"), index=True)
+    venue_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("venues.id"))
     loan_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("loans.id"), index=True)
     outcome: Mapped[str] = mapped_column(Text, default="")
     follow_up_on: Mapped[date | None] = mapped_column(Date, index=True)
     follow_up: Mapped[str] = mapped_column(Text, default="")
+    follow_up_done_on: Mapped[date | None] = mapped_column(Date)
     logged_by: Mapped[str] = mapped_column(String(120))
     logged_at: Mapped[datetime]
 
 
 class SessionChampionRow(Base):
     __tablename__ = "session_champions"
-    __table_args__ = (Index("ix_session_champions_champion_id", "champion_id", "session_id"),)
+    # The session's day and start are kept here too, so one champion's month is read from this index
+    # alone rather than from every session they ever led.
+    __table_args__ = (
+        Index(
+            "ix_session_champions_champion_id_held_on", "champion_id", "held_on", "starts_at", "session_id"
+        ),
+    )
 
     session_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
     )
     champion_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("champions.id"), primary_key=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    starts_at: Mapped[time] = mapped_column(Time)
 
 
 class SessionAttendeeRow(Base):
@@ -451,7 +471,20 @@ class ChampionHoursRow(Base):
 
 class SkillsCheckRow(Base):
     __tablename__ = "skills_checks"
-    __table_args__ = (Index("ix_skills_checks_resident_id_checked_on", "resident_id", "checked_on"),)
+    # Covers what working out a status reads of a resident's latest check: no look-up in the table.
+    __table_args__ = (
+        Index(
+            "ix_skills_checks_resident_id_checked_on",
+            "resident_id",
+            "checked_on",
+            "recorded_at",
+            "id",
+            "own_device",
+            "own_connection",
+            "foundation",
+            "areas_alone",
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
@@ -461,6 +494,9 @@ class SkillsCheckRow(Base):
     own_connection: Mapped[bool] = mapped_column(default=False)
     note: Mapped[str] = mapped_column(Text, default="")
     recorded_at: Mapped[datetime]
+    # All the inclusion rule asks of the levels, kept with the check (the levels are in skills_check_levels).
+    foundation: Mapped[SkillLevel] = mapped_column(_enum(SkillLevel))
+    areas_alone: Mapped[int] = mapped_column(Integer)
 
 
 class SkillsCheckLevelRow(Base):

@@ -19,7 +19,7 @@ from digiknow_desk.domain.inclusion import (
 )
 from digiknow_desk.domain.loans import Loan, LoanOutcome
 from digiknow_desk.domain.residents import Resident
-from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheck
+from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheck, areas_alone
 from digiknow_desk.services.residents import PAGE_SIZE, ResidentService
 from digiknow_desk.ui.paged_model import RECORD_ROLE, PagedTableModel
 
@@ -251,7 +251,8 @@ def inclusion_words(
     )
     facts = ResidentFacts(
         supported=True,
-        levels=levels,
+        foundation=levels.get(SkillArea.FOUNDATION),
+        areas_alone=areas_alone(levels),
         own_device=own_device,
         own_connection=own_connection,
         on_loan=frozenset(lent),
@@ -264,7 +265,7 @@ def inclusion_words(
             + (f" ({sessions} support session{'s' if sessions != 1 else ''})" if sessions else "")
         ]
     else:
-        alone = latest.areas_alone()
+        alone = areas_alone(levels)
         parts = [
             _FOUNDATION_WORDS[levels.get(SkillArea.FOUNDATION, SkillLevel.NOT_YET)],
             f"{alone} area{'s' if alone != 1 else ''} done alone",
@@ -292,7 +293,7 @@ def inclusion_words(
             "no " + " or ".join(missing) + ("" if rule.loans_count_as_access or not lent else " of their own")
         )
     words = f"{status.label}: {', '.join(parts)}"
-    if latest is not None and not rule.skills_met(levels):
+    if latest is not None and not rule.skills_met(levels.get(SkillArea.FOUNDATION), areas_alone(levels)):
         words += f" (the rule asks for {rule_needs(rule)})"
     return words
 

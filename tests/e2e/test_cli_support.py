@@ -414,15 +414,7 @@ def test_log_one_to_one_group_and_phone_sessions_after_the_fact(desk: Cli) -> No
         ],
         "attendees": [
             {
-                "resident_id": None,
-                "reference": None,
-                "name": None,
-                "age_band": "75_plus",
-                "ward_code": "E05000787",
-                "ward": "Davenport and Cale Green",
-            },
-            {
-                "resident_id": group["attendees"][1]["resident_id"],  # type: ignore[index]
+                "resident_id": group["attendees"][0]["resident_id"],  # type: ignore[index]
                 "reference": "R-00002",
                 "name": "Imran Khan",
                 "age_band": "not_said",
@@ -430,12 +422,20 @@ def test_log_one_to_one_group_and_phone_sessions_after_the_fact(desk: Cli) -> No
                 "ward": None,
             },
             {
-                "resident_id": group["attendees"][2]["resident_id"],  # type: ignore[index]
+                "resident_id": group["attendees"][1]["resident_id"],  # type: ignore[index]
                 "reference": "R-00001",
                 "name": "Margaret Holt",
                 "age_band": "not_said",
                 "ward_code": "E05000788",
                 "ward": "Edgeley and Cheadle Heath",
+            },
+            {
+                "resident_id": None,
+                "reference": None,
+                "name": None,
+                "age_band": "75_plus",
+                "ward_code": "E05000787",
+                "ward": "Davenport and Cale Green",
             },
         ],
         "topics": ["being_safe_legal", "spotting_scams"],
@@ -445,7 +445,7 @@ def test_log_one_to_one_group_and_phone_sessions_after_the_fact(desk: Cli) -> No
         "follow_up": "",
         "logged_by": "desk-tester",
     }
-    resident_ids = [attendee["resident_id"] for attendee in group["attendees"][1:]]  # type: ignore[index]
+    resident_ids = [attendee["resident_id"] for attendee in group["attendees"][:2]]  # type: ignore[index]
     assert all(uuid.UUID(str(resident_id)) for resident_id in resident_ids)
     assert (phone["held_on"], phone["kind"], phone["venue_id"], phone["venue"], phone["minutes"]) == (
         phone_day.isoformat(),

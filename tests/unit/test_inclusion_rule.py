@@ -7,7 +7,7 @@ import pytest
 from digiknow_desk.domain.devices import DeviceType
 from digiknow_desk.domain.errors import ValidationError
 from digiknow_desk.domain.inclusion import InclusionRule, InclusionStatus, ResidentFacts
-from digiknow_desk.domain.skills import LIFE_AREAS, SkillArea, SkillLevel
+from digiknow_desk.domain.skills import LIFE_AREAS, SkillArea, SkillLevel, areas_alone
 
 ALONE, HELP, NOT_YET = SkillLevel.ALONE, SkillLevel.WITH_HELP, SkillLevel.NOT_YET
 
@@ -29,7 +29,8 @@ def facts(
 ) -> ResidentFacts:
     return ResidentFacts(
         supported=supported,
-        levels=skills or {},
+        foundation=(skills or {}).get(SkillArea.FOUNDATION),
+        areas_alone=areas_alone(skills or {}),
         own_device=own_device,
         own_connection=own_connection,
         on_loan=frozenset(on_loan),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from datetime import time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,10 +21,13 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from digiknow_desk.app import build_services, open_database
 from digiknow_desk.config import Config, database_url
+from digiknow_desk.domain.champions import ChampionDraft
 from digiknow_desk.domain.devices import DeviceDraft, DeviceType
 from digiknow_desk.domain.errors import DomainError
 from digiknow_desk.domain.inclusion import InclusionStatus
-from digiknow_desk.domain.residents import ResidentDraft
+from digiknow_desk.domain.residents import ConsentPurpose, ResidentDraft
+from digiknow_desk.domain.sessions import SessionDraft, SessionFilter, SessionKind
+from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheckDraft
 from digiknow_desk.paths import shipped_dir
 from digiknow_desk.storage.database import Database
 from digiknow_desk.storage.migrate import (
@@ -280,6 +284,48 @@ def test_opening_a_database_from_before_statuses_works_them_out_once(
         assert counts[SUPPORTED] == 1  # the borrower: a loan is support
         assert counts[InclusionStatus.NOT_YET_SUPPORTED] == 1
         assert not pending
+
+
+def test_upgrading_0004_fills_in_the_session_days_and_skills_summaries_it_indexes(
+    database: Database, clock: FakeClock
+) -> None:
+    services = build_services(database, actor="Test Staff", clock=clock)
+    everything = frozenset(ConsentPurpose)
+    learner = services.residents.add(
+        ResidentDraft(name="Maureen Clarke", phone="0161 474 4444", consents=everything)
+    )
+    champion = services.champions.add(ChampionDraft(name="Priya Shah"))
+    today = clock.now.astimezone().date()
+    held_on = today.replace(day=1) - timedelta(days=3)  # last month
+    services.sessions.log(
+        SessionDraft(
+            held_on=held_on,
+            starts_at=time(14, 15),
+            minutes=45,
+            kind=SessionKind.PHONE,
+            venue_id=None,
+            champion_ids=(champion.id,),
+            resident_references=(learner.reference,),
+        )
+    )
+    levels = {area: SkillLevel.ALONE for area in SkillArea} | {SkillArea.TRANSACTING: SkillLevel.WITH_HELP}
+    services.skills.record(
+        learner.reference,
+        SkillsCheckDraft(levels=levels, checked_on=today, own_device=True, own_connection=True),
+    )
+    _migrate(database, "0004", down=True)
+    upgrade_to_head(database)
+
+    with database.reader.connect() as connection:
+        kept = connection.execute(text("SELECT held_on, starts_at FROM session_champions")).one()
+        summary = connection.execute(text("SELECT foundation, areas_alone FROM skills_checks")).one()
+    assert kept == (held_on.isoformat(), "14:15:00.000000")
+    assert summary == ("alone", 4)
+    services = build_services(database, actor="Test Staff", clock=clock)
+    month = SessionFilter(month=held_on, champion_id=champion.id)
+    assert [s.held_on for s in services.sessions.sessions(month)] == [held_on]
+    assert services.inclusion.recompute_all() == 0  # the same statuses from the filled-in summaries
+    assert services.residents.get(learner.reference).inclusion_status is InclusionStatus.INDEPENDENT
 
 
 def test_the_models_compile_for_postgresql() -> None:
