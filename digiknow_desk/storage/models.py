@@ -187,6 +187,8 @@ class ResidentRow(Base):
     disability: Mapped[Answer | None] = mapped_column(_enum(Answer))
     ethnicity: Mapped[str] = mapped_column(String(80), default="")
     on_benefits: Mapped[Answer | None] = mapped_column(_enum(Answer))
+    not_in_work_or_education: Mapped[Answer | None] = mapped_column(_enum(Answer))  # asked of 16 to 24s
+    care_leaver: Mapped[Answer | None] = mapped_column(_enum(Answer))
     # Derived from sessions, skills checks and loans by the inclusion rule; never typed in.
     inclusion_status: Mapped[InclusionStatus] = mapped_column(
         _enum(InclusionStatus), server_default=InclusionStatus.NOT_YET_SUPPORTED.value, index=True
@@ -254,6 +256,9 @@ class LoanRow(Base):
             postgresql_where=text("closed_at IS NULL"),
         ),
         Index("ix_loans_issued_at", "issued_at"),
+        Index("ix_loans_closed_at", "closed_at"),
+        # A device's loans in order: how long it sat idle between them.
+        Index("ix_loans_device_id_issued_at", "device_id", "issued_at", "closed_at"),
         # Covers what working out a status reads of a resident's loans: no look-up in the table.
         Index(
             "ix_loans_resident_id_closed_at",
@@ -265,7 +270,7 @@ class LoanRow(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("devices.id"), index=True)
+    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("devices.id"))
     resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"))
     issued_at: Mapped[datetime]
     due_on: Mapped[date] = mapped_column(Date)
@@ -293,6 +298,19 @@ class LoanKitRow(Base):
     name: Mapped[str] = mapped_column(String(60))
     went_out: Mapped[bool] = mapped_column(default=True)
     came_back: Mapped[bool | None]
+
+
+class LoanRenewalRow(Base):
+    """A loan was renewed: when, by whom, and the due date it moved from and to."""
+
+    __tablename__ = "loan_renewals"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    loan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("loans.id", ondelete="CASCADE"), index=True)
+    renewed_at: Mapped[datetime] = mapped_column(index=True)
+    due_before: Mapped[date] = mapped_column(Date)
+    due_after: Mapped[date] = mapped_column(Date)
+    renewed_by: Mapped[str] = mapped_column(String(120))
 
 
 class WipeRow(Base):
@@ -357,11 +375,15 @@ class InclusionChangeRow(Base):
     """A resident's inclusion status changed (the history behind "included this month")."""
 
     __tablename__ = "inclusion_changes"
-    __table_args__ = (Index("ix_inclusion_changes_resident_id_at", "resident_id", "at"),)
+    __table_args__ = (
+        Index("ix_inclusion_changes_resident_id_at", "resident_id", "at"),
+        # Covers a period's changes, so a report reads a month or a year of them and not ten years.
+        Index("ix_inclusion_changes_at", "at", "resident_id", "from_status", "to_status"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
-    at: Mapped[datetime] = mapped_column(index=True)
+    at: Mapped[datetime]
     from_status: Mapped[InclusionStatus] = mapped_column(_enum(InclusionStatus))
     to_status: Mapped[InclusionStatus] = mapped_column(_enum(InclusionStatus))
 

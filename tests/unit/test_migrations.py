@@ -72,6 +72,7 @@ TABLES = {
     "session_topics",
     "skills_checks",
     "skills_check_levels",
+    "loan_renewals",
 }
 
 
