@@ -58,6 +58,23 @@ class CommonTask(StrEnum):
             "device_setup": "Setting up a device",
         }[self.value]
 
+    @property
+    def area(self) -> SkillArea:
+        """The Essential Digital Skills area the task belongs to (reports count topics by area)."""
+        return _TASK_AREAS[self]
+
+
+_TASK_AREAS = {
+    CommonTask.NHS_APP: SkillArea.TRANSACTING,
+    CommonTask.UNIVERSAL_CREDIT: SkillArea.TRANSACTING,
+    CommonTask.ONLINE_BANKING: SkillArea.TRANSACTING,
+    CommonTask.VIDEO_CALLS: SkillArea.COMMUNICATING,
+    CommonTask.JOB_APPLICATIONS: SkillArea.TRANSACTING,
+    CommonTask.SPOTTING_SCAMS: SkillArea.BEING_SAFE_LEGAL,
+    CommonTask.EMAIL: SkillArea.COMMUNICATING,
+    CommonTask.DEVICE_SETUP: SkillArea.FOUNDATION,
+}
+
 
 Topic = SkillArea | CommonTask
 

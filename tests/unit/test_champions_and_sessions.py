@@ -396,3 +396,11 @@ def test_support_is_recorded_only_for_residents_who_agreed_to_it(
         _draft(clock, champion, venue, anonymous=(AnonymousAttendee(AgeBand.AGE_65_74, WARD),))
     )
     assert services.sessions.count() == 1
+
+
+def test_every_common_task_belongs_to_a_skill_area() -> None:
+    # Reports count topics by area: the task list and the area map must not drift apart.
+    assert CommonTask.NHS_APP.area is SkillArea.TRANSACTING
+    assert CommonTask.VIDEO_CALLS.area is SkillArea.COMMUNICATING
+    assert CommonTask.SPOTTING_SCAMS.area is SkillArea.BEING_SAFE_LEGAL
+    assert {task.area for task in CommonTask} <= set(SkillArea)
