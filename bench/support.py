@@ -178,18 +178,18 @@ def log_timings(services: Services, raw: sqlite3.Connection, repeat: int) -> Non
             (session_id, yesterday.isoformat(), venue_id.hex, f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S.%f}"),
         )
         raw.execute(
-            "INSERT INTO session_champions (session_id, champion_id, held_on, starts_at) "
-            "VALUES (?, ?, ?, '10:30:00.000000')",
+            "INSERT INTO session_champions (session_id, champion_id, held_on, starts_at, minutes) "
+            "VALUES (?, ?, ?, '10:30:00.000000', 45)",
             (session_id, champion.id.hex, yesterday.isoformat()),
         )
         raw.execute(
-            "INSERT INTO session_attendees (id, session_id, resident_id, age_band, ward_code) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (uuid.uuid4().hex, session_id, *resident),
+            "INSERT INTO session_attendees (id, session_id, resident_id, age_band, ward_code, held_on) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (uuid.uuid4().hex, session_id, *resident, yesterday.isoformat()),
         )
         raw.executemany(
-            "INSERT INTO session_topics (session_id, topic) VALUES (?, ?)",
-            [(session_id, "communicating"), (session_id, "video_calls")],
+            "INSERT INTO session_topics (session_id, topic, held_on) VALUES (?, ?, ?)",
+            [(session_id, topic, yesterday.isoformat()) for topic in ("communicating", "video_calls")],
         )
         raw.commit()
         plain.append(time.perf_counter() - start)

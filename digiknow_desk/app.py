@@ -25,10 +25,12 @@ from digiknow_desk.services.inventory import InventoryService
 from digiknow_desk.services.labels import LabelService
 from digiknow_desk.services.lending import LendingService
 from digiknow_desk.services.postcodes import PostcodeService
+from digiknow_desk.services.reports import ReportService
 from digiknow_desk.services.residents import ResidentService
 from digiknow_desk.services.sessions import SessionService
 from digiknow_desk.services.skills import SkillsService
 from digiknow_desk.services.venues import VenueService
+from digiknow_desk.services.wards import WardService
 from digiknow_desk.storage.database import Database
 from digiknow_desk.storage.migrate import NewerDatabaseError, upgrade_to_head
 
@@ -41,6 +43,8 @@ class Services:
     clock: Callable[[], datetime]
     inventory: InventoryService
     venues: VenueService
+    wards: WardService
+    reports: ReportService
     postcodes: PostcodeService
     labels: LabelService
     residents: ResidentService
@@ -65,6 +69,8 @@ def build_services(database: Database, actor: str, clock: Callable[[], datetime]
         clock=clock,
         inventory=inventory,
         venues=venues,
+        wards=WardService(context),
+        reports=ReportService(context),
         postcodes=PostcodeService(context, venues),
         labels=LabelService(context, inventory),
         residents=residents,

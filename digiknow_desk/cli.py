@@ -42,8 +42,10 @@ from digiknow_desk.domain.loans import (
     WipeMethod,
 )
 from digiknow_desk.domain.postcodes import is_postcode_key, postcode_key
+from digiknow_desk.domain.reports import shown
 from digiknow_desk.domain.residents import (
     AgeBand,
+    Answer,
     ConsentPurpose,
     ReferralReason,
     Resident,
@@ -64,9 +66,10 @@ from digiknow_desk.domain.sessions import (
 )
 from digiknow_desk.domain.skills import LIFE_AREAS, SkillArea, SkillLevel, SkillsCheck, SkillsCheckDraft
 from digiknow_desk.domain.venues import Venue, VenueDraft, Ward
-from digiknow_desk.services.demo import BULK_RESIDENTS, DEFAULT_DEVICES, DEFAULT_RESIDENTS
+from digiknow_desk.services.demo import BULK_RESIDENTS, DEFAULT_DEVICES, DEFAULT_RESIDENTS, MAX_SESSIONS
 from digiknow_desk.services.labels import LabelRequest
 from digiknow_desk.services.residents import PossibleDuplicate
+from digiknow_desk.services.wards import estimated_excluded, read_populations_csv
 
 CREATING_COMMANDS = {"init", "demo-data"}
 WIPE_CHECKS = (
@@ -117,6 +120,12 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _at_least_one(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of 1 or more, e.g. 5000")
+    return int(text)
+
+
 def _choices(enum: Any) -> list[str]:
     return [member.value for member in enum]
 
@@ -149,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
         f"above {BULK_RESIDENTS:,} a simpler history is written in bulk, with no waiting list)",
     )
     demo.add_argument("--months", type=_positive, default=24, help="months of history (default %(default)s)")
+    demo.add_argument(
+        "--sessions",
+        type=_at_least_one,
+        metavar="N",
+        help=f"exactly N support sessions (up to {MAX_SESSIONS:,}, with some residents), the history then "
+        "written in bulk as for the benchmarks (default: as many as the residents' history brings)",
+    )
     demo.add_argument(
         "--seed", type=int, default=1, help="the same seed gives the same data (default %(default)s)"
     )
@@ -213,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ward_commands(commands)
     _add_rules_commands(commands)
     _add_support_commands(commands)
+    _add_report_commands(commands)
 
     labels = commands.add_parser("labels", help="print QR labels to a PDF")
     labels.add_argument("--out", type=Path, help="the PDF to write")
@@ -257,6 +274,18 @@ def _add_ward_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     wards.add_parser("list", help="the 21 wards with their ONS codes and populations").add_argument(
         "--json", action="store_true"
     )
+    population = wards.add_parser("population", help="give one ward a new population estimate")
+    population.add_argument("ward", metavar="CODE", help="the ward's ONS code (or its name)")
+    population.add_argument("population", metavar="N", type=int, help="its residents, e.g. 13020")
+    population.add_argument("--source", required=True, help="where the figure comes from; reports cite it")
+    populations = wards.add_parser(
+        "populations", help="new population estimates from a CSV with the columns ward_code,population"
+    )
+    populations.add_argument("file", type=Path)
+    populations.add_argument("--source", required=True, help="where the figures come from; reports cite it")
+    wards.add_parser(
+        "excluded-rate", help="show or set the percentage of residents estimated to be digitally excluded"
+    ).add_argument("percent", metavar="PERCENT", type=float, nargs="?", help="a new percentage, e.g. 13.5")
     postcodes = wards.add_parser(
         "postcodes", help="import, look up or clear the postcode-to-ward table"
     ).add_subparsers(dest="postcodes_command", metavar="ACTION", required=True)
@@ -272,6 +301,29 @@ def _add_ward_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     postcodes.add_parser("count", help="how many postcodes the table holds")
     postcodes.add_parser("clear", help="empty the table")
     postcodes.add_parser("lookup", help="the ward the table gives a postcode").add_argument("postcode")
+
+
+def _add_report_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = commands.add_parser(
+        "report", help="the monthly report against the 100%%-digitally-included measure"
+    )
+    kinds = report.add_subparsers(dest="report", metavar="REPORT", required=True)
+    monthly = kinds.add_parser(
+        "monthly", help="a month's report for the partnership board and funders, as a PDF (and CSV or JSON)"
+    )
+    monthly.add_argument("--month", type=_month, help="the report's month, YYYY-MM (default: last month)")
+    monthly.add_argument("--out", type=Path, required=True, metavar="FILE.pdf", help="the PDF to write")
+    monthly.add_argument(
+        "--csv",
+        type=Path,
+        metavar="FILE.csv",
+        help="also write every figure as CSV (safe to open in a spreadsheet)",
+    )
+    monthly.add_argument(
+        "--json",
+        action="store_true",
+        help="print every headline and table figure as JSON instead of a summary",
+    )
 
 
 def _add_rules_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -435,7 +487,8 @@ def _add_support_commands(commands: argparse._SubParsersAction[argparse.Argument
 
 
 def _add_session_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Support sessions: log one (or a group class) in one go, list, show, delete, follow-ups."""
+    """Support sessions: log one (or a group class) in one go, list, show, delete, follow-ups and
+    marking one done."""
     sessions = commands.add_parser(
         "sessions", help="support sessions: log, list, show, delete and follow-ups"
     ).add_subparsers(dest="sessions_command", metavar="ACTION", required=True)
@@ -512,6 +565,22 @@ def _add_session_commands(commands: argparse._SubParsersAction[argparse.Argument
     ).add_argument(
         "--days", type=_positive, default=7, metavar="N", help="due within N days (default %(default)s)"
     )
+    done = sessions.add_parser(
+        "follow-up-done", help="mark a session's follow-up done, so it leaves the follow-ups due"
+    )
+    done.add_argument("id", metavar="SESSION_ID", help="the session's ID, as 'sessions follow-ups' shows it")
+    done.add_argument(
+        "--on", type=_iso_date, metavar="YYYY-MM-DD", help="the day it was done (default today)"
+    )
+
+
+# The optional, sensitive questions `residents add` can record: (flag, what it asks).
+SENSITIVE_FLAGS = (
+    ("--disability", "disability"),
+    ("--on-benefits", "on benefits"),
+    ("--not-in-work-or-education", "not in work, education or training (ages under 25 only)"),
+    ("--care-leaver", "care leaver"),
+)
 
 
 def _add_lending_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -533,6 +602,12 @@ def _add_lending_commands(commands: argparse._SubParsersAction[argparse.Argument
     add.add_argument("--needs", default="", help="accessibility needs, in a few words")
     add.add_argument("--referred-by", default="", metavar="ORG", help="the referring partner organisation")
     add.add_argument("--reason", choices=_choices(ReferralReason), default=ReferralReason.OTHER.value)
+    for flag, question in SENSITIVE_FLAGS:
+        add.add_argument(
+            flag,
+            choices=_choices(Answer),
+            help=f"optional and sensitive, only if the resident wishes: {question} (default: not asked)",
+        )
     add.add_argument(
         "--consent",
         nargs="+",
@@ -700,7 +775,11 @@ def _init(args: argparse.Namespace, services: Services, config: Config, out: Tex
 
 def _demo_data(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
     summary = services.demo.fill(
-        devices=args.devices, months=args.months, seed=args.seed, residents=args.residents
+        devices=args.devices,
+        months=args.months,
+        seed=args.seed,
+        residents=args.residents,
+        sessions=args.sessions,
     )
     if not summary.residents_added:
         print(f"Added {summary.venues_added} venues and {summary.devices_added} devices.", file=out)
@@ -909,6 +988,22 @@ def _wards(args: argparse.Namespace, services: Services, config: Config, out: Te
             rows += [[w.code, w.name, f"{w.population:,}"] for w in wards]
             _print_table(rows, out)
         return 0
+    if args.wards_command in ("population", "populations"):
+        given = (
+            {_ward(services, args.ward).code: args.population}
+            if args.wards_command == "population"
+            else read_populations_csv(args.file)
+        )
+        services.wards.set_populations(given, args.source)
+        print(f"Saved {len(given)} ward population{'' if len(given) == 1 else 's'}.", file=out)
+        _print_estimate(services, out)
+        return 0
+    if args.wards_command == "excluded-rate":
+        if args.percent is not None:
+            services.wards.set_excluded_rate(args.percent / 100)
+            print("Saved.", file=out)
+        _print_estimate(services, out)
+        return 0
     postcodes = services.postcodes
     command = args.postcodes_command
     if command == "import":
@@ -942,6 +1037,16 @@ def _wards(args: argparse.Namespace, services: Services, config: Config, out: Te
 
 
 _IMPORT_POSTCODES = "Import one with 'digiknow-desk wards postcodes import FILE'."
+
+
+def _print_estimate(services: Services, out: TextIO) -> None:
+    """The borough's population, its source, and the estimate of digitally excluded residents."""
+    wards = services.wards
+    rate = wards.excluded_rate()
+    populations = [ward.population for ward in wards.wards()]
+    excluded = sum(estimated_excluded(population, rate) for population in populations)
+    print(f"Borough population: {sum(populations):,} (source: {wards.population_source()}).", file=out)
+    print(f"Estimated digitally excluded at {rate * 100:g}%: {excluded:,} residents.", file=out)
 
 
 def _rules(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
@@ -1103,6 +1208,10 @@ def resident_json(resident: Resident, *, sensitive: bool = False) -> dict[str, o
         record["disability"] = resident.disability.value if resident.disability else None
         record["ethnicity"] = resident.ethnicity
         record["on_benefits"] = resident.on_benefits.value if resident.on_benefits else None
+        record["not_in_work_or_education"] = (
+            resident.not_in_work_or_education.value if resident.not_in_work_or_education else None
+        )
+        record["care_leaver"] = resident.care_leaver.value if resident.care_leaver else None
     return record
 
 
@@ -1164,6 +1273,11 @@ def _places(entries: list[WaitEntry]) -> list[tuple[WaitEntry, int]]:
     return placed
 
 
+def _answer(value: str | None) -> Answer | None:
+    """An optional, sensitive answer as typed; None when the question was not asked."""
+    return Answer(value) if value else None
+
+
 def _residents(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
     if args.residents_command == "add":
         draft = ResidentDraft(
@@ -1181,6 +1295,10 @@ def _residents(args: argparse.Namespace, services: Services, config: Config, out
             referral_partner=args.referred_by,
             referral_reason=ReferralReason(args.reason),
             consents=frozenset(ConsentPurpose(purpose) for purpose in args.consent),
+            disability=_answer(args.disability),
+            on_benefits=_answer(args.on_benefits),
+            not_in_work_or_education=_answer(args.not_in_work_or_education),
+            care_leaver=_answer(args.care_leaver),
         )
         try:
             resident = services.residents.add(draft, duplicate_checked=args.not_a_duplicate)
@@ -1943,6 +2061,7 @@ def session_json(session: Session, wards: dict[str, str]) -> dict[str, object]:
         "outcome": session.outcome,
         "follow_up_on": _day(session.follow_up_on) or None,
         "follow_up": session.follow_up,
+        "follow_up_done_on": _day(session.follow_up_done_on) or None,
         "logged_by": session.logged_by,
         "logged_at": session.logged_at.isoformat(),
     }
@@ -1980,6 +2099,14 @@ def _sessions(args: argparse.Namespace, services: Services, config: Config, out:
         session = services.sessions.get(_session_id(args.id))
         services.sessions.delete(session.id)
         print(f"Deleted the session of {_session_head(session)}", file=out)
+        return 0
+    if command == "follow-up-done":
+        session = services.sessions.follow_up_done(_session_id(args.id), args.on)
+        print(
+            f"Marked the follow-up done on {_day(session.follow_up_done_on)}: {session.follow_up} "
+            f"({_attendees_text(session.attendees, wards)}).",
+            file=out,
+        )
         return 0
     until = _today() + timedelta(days=args.days)
     due = services.sessions.follow_ups(until)
@@ -2057,6 +2184,8 @@ def _show_session(args: argparse.Namespace, services: Services, wards: dict[str,
     follow_up = (
         f"{_day(session.follow_up_on)}: {session.follow_up}" if session.follow_up_on else session.follow_up
     )
+    if session.follow_up_done_on is not None:
+        follow_up += f" (done {_day(session.follow_up_done_on)})"
     fields = [
         ("ID", str(session.id)),
         ("When", f"{_day(session.held_on)} {session.starts_at:%H:%M}, {_duration(session.minutes)}"),
@@ -2295,6 +2424,34 @@ def _inclusion(args: argparse.Namespace, services: Services, config: Config, out
     return 0
 
 
+def _report(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    month = args.month or (_now().date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    report = services.reports.save_monthly_pdf(month, args.out)
+    if args.csv is not None:
+        services.reports.save_csv(report, args.csv)
+    if args.json:
+        _print_json(services.reports.as_json(report), out)
+        return 0
+    headline = report.headline
+    name = f"{month:%B %Y}"
+    saved = f"{args.out}" + (f" and its figures to {args.csv}" if args.csv is not None else "")
+    print(f"Saved the monthly report for {name} to {saved}.", file=out)
+    way = headline.percent_of_the_way
+    print(
+        f"Digitally included at the end of {name}: {shown(headline.included)}"
+        + (f", {way:.1f}% of the way to 100%" if way is not None else "")
+        + f" (an estimated {shown(headline.estimated_excluded)} residents are digitally excluded).",
+        file=out,
+    )
+    print(
+        f"Newly included: {shown(headline.newly_included_month)} this month, "
+        f"{shown(headline.newly_included_year)} since 1 April {report.financial_year_start.year}; "
+        f"no longer included: {shown(headline.no_longer_included)}.",
+        file=out,
+    )
+    return 0
+
+
 _HANDLERS: dict[str, Callable[[argparse.Namespace, Services, Config, TextIO], int]] = {
     "init": _init,
     "demo-data": _demo_data,
@@ -2312,6 +2469,7 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace, Services, Config, TextIO], in
     "skills": _skills,
     "inclusion": _inclusion,
     "print": _print,
+    "report": _report,
     "labels": _labels,
     "export": _export,
     "import": _import,

@@ -20,6 +20,11 @@ def published(count: int) -> int | str:
     return FEWER_THAN_5 if 1 <= count <= 4 else count
 
 
+def is_withheld(count: int) -> bool:
+    """True when `count` is published as "fewer than 5" rather than as a number."""
+    return isinstance(published(count), str)
+
+
 def shown(count: int) -> str:
     """A count as printed: thousands separated, 1 to 4 as "fewer than 5"."""
     value = published(count)
@@ -84,6 +89,12 @@ class WardFigures:
     @property
     def left_to_do(self) -> int:
         return max(self.estimated_excluded - self.included, 0)
+
+    @property
+    def published_left_to_do(self) -> int | None:
+        """What is left to do, or None when it would give away a number included that is withheld
+        (the estimate less it would reveal it)."""
+        return None if is_withheld(self.included) else self.left_to_do
 
 
 @dataclass(frozen=True)
@@ -165,6 +176,7 @@ class MonthlyReport:
     database: str  # where the figures came from, as the report prints it
     rule: str  # the inclusion rule in words, printed with every figure that uses it
     excluded_rate: float
+    population_source: str  # where the ward populations behind the estimate come from
     headline: Headline
     wards: tuple[WardFigures, ...]  # the 21 wards by code, then residents with no ward (if any)
     lending: LendingFigures

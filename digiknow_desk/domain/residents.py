@@ -95,6 +95,14 @@ class Answer(StrEnum):
         return {"yes": "Yes", "no": "No", "prefer_not": "Prefer not to say"}[self.value]
 
 
+# "Not in work, education or training" is a priority group of young people: asked only of these age bands.
+YOUNG_AGE_BANDS = frozenset({AgeBand.UNDER_18, AgeBand.AGE_18_24})
+NOT_IN_WORK_FOR_THE_YOUNG = (
+    "'Not in work, education or training' is asked only of residents under 25. If they are, choose "
+    "their age band (Under 18 or 18 to 24); if not, set it back to 'Not asked'."
+)
+
+
 def support_consent_missing(references: list[str]) -> str:
     """Why support cannot be recorded for residents who have not agreed to it, and what to do."""
     who = ", ".join(references)
@@ -142,6 +150,8 @@ class ResidentDraft:
     disability: Answer | None = None
     ethnicity: str = ""
     on_benefits: Answer | None = None
+    not_in_work_or_education: Answer | None = None  # asked of young people only (YOUNG_AGE_BANDS)
+    care_leaver: Answer | None = None
 
     def cleaned(self) -> ResidentDraft:
         return ResidentDraft(
@@ -162,6 +172,8 @@ class ResidentDraft:
             disability=self.disability,
             ethnicity=" ".join(self.ethnicity.split()),
             on_benefits=self.on_benefits,
+            not_in_work_or_education=self.not_in_work_or_education,
+            care_leaver=self.care_leaver,
         )
 
     def problems(self) -> dict[str, str]:
@@ -188,6 +200,8 @@ class ResidentDraft:
             problems["consents"] = (
                 "Lending needs the resident's consent to keep their details: record it first."
             )
+        if self.not_in_work_or_education is not None and self.age_band not in YOUNG_AGE_BANDS:
+            problems["not_in_work_or_education"] = NOT_IN_WORK_FOR_THE_YOUNG
         return problems
 
 
@@ -219,6 +233,8 @@ class Resident:
     disability: Answer | None = None
     ethnicity: str = ""
     on_benefits: Answer | None = None
+    not_in_work_or_education: Answer | None = None
+    care_leaver: Answer | None = None
     inclusion_status: InclusionStatus = InclusionStatus.NOT_YET_SUPPORTED  # derived, never typed
 
     @property
@@ -245,6 +261,8 @@ class Resident:
             disability=self.disability,
             ethnicity=self.ethnicity,
             on_benefits=self.on_benefits,
+            not_in_work_or_education=self.not_in_work_or_education,
+            care_leaver=self.care_leaver,
         )
 
 

@@ -205,8 +205,29 @@ class Session:
     outcome: str
     follow_up_on: date | None
     follow_up: str
+    follow_up_done_on: date | None  # the day the follow-up was done; None while it is still to do
     logged_by: str
     logged_at: datetime
+
+    @property
+    def follow_up_open(self) -> bool:
+        """Whether the session has a follow-up still to do."""
+        return self.follow_up_on is not None and self.follow_up_done_on is None
+
+    def follow_up_done_problems(self, done_on: date, today: date) -> dict[str, str]:
+        """What stops the follow-up being marked done on `done_on`, in words (empty when nothing does)."""
+        if self.follow_up_on is None:
+            problem = "That session has no follow-up to mark done."
+        elif self.follow_up_done_on is not None:
+            done = self.follow_up_done_on
+            problem = f"That follow-up was already marked done on {done:%a} {done.day} {done:%b %Y}."
+        elif done_on > today:
+            problem = "A follow-up cannot be done in the future: mark it done once it has happened."
+        elif done_on < self.held_on:
+            problem = "A follow-up cannot be done before the session it follows: check the date."
+        else:
+            return {}
+        return {"follow_up_done_on": problem}
 
     @property
     def champion_names(self) -> str:

@@ -163,7 +163,7 @@ class DeskWording:
 def load_wording(folder: Path) -> DeskWording:
     """Read and check the wording files in `folder`; DocumentError names any missing file or entry,
     unknown entry, or unknown placeholder, so that a mistake shows when printing, not on paper."""
-    raw = _read_file(folder / ORGANISATION_FILE, _ORGANISATION_SHAPE)
+    raw = read_wording_file(folder / ORGANISATION_FILE, _ORGANISATION_SHAPE)
     organisation = {"organisation" if key == "name" else key: value for key, value in raw[0].items()}
     for key in ("organisation", "phone"):
         if not organisation[key].strip():
@@ -173,7 +173,7 @@ def load_wording(folder: Path) -> DeskWording:
 
     def texts(name: str, shape: _Shape, placeholders: Sequence[str]) -> Texts:
         path = folder / name
-        flat, arrays = _read_file(path, shape)
+        flat, arrays = read_wording_file(path, shape)
         allowed = set(ORGANISATION_PLACEHOLDERS) | set(placeholders)
         every_text = [*flat.items()] + [
             (f"{key}.{field}", text)
@@ -182,7 +182,7 @@ def load_wording(folder: Path) -> DeskWording:
             for field, text in t.items()
         ]
         for key, text in every_text:
-            _check_placeholders(path, key, text, allowed, unavailable)
+            check_placeholders(path, key, text, allowed, unavailable)
         return Texts(path, flat, arrays, organisation)
 
     return DeskWording(
@@ -194,7 +194,9 @@ def load_wording(folder: Path) -> DeskWording:
     )
 
 
-def _read_file(path: Path, shape: _Shape) -> tuple[dict[str, str], dict[str, tuple[dict[str, str], ...]]]:
+def read_wording_file(
+    path: Path, shape: _Shape
+) -> tuple[dict[str, str], dict[str, tuple[dict[str, str], ...]]]:
     if not path.is_file():
         raise DocumentError(
             f"The wording file {path} is missing. Restore it from a backup or reinstall DigiKnow Desk."
@@ -252,7 +254,7 @@ def _text(path: Path, key: str, value: object) -> str:
     return " ".join(value.split())
 
 
-def _check_placeholders(path: Path, key: str, text: str, allowed: set[str], unavailable: set[str]) -> None:
+def check_placeholders(path: Path, key: str, text: str, allowed: set[str], unavailable: set[str]) -> None:
     template = string.Template(text)
     if not template.is_valid():
         raise DocumentError(f"{path}: '{key}' has a $ that is not a placeholder; write $$ for a dollar sign.")

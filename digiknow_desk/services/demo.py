@@ -44,7 +44,9 @@ from digiknow_desk.domain.loans import (
 )
 from digiknow_desk.domain.residents import (
     REFERENCE_PREFIX,
+    YOUNG_AGE_BANDS,
     AgeBand,
+    Answer,
     ConsentPurpose,
     ReferralReason,
     Resident,
@@ -82,6 +84,7 @@ from digiknow_desk.storage.models import (
     DeviceStatusEventRow,
     InclusionChangeRow,
     LoanKitRow,
+    LoanRenewalRow,
     LoanRow,
     ResidentConsentRow,
     ResidentRow,
@@ -290,6 +293,40 @@ WORKING_AGE_REFERRALS: Referrals = (
     ("Stockport School", 6, ((_R.EDUCATION, 1),)),
     ("Self-referral", 20, ((_R.JOB_SEARCH, 1), (_R.HEALTH, 1), (_R.OTHER, 2))),
 )
+# The optional, sensitive questions. Some residents are not asked (or would rather not go through them);
+# of those asked, a few prefer not to say to each question.
+SENSITIVE_ASKED = 0.85
+PREFER_NOT_TO_SAY = 0.04
+# Who says yes, of those who answer, by age band. Disability rises with age: about a third of those who
+# answer (three in ten of all residents), over half of those 75 or over; more of those with access needs.
+# Benefits: about 40% of those who answer, most among working age; nearly everyone Jobcentre Plus refers
+# to look for work claims Universal Credit.
+DISABILITY = {
+    AgeBand.UNDER_18: 0.08,
+    AgeBand.AGE_18_24: 0.12,
+    AgeBand.AGE_25_49: 0.22,
+    AgeBand.AGE_50_64: 0.3,
+    AgeBand.AGE_65_74: 0.38,
+    AgeBand.AGE_75_PLUS: 0.55,
+    AgeBand.NOT_SAID: 0.27,
+}
+DISABILITY_WITH_ACCESS_NEEDS = 0.7
+ON_BENEFITS = {
+    AgeBand.UNDER_18: 0.05,
+    AgeBand.AGE_18_24: 0.3,
+    AgeBand.AGE_25_49: 0.4,
+    AgeBand.AGE_50_64: 0.38,
+    AgeBand.AGE_65_74: 0.35,
+    AgeBand.AGE_75_PLUS: 0.3,
+    AgeBand.NOT_SAID: 0.35,
+}
+ON_BENEFITS_LOOKING_FOR_WORK = 0.85
+# Not in work, education or training (asked of the young only): most 18 to 24s looking for work, few
+# others; those under 18 are at school. Care leavers: a few young people; older residents are not asked.
+NOT_IN_WORK_18_24 = {ReferralReason.JOB_SEARCH: 0.7, ReferralReason.EDUCATION: 0.0}
+NOT_IN_WORK_18_24_OTHERWISE = 0.3
+CARE_LEAVER_YOUNG = 0.08
+CARE_LEAVER_25_49 = 0.01
 ACCESS_NEEDS = (
     "Hard of hearing: face them and speak clearly",
     "Low vision: set the text size to largest",
@@ -327,8 +364,8 @@ DATA_PLANS = (
     ("Three", "National Databank", "Unlimited data for 6 months", 180),
     ("EE", "Bought (pay as you go)", "30 GB for 30 days", 30),
 )
+CARE_LEAVER_PRIORITY = "Care leaver: priority group"
 PRIORITY_REASONS = (
-    "Care leaver: priority group",
     "Discharged from hospital; needs video appointments",
     "Universal Credit claim due this week",
 )
@@ -711,7 +748,11 @@ def resident_draft(rng: random.Random, ward_codes: set[str], *, supported: bool)
     ):
         if rng.random() < chance:
             consents.add(purpose)
-    return ResidentDraft(
+    large_print = rng.random() < (0.3 if age == AgeBand.AGE_75_PLUS else 0.05)
+    interpreter = language != "English" and rng.random() < 0.4
+    access_needs = rng.choice(ACCESS_NEEDS) if rng.random() < 0.12 else ""
+    reason = _pick(rng, reasons)
+    draft = ResidentDraft(
         name=f"{first} {surname}",
         phone=phone,
         email=email,
@@ -720,12 +761,46 @@ def resident_draft(rng: random.Random, ward_codes: set[str], *, supported: bool)
         ward_code=ward_code if ward_code in ward_codes else None,
         age_band=age,
         language=language,
-        large_print=rng.random() < (0.3 if age == AgeBand.AGE_75_PLUS else 0.05),
-        interpreter=language != "English" and rng.random() < 0.4,
-        access_needs=rng.choice(ACCESS_NEEDS) if rng.random() < 0.12 else "",
+        large_print=large_print,
+        interpreter=interpreter,
+        access_needs=access_needs,
         referral_partner=partner,
-        referral_reason=_pick(rng, reasons),
+        referral_reason=reason,
         consents=frozenset(consents),
+    )
+    return with_sensitive_answers(rng, draft) if rng.random() < SENSITIVE_ASKED else draft
+
+
+def with_sensitive_answers(rng: random.Random, draft: ResidentDraft) -> ResidentDraft:
+    """The resident's answers to the optional, sensitive questions, in keeping with their age, needs and
+    referral; a question that is not for them (or not usually asked at their age) stays unasked."""
+    age = draft.age_band
+
+    def answer(chance_yes: float) -> Answer:
+        if rng.random() < PREFER_NOT_TO_SAY:
+            return Answer.PREFER_NOT
+        return Answer.YES if rng.random() < chance_yes else Answer.NO
+
+    needs = draft.large_print or bool(draft.access_needs)
+    looking_for_work = draft.referral_reason is ReferralReason.JOB_SEARCH and age is not AgeBand.UNDER_18
+    disability = answer(DISABILITY_WITH_ACCESS_NEEDS if needs else DISABILITY[age])
+    on_benefits = answer(ON_BENEFITS_LOOKING_FOR_WORK if looking_for_work else ON_BENEFITS[age])
+    not_in_work = care_leaver = None
+    if age in YOUNG_AGE_BANDS:
+        not_in_work = answer(
+            NOT_IN_WORK_18_24.get(draft.referral_reason, NOT_IN_WORK_18_24_OTHERWISE)
+            if age is AgeBand.AGE_18_24
+            else 0.0
+        )
+        care_leaver = answer(CARE_LEAVER_YOUNG)
+    elif age is AgeBand.AGE_25_49:
+        care_leaver = answer(CARE_LEAVER_25_49)
+    return replace(
+        draft,
+        disability=disability,
+        on_benefits=on_benefits,
+        not_in_work_or_education=not_in_work,
+        care_leaver=care_leaver,
     )
 
 
@@ -1295,6 +1370,7 @@ class _History:
         self._expiry_days: set[date] = set()
         self._people: set[tuple[str, str]] = set()
         self._reasons: dict[str, ReferralReason] = {}
+        self._care_leavers: set[str] = set()  # moved up the waiting list for it, now and then
         self._phones: set[str] = set()
         self._residents_added = 0
         self._loans_added = 0
@@ -1400,6 +1476,8 @@ class _History:
             return
         reference, reason = resident.reference, resident.referral_reason
         self._reasons[reference] = reason
+        if resident.care_leaver is Answer.YES:
+            self._care_leavers.add(reference)
         learner = (
             self._support.learner(reference, resident.age_band, resident.ward_code, reason)
             if supported
@@ -1453,7 +1531,11 @@ class _History:
         self._waiting[(reference, kind)] = entry.id
         chance = self._rng.random()
         if chance < 0.08:
-            reason = self._rng.choice(PRIORITY_REASONS)
+            reason = self._rng.choice(
+                (CARE_LEAVER_PRIORITY, *PRIORITY_REASONS)
+                if reference in self._care_leavers
+                else PRIORITY_REASONS
+            )
             self._later(1, lambda: self._prioritise(reference, kind, entry.id, reason))
         elif chance < 0.25:
             self._later(self._rng.randint(7, 30), lambda: self._withdraw(reference, kind, entry.id))
@@ -1959,18 +2041,40 @@ class _BulkHistory:
         the loan's due date."""
         rng = self._rng
         loan_id = uuid.uuid4()
-        due = rules.due_on(device.device_type, issued.astimezone().date())
-        renewals = 0
+        issued_on = issued.astimezone().date()
+        due = rules.due_on(device.device_type, issued_on)
+        renewed_on: list[date] = []
+        renewal_rows: list[dict[str, Any]] = []  # added after the loan row they refer to
         fate = rng.random()
         if fate > 0.55:
             for _ in range(min(rules.renewal_limit, 1 if rng.random() < 0.6 else 2)):
-                if _at(due - timedelta(days=3), 11) >= self._end:
+                # A few days before it is due, as the desk renews (never on the day of the step before).
+                day = max(
+                    due - timedelta(days=rng.randint(1, 5)),
+                    (renewed_on or [issued_on])[-1] + timedelta(days=1),
+                )
+                renewed = self._desk_time(day)
+                if renewed >= self._end:
                     break
-                due = rules.due_on(device.device_type, due)
-                renewals += 1
+                after = rules.due_on(device.device_type, max(due, day))
+                renewal_rows.append(
+                    {
+                        "id": uuid.uuid4(),
+                        "loan_id": loan_id,
+                        "renewed_at": renewed,
+                        "due_before": due,
+                        "due_after": after,
+                        "renewed_by": self._actor,
+                    }
+                )
+                due = after
+                renewed_on.append(day)
+        renewals = len(renewed_on)
         lost = fate < 0.01
         back_on = due + timedelta(days=rng.randint(3, 40) if fate < 0.15 else rng.randint(-12, 2))
-        back_on = max(back_on, issued.astimezone().date() + timedelta(days=3))
+        back_on = max(
+            back_on, issued_on + timedelta(days=3), *(day + timedelta(days=1) for day in renewed_on)
+        )
         closed = self._desk_time(back_on)
         still_out = closed >= self._end
         achieved = None if still_out or lost else self._support.achieved(person.access, closed)
@@ -1997,6 +2101,8 @@ class _BulkHistory:
             "own_connection_after": achieved.own_connection if achieved else None,
         }
         self._add(LoanRow, loan)
+        for renewal in renewal_rows:
+            self._add(LoanRenewalRow, renewal)
         for position, name in enumerate(device.kit):
             came_back = None if still_out else (not lost and rng.random() > 0.02)
             self._add(
@@ -2230,6 +2336,7 @@ class _BulkHistory:
                     "champion_id": champion_id,
                     "held_on": draft.held_on,
                     "starts_at": draft.starts_at,
+                    "minutes": draft.minutes,
                 },
             )
         for person in attendees:
@@ -2243,6 +2350,7 @@ class _BulkHistory:
                     "resident_id": person.id,
                     "age_band": person.age_band,
                     "ward_code": person.ward_code,
+                    "held_on": draft.held_on,
                 },
             )
         for anonymous in draft.anonymous:
@@ -2254,10 +2362,13 @@ class _BulkHistory:
                     "resident_id": None,
                     "age_band": anonymous.age_band,
                     "ward_code": anonymous.ward_code,
+                    "held_on": draft.held_on,
                 },
             )
         for topic in sorted(draft.topics):
-            self._add(SessionTopicRow, {"session_id": session_id, "topic": topic.value})
+            self._add(
+                SessionTopicRow, {"session_id": session_id, "topic": topic.value, "held_on": draft.held_on}
+            )
 
     def _check(self, person: _Person, check: SkillsCheckDraft, ends: datetime) -> None:
         """A skills check recorded just after the session it was done in."""
@@ -2355,6 +2466,7 @@ class _BulkHistory:
             ResidentSearchTermRow,
             ResidentConsentRow,
             LoanRow,
+            LoanRenewalRow,
             LoanKitRow,
             DeviceStatusEventRow,
             WipeRow,

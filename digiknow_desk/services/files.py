@@ -15,7 +15,7 @@ class SaveFailed(DomainError):
     """A file could not be saved; nothing was left half-written."""
 
 
-def write_atomically(out: Path, write: Callable[[BinaryIO], None]) -> None:
+def write_atomically(out: Path, write: Callable[[BinaryIO], object]) -> None:
     """Call `write` with a binary stream for a file beside `out`, then move it into place.
 
     A failure, a cancel or a crash leaves `out` as it was. Not tempfile.mkstemp: its files are

@@ -42,6 +42,7 @@ from digiknow_desk.storage.models import (
     DeviceKitItemRow,
     DeviceRow,
     LoanKitRow,
+    LoanRenewalRow,
     LoanRow,
     ResidentRow,
     SettingRow,
@@ -296,7 +297,10 @@ class LendingService:
             return _load_loans(session, _loan_query().where(LoanRow.id == loan.id))[0]
 
     def renew(self, tag: str) -> Loan:
-        """Extend the open loan by the device type's loan period, up to the renewal limit."""
+        """Extend the open loan by the device type's loan period, up to the renewal limit; the renewal is
+        kept with its time, who made it and the due dates it moved between (the monthly report counts
+        renewals by the month they were made in)."""
+        now = self._context.now()
         with self._context.db.write() as session:
             device = self._device(session, tag, for_update=True)
             loan = self._open_loan(session, device)
@@ -306,9 +310,18 @@ class LendingService:
                     f"This loan has been renewed {loan.renewals} times, the limit. "
                     "Return the device, or ask a coordinator to raise the limit."
                 )
-            start = max(loan.due_on, self._context.today())
-            loan.due_on = rules.due_on(device.device_type, start)
+            due_before = loan.due_on
+            loan.due_on = rules.due_on(device.device_type, max(due_before, now.astimezone().date()))
             loan.renewals += 1
+            session.add(
+                LoanRenewalRow(
+                    loan_id=loan.id,
+                    renewed_at=now,
+                    due_before=due_before,
+                    due_after=loan.due_on,
+                    renewed_by=self._context.actor,
+                )
+            )
             session.flush()
             return _load_loans(session, _loan_query().where(LoanRow.id == loan.id))[0]
 

@@ -104,6 +104,8 @@ def _columns(draft: ResidentDraft) -> dict[str, Any]:
         "disability": draft.disability,
         "ethnicity": draft.ethnicity,
         "on_benefits": draft.on_benefits,
+        "not_in_work_or_education": draft.not_in_work_or_education,
+        "care_leaver": draft.care_leaver,
     }
 
 
@@ -149,6 +151,8 @@ def _load(session: Session, query: Select[Any]) -> list[Resident]:
             disability=row.disability,
             ethnicity=row.ethnicity,
             on_benefits=row.on_benefits,
+            not_in_work_or_education=row.not_in_work_or_education,
+            care_leaver=row.care_leaver,
             inclusion_status=row.inclusion_status,
         )
         for row in rows

@@ -1,9 +1,11 @@
-"""Support sessions: log one (or a group) in one go, list them by month, champion and venue, and count
-volunteer hours; each logged session brings its residents' inclusion status up to date."""
+"""Support sessions: log one (or a group) in one go, list them by month, champion and venue, mark their
+follow-ups done, and count volunteer hours; each logged session brings its residents' inclusion status up
+to date."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -114,6 +116,7 @@ def load_sessions(session: DbSession, query: Select[uuid.UUID]) -> list[Session]
             outcome=row.outcome,
             follow_up_on=row.follow_up_on,
             follow_up=row.follow_up,
+            follow_up_done_on=row.follow_up_done_on,
             logged_by=row.logged_by,
             logged_at=row.logged_at,
         )
@@ -208,6 +211,7 @@ class SessionService:
                         "champion_id": champion_id,
                         "held_on": draft.held_on,
                         "starts_at": draft.starts_at,
+                        "minutes": draft.minutes,
                     }
                     for champion_id in draft.champion_ids
                 ],
@@ -219,6 +223,7 @@ class SessionService:
                     "resident_id": resident_id,
                     "age_band": age_band,
                     "ward_code": ward_code,
+                    "held_on": draft.held_on,
                 }
                 for resident_id, age_band, ward_code in residents.values()
             ] + [
@@ -228,6 +233,7 @@ class SessionService:
                     "resident_id": None,
                     "age_band": anonymous.age_band,
                     "ward_code": anonymous.ward_code,
+                    "held_on": draft.held_on,
                 }
                 for anonymous in draft.anonymous
             ]
@@ -235,7 +241,10 @@ class SessionService:
             if draft.topics:
                 session.execute(
                     insert(SessionTopicRow),
-                    [{"session_id": row.id, "topic": topic.value} for topic in draft.topics],
+                    [
+                        {"session_id": row.id, "topic": topic.value, "held_on": draft.held_on}
+                        for topic in draft.topics
+                    ],
                 )
             update_statuses(session, day_moment(draft.held_on, now), [r[0] for r in residents.values()])
             return load_sessions(session, select(SessionRow.id).where(SessionRow.id == row.id))[0]
@@ -257,6 +266,22 @@ class SessionService:
             session.delete(row)
             session.flush()
             update_statuses(session, self._context.now(), [r for r in residents if r is not None])
+
+    def follow_up_done(self, session_id: uuid.UUID, done_on: date | None = None) -> Session:
+        """Mark the session's follow-up done on `done_on` (today when None): it leaves the follow-ups
+        due. Refused when the session has gone, has no follow-up (or it is already done), or the day is in
+        the future or before the session."""
+        today = self._context.today()
+        day = done_on or today
+        with self._context.db.write() as session:
+            row = session.get(SessionRow, session_id, with_for_update=True)
+            if row is None:
+                raise NotFound("That session no longer exists.")
+            found = load_sessions(session, select(SessionRow.id).where(SessionRow.id == session_id))[0]
+            if problems := found.follow_up_done_problems(day, today):
+                raise ValidationError(problems)
+            row.follow_up_done_on = day
+            return replace(found, follow_up_done_on=day)
 
     # Finding
 
@@ -290,11 +315,16 @@ class SessionService:
             return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
     def follow_ups(self, until: date) -> list[Session]:
-        """Sessions with a follow-up due on or before `until`, soonest first (those already passed too)."""
+        """Sessions with a follow-up still to do, due on or before `until`, soonest first (those already
+        passed too); follow-ups marked done are left out."""
         with self._context.db.read() as session:
             query = (
                 select(SessionRow.id)
-                .where(SessionRow.follow_up_on.is_not(None), SessionRow.follow_up_on <= until)
+                .where(
+                    SessionRow.follow_up_on.is_not(None),
+                    SessionRow.follow_up_on <= until,
+                    SessionRow.follow_up_done_on.is_(None),
+                )
                 .order_by(SessionRow.follow_up_on, SessionRow.id)
             )
             return load_sessions(session, query)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from digiknow_desk.domain.errors import NotFound, ValidationError
 from digiknow_desk.domain.venues import Venue, VenueDraft, Ward
 from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.services.wards import read_wards
 from digiknow_desk.storage.models import VenueRow, WardRow
 
 
@@ -24,9 +25,9 @@ class VenueService:
         self._context = context
 
     def wards(self) -> list[Ward]:
+        """Every ward, by name, for choosing a venue's or a resident's ward."""
         with self._context.db.read() as session:
-            rows = session.scalars(select(WardRow).order_by(WardRow.name))
-            return [Ward(code=row.code, name=row.name, population=row.population) for row in rows]
+            return read_wards(session)
 
     def venues(self, *, active_only: bool = False) -> list[Venue]:
         with self._context.db.read() as session:

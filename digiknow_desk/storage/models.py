@@ -166,7 +166,12 @@ class SettingRow(Base):
 class ResidentRow(Base):
     __tablename__ = "residents"
     # The residents list and search read in name order; with the id, a common word's search reads no rows.
-    __table_args__ = (Index("ix_residents_name_reference", "name", "reference", "id"),)
+    __table_args__ = (
+        Index("ix_residents_name_reference", "name", "reference", "id"),
+        # The report's counts by ward and status, and of residents registered in a month.
+        Index("ix_residents_ward_code_status", "ward_code", "inclusion_status"),
+        Index("ix_residents_created_at", "created_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     reference: Mapped[str] = mapped_column(String(12), unique=True)
@@ -175,7 +180,7 @@ class ResidentRow(Base):
     email: Mapped[str] = mapped_column(String(200), default="")
     address: Mapped[str] = mapped_column(Text, default="")
     postcode: Mapped[str] = mapped_column(String(10), default="", index=True)
-    ward_code: Mapped[str | None] = mapped_column(ForeignKey("wards.code"), index=True)
+    ward_code: Mapped[str | None] = mapped_column(ForeignKey("wards.code"))
     age_band: Mapped[AgeBand] = mapped_column(_enum(AgeBand))
     language: Mapped[str] = mapped_column(String(60), default="English")
     large_print: Mapped[bool] = mapped_column(default=False)
@@ -441,10 +446,12 @@ class SessionChampionRow(Base):
     __tablename__ = "session_champions"
     # The session's day and start are kept here too, so one champion's month is read from this index
     # alone rather than from every session they ever led.
+    # The session's length is the champion's volunteer time in it, read with the day for a month's hours.
     __table_args__ = (
         Index(
             "ix_session_champions_champion_id_held_on", "champion_id", "held_on", "starts_at", "session_id"
         ),
+        Index("ix_session_champions_held_on", "held_on", "champion_id", "minutes"),
     )
 
     session_id: Mapped[uuid.UUID] = mapped_column(
@@ -453,27 +460,33 @@ class SessionChampionRow(Base):
     champion_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("champions.id"), primary_key=True)
     held_on: Mapped[date] = mapped_column(Date)
     starts_at: Mapped[time] = mapped_column(Time)
+    minutes: Mapped[int] = mapped_column(Integer)
 
 
 class SessionAttendeeRow(Base):
     """Someone a session helped: a registered resident, or an anonymous attendee (age band and ward)."""
 
     __tablename__ = "session_attendees"
+    # The session's day is kept here too, so a month's attendees are read from one index range.
+    __table_args__ = (Index("ix_session_attendees_held_on", "held_on", "resident_id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
     resident_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    held_on: Mapped[date] = mapped_column(Date)
     age_band: Mapped[AgeBand] = mapped_column(_enum(AgeBand))
     ward_code: Mapped[str | None] = mapped_column(ForeignKey("wards.code"))
 
 
 class SessionTopicRow(Base):
     __tablename__ = "session_topics"
+    __table_args__ = (Index("ix_session_topics_held_on", "held_on", "topic", "session_id"),)
 
     session_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
     )
     topic: Mapped[str] = mapped_column(String(40), primary_key=True)
+    held_on: Mapped[date] = mapped_column(Date)  # the session's, for a month's topics from one index
 
 
 class ChampionHoursRow(Base):
@@ -506,6 +519,7 @@ class SkillsCheckRow(Base):
             "foundation",
             "areas_alone",
         ),
+        Index("ix_skills_checks_checked_on", "checked_on", "resident_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

@@ -26,6 +26,7 @@ from digiknow_desk.app import Services
 from digiknow_desk.domain.devices import DeviceFilter, normalise_tag
 from digiknow_desk.domain.residents import looks_like_reference
 from digiknow_desk.ui.champions_page import ChampionsPage
+from digiknow_desk.ui.dashboard_page import DashboardPage
 from digiknow_desk.ui.desk_page import DeskPage
 from digiknow_desk.ui.inventory_page import InventoryPage
 from digiknow_desk.ui.loans_page import LoansPage
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         self._waiting = WaitingListPage(services, tasks)
         self._sessions = SessionsPage(services, tasks)
         self._champions = ChampionsPage(services, tasks)
+        self._dashboard = DashboardPage(services, tasks, clock=clock)
         self._settings = SettingsPage(services, tasks)
         self._areas: list[tuple[str, QWidget]] = [
             ("Desk", self._desk),
@@ -82,6 +84,7 @@ class MainWindow(QMainWindow):
             ("Waiting list", self._waiting),
             ("Sessions", self._sessions),
             ("Champions", self._champions),
+            ("Dashboard", self._dashboard),
             ("Settings", self._settings),
         ]
         for page in (
@@ -91,6 +94,7 @@ class MainWindow(QMainWindow):
             self._waiting,
             self._sessions,
             self._champions,
+            self._dashboard,
         ):
             page.notice.connect(self._show_notice)
         # A change anywhere shows everywhere: each page reads again from the services.
@@ -102,6 +106,8 @@ class MainWindow(QMainWindow):
         # A new inclusion rule moves statuses, and the champions' periods move their warnings.
         self._settings.inclusion_rule_saved.connect(lambda _changed: self._refresh_pages())
         self._settings.champion_rules_saved.connect(self._champions.refresh)
+        # New ward populations or excluded share move the Dashboard's estimate.
+        self._settings.wards_saved.connect(self._dashboard.refresh)
         # A background import may end after staff have left Settings: the status bar tells them.
         self._settings.postcode_import_finished.connect(self._show_notice)
         self._loans.loan_activated.connect(self._open_at_desk)
@@ -196,6 +202,10 @@ class MainWindow(QMainWindow):
         return self._champions
 
     @property
+    def dashboard_page(self) -> DashboardPage:
+        return self._dashboard
+
+    @property
     def settings_page(self) -> SettingsPage:
         return self._settings
 
@@ -224,6 +234,7 @@ class MainWindow(QMainWindow):
             self._waiting,
             self._sessions,
             self._champions,
+            self._dashboard,
         ):
             page.refresh()
 

@@ -199,6 +199,11 @@ class ResidentDialog(QDialog):
         self._ethnicity.setAccessibleName("Ethnicity (optional)")
         self._ethnicity.setPlaceholderText("In the resident's own words")
         self._benefits = self._answer_combo("On benefits (optional)")
+        self._not_in_work = self._answer_combo(
+            "Not in work, education or training (optional, under 25s only)"
+        )
+        self._not_in_work.setToolTip("Ask only residents under 25 (age band Under 18 or 18 to 24).")
+        self._care_leaver = self._answer_combo("Care leaver (optional)")
 
         # The likely-duplicate warning
         self._duplicate_frame = QFrame()
@@ -240,6 +245,8 @@ class ResidentDialog(QDialog):
             "disability": self._disability,
             "ethnicity": self._ethnicity,
             "on_benefits": self._benefits,
+            "not_in_work_or_education": self._not_in_work,
+            "care_leaver": self._care_leaver,
         }
         self._problem_labels: dict[str, QLabel] = {}
         self._general_problem = problem_label()
@@ -295,6 +302,12 @@ class ResidentDialog(QDialog):
                 ("&Disability:", "disability", self._disability),
                 ("Et&hnicity:", "ethnicity", self._ethnicity),
                 ("&Benefits:", "on_benefits", self._benefits),
+                (
+                    "Not in work, ed&ucation\nor training (under 25s):",
+                    "not_in_work_or_education",
+                    self._not_in_work,
+                ),
+                ("Care lea&ver:", "care_leaver", self._care_leaver),
             ],
         )
         sensitive.setAccessibleName("Optional and sensitive questions")
@@ -347,6 +360,8 @@ class ResidentDialog(QDialog):
             self._disability,
             self._ethnicity,
             self._benefits,
+            self._not_in_work,
+            self._care_leaver,
             self._different,
         ]
         for first, second in zip(order, order[1:], strict=False):
@@ -376,6 +391,8 @@ class ResidentDialog(QDialog):
             ("referral_reason", self._reason),
             ("disability", self._disability),
             ("on_benefits", self._benefits),
+            ("not_in_work_or_education", self._not_in_work),
+            ("care_leaver", self._care_leaver),
         ):
             combo.currentIndexChanged.connect(lambda _row, key=key: self._changed(key))
         for key, box in (("large_print", self._large_print), ("interpreter", self._interpreter)):
@@ -392,6 +409,7 @@ class ResidentDialog(QDialog):
         self.resize(
             self.sizeHint().width() + self.fontMetrics().averageCharWidth() * 30, self.sizeHint().height()
         )
+        self._fit_words()
 
     # What callers and tests use
 
@@ -475,6 +493,8 @@ class ResidentDialog(QDialog):
             disability=combo_choice(self._disability, Answer),
             ethnicity=self._ethnicity.text(),
             on_benefits=combo_choice(self._benefits, Answer),
+            not_in_work_or_education=combo_choice(self._not_in_work, Answer),
+            care_leaver=combo_choice(self._care_leaver, Answer),
         )
 
     def check_now(self) -> dict[str, str]:
@@ -580,6 +600,8 @@ class ResidentDialog(QDialog):
         self._disability.setCurrentIndex(max(0, self._disability.findData(draft.disability)))
         self._ethnicity.setText(draft.ethnicity)
         self._benefits.setCurrentIndex(max(0, self._benefits.findData(draft.on_benefits)))
+        self._not_in_work.setCurrentIndex(max(0, self._not_in_work.findData(draft.not_in_work_or_education)))
+        self._care_leaver.setCurrentIndex(max(0, self._care_leaver.findData(draft.care_leaver)))
         if name and resident is None:
             self._touched.add("name")
 
@@ -600,6 +622,19 @@ class ResidentDialog(QDialog):
             show_problem(label, self._fields.get(key), shown.get(key, ""))
         show_problem(self._general_problem, None, " ".join(unplaced))
         self._describe_ward()
+        self._fit_words()
+
+    def _fit_words(self) -> None:
+        """Grow the form to the height its wrapped messages need at its width: the minimum size the
+        layout keeps counts each message as one line."""
+        layout = self.layout()
+        assert layout is not None, "the form's layout is made in __init__"
+        layout.activate()
+        if (
+            layout.hasHeightForWidth()
+            and (needed := layout.totalHeightForWidth(self.width())) > self.height()
+        ):
+            self.resize(self.width(), needed)
 
     def _suggest_ward(self) -> None:
         """Look the postcode up when it has changed: the table's ward fills an empty ward (or replaces

@@ -1,6 +1,6 @@
 """The session form: log a support session in under a minute by keyboard alone. Residents are added by
 search or by scanning their card, a whole group in one go; the form remembers this machine's last
-champions, venue, kind and length."""
+champions, venue, kind and length, and asks before throwing away what was entered."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QListView,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -76,6 +77,37 @@ HINT = (
 def machine_settings() -> QSettings:
     """This machine's settings for DigiKnow Desk, where the form remembers staff's last choices."""
     return QSettings(ORGANISATION, APPLICATION)
+
+
+def discard_question(parent: QWidget | None) -> QMessageBox:
+    """The question a form with something entered asks before it closes: keeping on editing is what
+    Enter and Escape give, so a stray key loses nothing."""
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Log a session",
+        "Discard this session?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        parent,
+    )
+    box.setInformativeText("What you have entered will not be saved.")
+    box.button(QMessageBox.StandardButton.Yes).setText("&Discard")
+    box.button(QMessageBox.StandardButton.No).setText("&Keep editing")
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    box.setEscapeButton(QMessageBox.StandardButton.No)
+    return box
+
+
+def confirm_discard(parent: QWidget | None) -> bool:
+    """Ask whether to throw away the form; True when staff choose Discard."""
+    box = discard_question(parent)
+    box.exec()
+    discard = box.clickedButton() is box.button(QMessageBox.StandardButton.Yes)
+    box.deleteLater()
+    return discard
+
+
+# How the form asks before discarding; tests answer in place of the modal box.
+ConfirmDiscard = Callable[[QWidget | None], bool]
 
 
 def rounded_down(moment: time, step_minutes: int = 15) -> time:
@@ -160,7 +192,8 @@ Attendee = Resident | AnonymousAttendee
 class SessionDialog(QDialog):
     """Log one session: when, how long, what kind, where, which champions, who came (residents by search
     or card, others by age band and ward), the topics, a related loan, the outcome and a follow-up.
-    Problems are shown beside their fields and the form stays open until they are put right."""
+    Problems are shown beside their fields and the form stays open until they are put right; Escape or
+    Cancel closes an untouched form at once, and asks first when something has been entered."""
 
     def __init__(
         self,
@@ -168,10 +201,12 @@ class SessionDialog(QDialog):
         parent: QWidget | None = None,
         *,
         settings: QSettings | None = None,
+        confirm_discard: ConfirmDiscard = confirm_discard,
     ) -> None:
         super().__init__(parent)
         self._services = services
         self._settings = settings if settings is not None else machine_settings()
+        self._confirm_discard = confirm_discard
         self._attendees: list[Attendee] = []
         self._loans_of: dict[str, list[Loan]] = {}  # each added resident's loans, by reference
         self._problems: dict[str, str] = {}
@@ -392,6 +427,7 @@ class SessionDialog(QDialog):
                 self._champions,
                 "No active champions yet: add them on the Champions screen first.",
             )
+        self._opened_with = self.draft()  # what counts as untouched: today, now and the remembered choices
         self._search.setFocus()
 
     def _lay_out(self, minutes_unit: QLabel) -> None:
@@ -667,7 +703,18 @@ class SessionDialog(QDialog):
         Remembered(draft.champion_ids, draft.venue_id, draft.kind, draft.minutes).write(self._settings)
         self.accept()
 
+    def has_entries(self) -> bool:
+        """Whether anything has been entered beyond what the form opened with."""
+        return self.draft() != self._opened_with
+
     # Qt overrides
+
+    def reject(self) -> None:
+        """Escape, Cancel or closing the window: an untouched form closes at once; one with something
+        entered closes only when staff agree to discard it."""
+        if self.saved is None and self.has_entries() and not self._confirm_discard(self):
+            return
+        super().reject()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):

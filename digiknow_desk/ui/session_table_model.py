@@ -133,6 +133,8 @@ class SessionTableModel(PagedTableModel[Session, SessionFilter]):
         if column == self.FOLLOW_UP:
             if session.follow_up_on is None:
                 return ""
+            if session.follow_up_done_on is not None:  # when it was done, not when it was due
+                return f"Done {day_text(session.follow_up_done_on, self._today())}: {session.follow_up}"
             return f"{day_text(session.follow_up_on, self._today())}: {session.follow_up}"
         return ""
 

@@ -1,5 +1,5 @@
 """The Sessions screen: support sessions by month, champion and venue, one session's details, the
-follow-ups coming up, and logging (Ctrl+L) or deleting a session."""
+follow-ups coming up, and logging (Ctrl+L) or deleting a session or marking its follow-up done."""
 
 from __future__ import annotations
 
@@ -73,9 +73,20 @@ def session_words(session: Session, today: date) -> str:
     )
 
 
+def follow_up_words(session: Session, today: date) -> str:
+    """The follow-up in the details: 'Tue 17 Mar: Check the NHS App', then '(done Mon 16 Mar)' once done."""
+    if session.follow_up_on is None:
+        return "No follow-up"
+    words = f"{day_text(session.follow_up_on, today)}: {session.follow_up}"
+    if session.follow_up_done_on is not None:
+        words += f" (done {day_text(session.follow_up_done_on, today)})"
+    return words
+
+
 class SessionsPage(QWidget):
     """Sessions newest first, a page at a time, filtered by month (this month to start), champion and
-    venue; the selected session's details; follow-ups due this week; log a session through the form."""
+    venue; the selected session's details; follow-ups due this week; log a session through the form, and
+    mark the selected session's follow-up done."""
 
     changed = Signal()  # after a session is logged or deleted (residents' inclusion status may change)
     notice = Signal(str)  # what was just done, for the status bar
@@ -115,6 +126,9 @@ class SessionsPage(QWidget):
         self._log_button = action_button("&Log a session…", self._log_action)
         self._delete_button = action_button("&Delete session…", self._delete_action)
         self._delete_button.setToolTip("Delete the selected session, if it was logged by mistake")
+        self._done_action = page_action(self, "Mark follow-up done", None, self.mark_follow_up_done)
+        self._done_button = action_button("Mar&k follow-up done", self._done_action)
+        self._done_button.setToolTip("Mark the selected session's follow-up done today")
 
         # Follow-ups coming up
         self._follow_ups = QLabel()
@@ -167,7 +181,7 @@ class SessionsPage(QWidget):
                 SessionTableModel.VENUE: "Brinnington Library",
                 SessionTableModel.CHAMPIONS: "Priya Shah, Tom Okafor",
                 SessionTableModel.TOPICS: "NHS App, Online banking",
-                SessionTableModel.FOLLOW_UP: "Sat 21 Mar: Check NHS App",
+                SessionTableModel.FOLLOW_UP: "Done Sat 21 Mar: Check NHS App",
             },
             SessionTableModel.ATTENDEES,
         )
@@ -217,6 +231,7 @@ class SessionsPage(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self._log_button)
         buttons.addWidget(self._delete_button)
+        buttons.addWidget(self._done_button)
         buttons.addStretch()
         filters = QHBoxLayout()
         for caption, combo in (
@@ -245,6 +260,7 @@ class SessionsPage(QWidget):
         order: list[QWidget] = [
             self._log_button,
             self._delete_button,
+            self._done_button,
             self._month,
             self._champion,
             self._venue,
@@ -368,6 +384,25 @@ class SessionsPage(QWidget):
         self.changed.emit()
         return True
 
+    def mark_follow_up_done(self) -> bool:
+        """Mark the selected session's follow-up done today; True when it was marked."""
+        session = self.current_session()
+        if session is None or not session.follow_up_open:
+            self._set_notice("Select a session with a follow-up still to do, then mark it done.")
+            return False
+        try:
+            done = self._services.sessions.follow_up_done(session.id)
+        except DomainError as error:
+            self._set_notice(problem_words(error))
+            self.refresh()
+            return False
+        self._set_notice(
+            f"Marked the follow-up done for {session_words(done, self._today())}: {done.follow_up}."
+        )
+        self.refresh()
+        self._table.setFocus()  # the button is disabled now: keyboard users carry on in the list
+        return True
+
     # Qt overrides
 
     def showEvent(self, event: QShowEvent) -> None:
@@ -406,8 +441,8 @@ class SessionsPage(QWidget):
             combo.blockSignals(False)
 
     def _show_follow_ups(self) -> None:
-        """The follow-ups coming up this week, soonest first, then those overdue, latest first: a
-        follow-up is never marked done, so the oldest are the least likely to be still wanted."""
+        """The follow-ups still to do coming up this week, soonest first, then those overdue, latest
+        first (the oldest are the least likely to be still wanted); those marked done are left out."""
         today = self._today()
         until = today + timedelta(days=FOLLOW_UP_DAYS_AHEAD)
         due = self._services.sessions.follow_ups(until)
@@ -472,11 +507,7 @@ class SessionsPage(QWidget):
             ),
             "topics": session.topic_labels or "None recorded",
             "outcome": session.outcome or "None recorded",
-            "follow_up": (
-                f"{day_text(session.follow_up_on, today)}: {session.follow_up}"
-                if session.follow_up_on
-                else "No follow-up"
-            ),
+            "follow_up": follow_up_words(session, today),
             "loan": self._loan_words(session, today),
             "logged": f"{session.logged_by}, {when_text(session.logged_at)}",
         }
@@ -509,9 +540,12 @@ class SessionsPage(QWidget):
         self.notice.emit(message)
 
     def _update_actions(self) -> None:
-        has_current = self.current_session() is not None
-        self._delete_action.setEnabled(has_current)
-        self._delete_button.setEnabled(has_current)
+        current = self.current_session()
+        self._delete_action.setEnabled(current is not None)
+        self._delete_button.setEnabled(current is not None)
+        follow_up_open = current is not None and current.follow_up_open
+        self._done_action.setEnabled(follow_up_open)
+        self._done_button.setEnabled(follow_up_open)
 
     def _today(self) -> date:
         return self._services.clock().astimezone().date()

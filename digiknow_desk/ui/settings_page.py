@@ -1,5 +1,6 @@
-"""Settings: the venues where the scheme works, the lending rules, who counts as digitally included, how long
-Digital Champions' training and DBS checks last, and the postcode-to-ward table."""
+"""Settings: the venues where the scheme works, the lending rules, who counts as digitally included, the ward
+populations and the excluded share behind the monthly report's estimate, how long Digital Champions' training
+and DBS checks last, and the postcode-to-ward table."""
 
 from __future__ import annotations
 
@@ -8,13 +9,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -25,6 +36,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSpinBox,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -36,8 +49,10 @@ from digiknow_desk.domain.devices import DeviceType
 from digiknow_desk.domain.errors import ValidationError
 from digiknow_desk.domain.inclusion import InclusionRule
 from digiknow_desk.domain.postcodes import ImportSummary
+from digiknow_desk.domain.reports import check_excluded_rate
 from digiknow_desk.domain.skills import LIFE_AREAS, SkillLevel
 from digiknow_desk.domain.venues import Venue, VenueDraft, Ward
+from digiknow_desk.services.wards import estimated_excluded
 from digiknow_desk.ui.device_dialog import PROBLEM_PREFIX, problem_label, show_problem
 from digiknow_desk.ui.errors import problem_words
 from digiknow_desk.ui.import_dialog import CSV_FILTER, OpenPathAsker, ask_open_path
@@ -162,6 +177,110 @@ class VenueDialog(QDialog):
         return dialog.saved
 
 
+class WardPopulationModel(QAbstractTableModel):
+    """The 21 wards with their populations, which staff edit in place until they save."""
+
+    CODE, NAME, POPULATION = range(3)
+    HEADERS = ("ONS code", "Ward", "Population")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._wards: list[Ward] = []
+        self._problems: dict[str, str] = {}  # by ward code: why its population was refused
+
+    def set_wards(self, wards: list[Ward]) -> None:
+        self.beginResetModel()
+        self._wards = list(wards)
+        self._problems = {}
+        self.endResetModel()
+
+    def set_problems(self, problems: dict[str, str]) -> None:
+        """Mark the populations the ward service refused (bold, with the reason as a tip)."""
+        self._problems = {ward.code: problems[ward.code] for ward in self._wards if ward.code in problems}
+        if self._wards:
+            column = self.POPULATION
+            self.dataChanged.emit(self.index(0, column), self.index(len(self._wards) - 1, column))
+
+    def populations(self) -> dict[str, int]:
+        """Each ward's population as the table shows it, by ONS code."""
+        return {ward.code: ward.population for ward in self._wards}
+
+    def row_of(self, code: str) -> int:
+        return next((row for row, ward in enumerate(self._wards) if ward.code == code), -1)
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008  (Qt's own default)
+        return 0 if parent.isValid() else len(self._wards)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        ward = self._wards[index.row()]
+        column = index.column()
+        if role == RECORD_ROLE:
+            return ward
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (ward.code, ward.name, f"{ward.population:,}")[column]
+        if role == Qt.ItemDataRole.EditRole and column == self.POPULATION:
+            return ward.population
+        if column != self.POPULATION:
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        problem = self._problems.get(ward.code)
+        if problem and role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleDescriptionRole):
+            return problem
+        if problem and role == Qt.ItemDataRole.FontRole:
+            font = QFont()
+            font.setBold(True)
+            return font
+        return None
+
+    def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if (
+            not index.isValid()
+            or index.column() != self.POPULATION
+            or role != Qt.ItemDataRole.EditRole
+            or not isinstance(value, int)
+        ):
+            return False
+        ward = self._wards[index.row()]
+        self._wards[index.row()] = dataclasses.replace(ward, population=value)
+        self._problems.pop(ward.code, None)
+        self.dataChanged.emit(index, index)
+        return True
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        if index.isValid() and index.column() == self.POPULATION:
+            flags |= Qt.ItemFlag.ItemIsEditable
+        return flags
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.HEADERS[section]
+        return None
+
+
+class PopulationDelegate(QStyledItemDelegate):
+    """Edits a population in a spin box named after its ward. Its range is wide on purpose: the ward
+    service says what is allowed, and why."""
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: _Index) -> QWidget:
+        box = QSpinBox(parent)
+        box.setRange(0, 9_999_999)
+        box.setGroupSeparatorShown(True)
+        box.setFrame(False)
+        box.setAlignment(Qt.AlignmentFlag.AlignRight)
+        ward = index.data(RECORD_ROLE)
+        box.setAccessibleName(f"Population of {ward.name}" if isinstance(ward, Ward) else "Population")
+        return box
+
+
 ConfirmClear = Callable[[QWidget], bool]
 """(parent) -> whether staff really want to empty the postcode-to-ward table."""
 
@@ -237,6 +356,7 @@ class SettingsPage(QWidget):
     inclusion_rule_saved = Signal(int)  # how many residents' statuses the new rule changed
     inclusion_rule_failed = Signal(str)  # why the rule was not saved, in words
     champion_rules_saved = Signal()
+    wards_saved = Signal()  # new ward populations or excluded share: the monthly report's estimate changed
     postcode_import_finished = Signal(str)  # what the import did, or why it failed, in words
 
     def __init__(
@@ -287,6 +407,7 @@ class SettingsPage(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self._build_rules())
         layout.addWidget(self._build_inclusion())
+        layout.addWidget(self._build_wards())
         layout.addWidget(self._build_champion_rules())
         layout.addWidget(self._build_postcodes())
         layout.addStretch()
@@ -314,10 +435,11 @@ class SettingsPage(QWidget):
             self._scroll.ensureWidgetVisible(new)
 
     def refresh(self) -> None:
-        """Read the venues, the rules and the size of the postcode table again."""
+        """Read the venues, the rules, the ward populations and the size of the postcode table again."""
         self._model.set_venues(self._services.venues.venues())
         self._show_rules()
         self._show_inclusion_rule()
+        self._show_wards()
         self._show_champion_rules()
         self._show_postcode_count()
 
@@ -585,6 +707,180 @@ class SettingsPage(QWidget):
         if problems:
             self._inclusion_message.setText("The rule was not saved: correct the values marked Problem.")
             fields.get(next(iter(problems)), self._foundation).setFocus()
+
+    # Ward populations and the excluded share
+
+    @property
+    def ward_model(self) -> WardPopulationModel:
+        return self._ward_model
+
+    @property
+    def ward_table(self) -> QTableView:
+        return self._ward_table
+
+    @property
+    def excluded_share_box(self) -> QDoubleSpinBox:
+        """The excluded share, in percent."""
+        return self._excluded_share
+
+    @property
+    def population_source_field(self) -> QLineEdit:
+        return self._population_source
+
+    @property
+    def ward_totals(self) -> str:
+        return self._ward_totals.text()
+
+    @property
+    def wards_message(self) -> str:
+        return self._wards_message.text()
+
+    def wards_problem(self, name: str) -> str:
+        """The message under 'excluded_rate', 'source' or 'populations' (every ward's); '' if none."""
+        return self._ward_problems[name].text().removeprefix(PROBLEM_PREFIX)
+
+    def save_wards(self) -> bool:
+        """Save the excluded share and the table's populations with their source, all or nothing; False,
+        with the reasons under the fields, if refused."""
+        share = self._excluded_share.value()
+        # Unchanged, the saved rate stays as it is (a rate set from the command line may have more decimals).
+        rate = self._saved_rate if share == self._shown_share else round(share / 100, 4)
+        if problem := check_excluded_rate(rate):
+            self._show_ward_problems({"excluded_rate": problem})
+            return False
+        wards = self._services.wards
+        try:
+            wards.set_populations(self._ward_model.populations(), self._population_source.text())
+        except ValidationError as error:
+            self._show_ward_problems(error.problems)
+            return False
+        wards.set_excluded_rate(rate)
+        self._show_wards()
+        self._wards_message.setText("Saved. The monthly report estimates the digitally excluded from these.")
+        self._scroll.ensureWidgetVisible(self._wards_message)
+        self.wards_saved.emit()
+        return True
+
+    def _build_wards(self) -> QGroupBox:
+        box = QGroupBox("Ward populations and the excluded share")
+        intro = QLabel(
+            "The monthly report measures residents included against an estimate of the digitally excluded: "
+            "each ward's population times the excluded share. Enter new population estimates when they are "
+            "published, with where they come from: reports cite the source."
+        )
+        intro.setWordWrap(True)
+        self._excluded_share = QDoubleSpinBox()
+        self._excluded_share.setRange(0.0, 100.0)  # wide on purpose: the service says what is allowed
+        self._excluded_share.setDecimals(1)
+        self._excluded_share.setSingleStep(0.5)
+        self._excluded_share.setSuffix(" %")
+        self._excluded_share.setAccessibleName("Share of residents digitally excluded, in percent")
+        self._population_source = QLineEdit()
+        self._population_source.setAccessibleName("Source of the ward populations")
+        self._population_source.setPlaceholderText("e.g. ONS mid-2023 population estimates")
+        self._ward_problems = {name: problem_label() for name in ("excluded_rate", "source", "populations")}
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)  # the source line grows
+        for caption_text, name, field in (
+            ("Share of residents digitally excluded:", "excluded_rate", self._excluded_share),
+            ("Source of the populations:", "source", self._population_source),
+        ):
+            caption = QLabel(caption_text)
+            caption.setBuddy(field)
+            cell = QVBoxLayout()
+            cell.addWidget(field)
+            cell.addWidget(self._ward_problems[name])
+            form.addRow(caption, cell)
+        self._ward_model = WardPopulationModel(self)
+        self._ward_table = QTableView()
+        self._ward_table.setModel(self._ward_model)
+        self._ward_table.setAccessibleName("Ward populations")
+        self._ward_table.setAccessibleDescription("Type a ward's new population in the Population column.")
+        self._ward_table.setItemDelegateForColumn(WardPopulationModel.POPULATION, PopulationDelegate(self))
+        self._ward_table.setTabKeyNavigation(False)  # Tab leaves the table, as keyboard users expect
+        self._ward_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self._ward_table.setAlternatingRowColors(True)
+        self._ward_table.verticalHeader().setVisible(False)
+        self._ward_table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # all 21 show
+        header = self._ward_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(WardPopulationModel.NAME, QHeaderView.ResizeMode.Stretch)
+        self._ward_totals = _words_label("Borough totals")
+        save = QPushButton("Save populations and share")
+        save.setAccessibleName("Save the ward populations and excluded share")
+        save.clicked.connect(self.save_wards)
+        self._wards_message = _words_label("Ward populations saved or not")
+        row = QHBoxLayout()
+        row.addWidget(save)
+        row.addWidget(self._wards_message, 1)
+        layout = QVBoxLayout(box)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self._ward_table)
+        layout.addWidget(self._ward_problems["populations"])
+        layout.addWidget(self._ward_totals)
+        layout.addLayout(row)
+        self._excluded_share.valueChanged.connect(self._show_ward_totals)
+        self._ward_model.dataChanged.connect(self._show_ward_totals)
+        return box
+
+    def _show_wards(self) -> None:
+        wards = self._services.wards
+        self._saved_rate = wards.excluded_rate()
+        self._excluded_share.setValue(self._saved_rate * 100)
+        self._shown_share = self._excluded_share.value()  # as the box rounds it
+        self._population_source.setText(wards.population_source())
+        self._population_source.setCursorPosition(0)  # a long source shows its start
+        self._ward_model.set_wards(wards.wards())
+        self._ward_table.selectionModel().setCurrentIndex(  # where the keyboard starts, not a selection
+            self._ward_model.index(0, WardPopulationModel.POPULATION),
+            QItemSelectionModel.SelectionFlag.NoUpdate,
+        )
+        self._fit_ward_table()
+        self._show_ward_problems({})
+        self._show_ward_totals()
+
+    def _fit_ward_table(self) -> None:
+        """Make the table tall enough for every ward, so the page scrolls rather than the table."""
+        table = self._ward_table
+        table.resizeRowsToContents()
+        frame = 2 * table.frameWidth()
+        table.setFixedHeight(
+            table.horizontalHeader().sizeHint().height() + table.verticalHeader().length() + frame
+        )
+
+    def _show_ward_totals(self) -> None:
+        share = self._excluded_share.value()
+        populations = self._ward_model.populations().values()
+        excluded = sum(estimated_excluded(population, share / 100) for population in populations)
+        self._ward_totals.setText(
+            f"Borough population: {sum(populations):,}. Estimated digitally excluded at {share:.1f}%: "
+            f"{excluded:,} residents."
+        )
+
+    def _show_ward_problems(self, problems: dict[str, str]) -> None:
+        """Show each problem under its field (every ward's under the table) and focus the first."""
+        fields: dict[str, QWidget] = {
+            "excluded_rate": self._excluded_share,
+            "source": self._population_source,
+            "populations": self._ward_table,
+        }
+        ward_problems = [
+            message for name, message in problems.items() if name not in fields or name == "populations"
+        ]
+        for name, label in self._ward_problems.items():
+            message = "\n".join(ward_problems) if name == "populations" else problems.get(name, "")
+            show_problem(label, fields[name], message)
+        self._ward_model.set_problems(problems)
+        if not problems:
+            return
+        self._wards_message.setText("Nothing was saved: correct the values marked Problem.")
+        if first := next((name for name in ("excluded_rate", "source") if name in problems), None):
+            fields[first].setFocus()
+            return
+        row = next((row for name in problems if (row := self._ward_model.row_of(name)) >= 0), 0)
+        self._ward_table.setCurrentIndex(self._ward_model.index(row, WardPopulationModel.POPULATION))
+        self._ward_table.setFocus()
 
     # Digital Champions' training and DBS checks
 

@@ -255,7 +255,8 @@ def test_residents_add_list_and_show_each_with_its_reference(
     assert not any(line != line.rstrip() for line in sparse.splitlines())
     shown = cli.json("residents", "show", "R-00002")
     assert isinstance(shown, dict)
-    assert set(shown) == RESIDENT_KEYS | {"disability", "ethnicity", "on_benefits", "loans", "waiting"} | {
+    sensitive = {"disability", "ethnicity", "on_benefits", "not_in_work_or_education", "care_leaver"}
+    assert set(shown) == RESIDENT_KEYS | sensitive | {"loans", "waiting"} | {
         "latest_skills_check",
         "skills_checks",
     }

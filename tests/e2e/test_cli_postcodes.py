@@ -123,3 +123,47 @@ def test_clear_empties_the_table(cli: Cli, tmp_path: Path) -> None:
     cli.ok("wards", "postcodes", "import", str(nspl_file(tmp_path)))
     assert cli.ok("wards", "postcodes", "clear") == "Removed 2 postcodes: the table is empty.\n"
     assert cli.ok("wards", "postcodes", "count").startswith("The postcode-to-ward table is empty.")
+
+
+def test_a_ward_population_and_the_excluded_rate_are_changed_with_their_source(cli: Cli) -> None:
+    assert cli.ok("wards", "excluded-rate") == (
+        "Borough population: 294,197 (source: ONS small-area population estimates (2022 wards), via Open "
+        "Innovations).\nEstimated digitally excluded at 13%: 38,246 residents.\n"
+    )
+    out = cli.ok("wards", "population", "E05000779", "13020", "--source", "ONS mid-2024 estimates")
+    assert out.splitlines()[:2] == [
+        "Saved 1 ward population.",
+        "Borough population: 294,410 (source: ONS mid-2024 estimates).",
+    ]
+    out = cli.ok("wards", "excluded-rate", "15.5")
+    assert out.splitlines()[-1] == "Estimated digitally excluded at 15.5%: 45,632 residents."
+    wards = json.loads(cli.ok("wards", "list", "--json"))
+    assert {"code": "E05000779", "name": "Bramhall North", "population": 13020} in wards
+
+
+def test_bad_populations_and_rates_are_refused_and_change_nothing(cli: Cli, tmp_path: Path) -> None:
+    assert cli.refused("wards", "population", "Manor", "0", "--source", " ") == (
+        "error: Manor: give the population as a whole number between 1 and 500,000 (0 is not one).\n"
+        "error: Say where the populations come from, e.g. 'ONS mid-2023 estimates': reports cite it.\n"
+    )
+    assert cli.refused("wards", "excluded-rate", "150") == (
+        "error: Give the excluded share as a percentage between 0 and 100, such as 13.\n"
+    )
+    source = tmp_path / "populations.csv"
+    source.write_text("ward_code,population\nE05000793,14001\nE05000800,10\n", encoding="utf-8")
+    assert cli.refused("wards", "populations", str(source), "--source", "Council estimate") == (
+        "error: E05000800 is not the ONS code of any of Stockport's 21 wards.\n"
+    )
+    assert "Estimated digitally excluded at 13%: 38,246 residents." in cli.ok("wards", "excluded-rate")
+
+
+def test_populations_from_a_csv(cli: Cli, tmp_path: Path) -> None:
+    source = tmp_path / "populations.csv"
+    source.write_text('ward_code,population\nE05000793,14001\ne05000794,"12,000"\n', encoding="utf-8")
+    out = cli.ok("wards", "populations", str(source), "--source", "Council estimate 2026")
+    assert out.splitlines()[:2] == [  # 294,197 + 147 for Manor - 700 for Marple North
+        "Saved 2 ward populations.",
+        "Borough population: 293,644 (source: Council estimate 2026).",
+    ]
+    wards = json.loads(cli.ok("wards", "list", "--json"))
+    assert {"code": "E05000794", "name": "Marple North", "population": 12000} in wards

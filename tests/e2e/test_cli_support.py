@@ -443,6 +443,7 @@ def test_log_one_to_one_group_and_phone_sessions_after_the_fact(desk: Cli) -> No
         "outcome": "Everyone reported a scam text",
         "follow_up_on": None,
         "follow_up": "",
+        "follow_up_done_on": None,
         "logged_by": "desk-tester",
     }
     resident_ids = [attendee["resident_id"] for attendee in group["attendees"][:2]]  # type: ignore[index]
@@ -549,6 +550,82 @@ def test_a_session_about_a_loan_with_a_follow_up_shown_and_deleted(desk: Cli) ->
     )
 
 
+def _long_day(day: date) -> str:
+    """A date as a refusal writes it: 'Sat 14 Mar 2026'."""
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def test_a_follow_up_marked_done_leaves_the_follow_ups_due(desk: Cli) -> None:
+    yesterday = _today() - timedelta(days=1)
+    for what in ("Check the NHS App sign-in", "Show her the bank app again"):
+        desk.ok(
+            *_words(
+                "sessions log --champion 'Priya Shah' --kind one_to_one --venue 'Edgeley Library' "
+                f"--resident R-00001 --date {yesterday} --start 15:00 "
+                f"--follow-up-on {_today() + timedelta(days=3)} --follow-up '{what}'"
+            )
+        )
+    desk.ok(*_words("sessions log --champion 'Tom Reid' --kind phone --resident R-00002"))
+    by_follow_up = {str(s["follow_up"]): s for s in desk.records("sessions", "list")}
+    nhs, bank, none = (
+        str(by_follow_up[key]["id"])
+        for key in ("Check the NHS App sign-in", "Show her the bank app again", "")
+    )
+    assert by_follow_up["Check the NHS App sign-in"]["follow_up_done_on"] is None
+    assert len(desk.ok("sessions", "follow-ups").splitlines()) == 1 + 2
+
+    assert desk.ok("sessions", "follow-up-done", nhs) == (
+        f"Marked the follow-up done on {_today().isoformat()}: Check the NHS App sign-in "
+        "(R-00001 Margaret Holt).\n"
+    )
+    assert desk.record("sessions", "show", nhs)["follow_up_done_on"] == _today().isoformat()
+    shown = desk.ok("sessions", "show", nhs)
+    assert (
+        f"Follow-up:        {(_today() + timedelta(days=3)).isoformat()}: Check the NHS App sign-in "
+        f"(done {_today().isoformat()})\n"
+    ) in shown
+    lines = desk.ok("sessions", "follow-ups").splitlines()
+    assert len(lines) == 1 + 1 and "Show her the bank app again" in lines[1]
+
+    for on, error in (
+        (
+            _today() + timedelta(days=1),
+            "A follow-up cannot be done in the future: mark it done once it has happened.",
+        ),
+        (
+            yesterday - timedelta(days=1),
+            "A follow-up cannot be done before the session it follows: check the date.",
+        ),
+    ):
+        assert desk.refused("sessions", "follow-up-done", bank, "--on", on.isoformat()) == f"error: {error}\n"
+    assert desk.ok("sessions", "follow-up-done", bank, "--on", yesterday.isoformat()).startswith(
+        f"Marked the follow-up done on {yesterday.isoformat()}: Show her the bank app again"
+    )
+    assert desk.ok("sessions", "follow-ups") == (
+        f"No follow-up is due by {(_today() + timedelta(days=7)).isoformat()}.\n"
+    )
+
+    assert desk.refused("sessions", "follow-up-done", bank) == (
+        f"error: That follow-up was already marked done on {_long_day(yesterday)}.\n"
+    )
+    assert desk.refused("sessions", "follow-up-done", none) == (
+        "error: That session has no follow-up to mark done.\n"
+    )
+    assert desk.refused("sessions", "follow-up-done", str(uuid.uuid4())) == (
+        "error: That session no longer exists.\n"
+    )
+    assert desk.refused("sessions", "follow-up-done", "the-last-one").startswith(
+        "error: 'the-last-one' is not a session's ID"
+    )
+
+
+def test_follow_up_done_needs_a_date_it_can_read(desk: Cli, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["digiknow-desk", "--db", str(desk.db), "sessions", "follow-up-done", "x", "--on", "03/12/2026"])
+    assert exited.value.code == 2
+    assert "'03/12/2026' is not a date: use YYYY-MM-DD" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("line", "error"),
     [
@@ -617,6 +694,41 @@ def test_an_unknown_ward_for_an_anonymous_attendee_is_refused_with_the_wards(des
         "not registered (age not said)",
         "not registered (aged 65 to 74, Heatons North)",
     ]
+
+
+# Demo data with an exact number of sessions
+
+
+def test_demo_data_makes_exactly_the_sessions_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli = Cli(tmp_path / "demo.db", capsys)
+    out = cli.ok(*_words("demo-data --devices 20 --residents 40 --months 2 --sessions 150 --seed 4"))
+    assert "150 sessions" in out.splitlines()[-1]
+    assert len(cli.records("sessions", "list")) == 150
+
+
+@pytest.mark.parametrize("count", ["0", "-5", "many", "2.5"])
+def test_demo_data_sessions_must_be_a_whole_number_of_one_or_more(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], count: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["digiknow-desk", "--db", str(tmp_path / "demo.db"), "demo-data", "--sessions", count])
+    assert exited.value.code == 2
+    assert f"argument --sessions: '{count}' is not a whole number of 1 or more" in capsys.readouterr().err
+    assert not (tmp_path / "demo.db").exists()
+
+
+def test_demo_data_sessions_need_residents_and_a_sensible_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli = Cli(tmp_path / "demo.db", capsys)
+    assert cli.refused(*_words("demo-data --residents 0 --sessions 10")) == (
+        "error: Sessions are held with residents: ask for some residents too.\n"
+    )
+    assert cli.refused(*_words("demo-data --residents 5 --sessions 2000001")) == (
+        "error: Ask for between 0 and 2,000,000 demo sessions.\n"
+    )
 
 
 # Skills checks and inclusion status

@@ -82,7 +82,7 @@ def test_f2_puts_the_cursor_in_the_scan_box(services: Services, tasks: TaskRunne
 def test_scanning_a_label_opens_that_device(services: Services, tasks: TaskRunner, qtbot: QtBot) -> None:
     services.demo.fill(devices=40)
     window = make_window(services, tasks, qtbot)
-    window.show_area(7)  # Settings: a scan outside the Desk opens the device in the Inventory
+    window.show_area(8)  # Settings: a scan outside the Desk opens the device in the Inventory
     scan(window, qtbot, "tab-0003")
     assert window.current_area() == "Inventory"
     assert window.inventory_page.shown_tag == "TAB-0003"
@@ -117,8 +117,9 @@ def test_declining_to_add_an_unknown_tag_changes_nothing(
 def test_keyboard_reaches_each_area(services: Services, tasks: TaskRunner, qtbot: QtBot) -> None:
     window = make_window(services, tasks, qtbot)
     shortcuts = {action.shortcut().toString(): action for action in window.findChildren(QAction)}
-    areas = ["Desk", "Inventory", "Residents", "Loans", "Waiting list", "Sessions", "Champions", "Settings"]
-    assert {"F2", "Ctrl+P"} | {f"Ctrl+{n}" for n in range(1, 9)} <= set(shortcuts)
+    areas = ["Desk", "Inventory", "Residents", "Loans", "Waiting list", "Sessions", "Champions", "Dashboard"]
+    areas.append("Settings")
+    assert {"F2", "Ctrl+P"} | {f"Ctrl+{n}" for n in range(1, 10)} <= set(shortcuts)
     for number, area in reversed(list(enumerate(areas, start=1))):
         shortcuts[f"Ctrl+{number}"].trigger()
         assert window.current_area() == area
@@ -178,7 +179,7 @@ def test_explore_demo_opens_a_separate_filled_database(
         real.database.dispose()
 
 
-@pytest.mark.parametrize("area", range(8))
+@pytest.mark.parametrize("area", range(9))
 def test_tab_reaches_every_control_of_the_area(
     services: Services, tasks: TaskRunner, qtbot: QtBot, area: int
 ) -> None:
@@ -237,7 +238,7 @@ def test_scanning_a_resident_card_opens_the_resident(
         ResidentDraft(name="Maureen Clarke", phone="0161 474 4444", consents=ALL_CONSENTS)
     )
     window = make_window(services, tasks, qtbot)
-    window.show_area(7)
+    window.show_area(8)  # Settings
     scan(window, qtbot, resident.reference.lower())
     assert window.current_area() == "Residents"
 
@@ -277,3 +278,36 @@ def test_a_new_inclusion_rule_shows_on_the_residents_page(
         services.inclusion.set_rule(InclusionRule(foundation=SkillLevel.WITH_HELP, areas_alone=0))
     )
     assert residents.model.resident(0).inclusion_status is InclusionStatus.INDEPENDENT
+
+
+def test_the_dashboard_follows_the_work_done_and_the_ward_estimates(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    window = make_window(services, tasks, qtbot)
+    window.show()
+    qtbot.waitExposed(window)
+    dashboard = window.dashboard_page
+    shortcuts = {action.shortcut().toString(): action for action in window.findChildren(QAction)}
+    with qtbot.waitSignal(dashboard.loaded, timeout=10_000):
+        shortcuts["Ctrl+8"].trigger()
+    assert window.current_area() == "Dashboard"
+    assert dashboard.figure_text("supported") == "0"
+
+    resident = services.residents.add(
+        ResidentDraft(name="Maureen Clarke", phone="0161 474 4444", consents=ALL_CONSENTS)
+    )
+    services.skills.record(
+        resident.reference,
+        SkillsCheckDraft(
+            dict.fromkeys(SkillArea, SkillLevel.WITH_HELP), checked_on=clock.now.date(), own_device=True
+        ),
+    )
+    with qtbot.waitSignal(dashboard.loaded, timeout=10_000):
+        window.centralWidget().findChild(ResidentsPage).changed.emit()  # as after a skills check is saved
+    assert dashboard.figure_text("supported") == "fewer than 5"
+
+    services.wards.set_excluded_rate(0.5)
+    half = sum(round(ward.population / 2) for ward in services.wards.wards())
+    with qtbot.waitSignal(dashboard.loaded, timeout=10_000):
+        window.settings_page.wards_saved.emit()  # as the Settings page does after saving the estimates
+    assert dashboard.figure_text("estimated_excluded") == f"{half:,}"

@@ -486,6 +486,7 @@ def test_record_skills_check_opens_the_form_for_the_selected_resident(
 
     show_active(qtbot, page)
     page.table.setFocus()
+    clock.now += timedelta(minutes=20)  # the review, a little later the same day
     with qtbot.waitSignal(page.changed, timeout=2000):
         QTest.keyClick(page.table, Qt.Key.Key_K, Qt.KeyboardModifier.AltModifier)  # Record s&kills check…
     assert asked[1].startswith("Started from the check of Sat 14 Mar")

@@ -1,16 +1,18 @@
 """The session form, driven by the keyboard: a one-to-one with a resident found by search or by a typed
 (scanned) reference, a group with residents and attendees not registered in one go, a phone session
 without a venue, a session logged after the fact; problems shown beside the fields without closing; the
-champion, venue, kind and length remembered on this machine; every control named and reached by Tab."""
+champion, venue, kind and length remembered on this machine; Escape or Cancel asking before throwing away
+what was entered; every control named and reached by Tab."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from PySide6.QtCore import QDate, QSettings, Qt, QTime
+from PySide6.QtCore import QDate, QSettings, Qt, QTime, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QMessageBox,
     QPlainTextEdit,
     QSpinBox,
     QTextEdit,
@@ -37,7 +40,13 @@ from digiknow_desk.domain.residents import AgeBand, ConsentPurpose, Resident, Re
 from digiknow_desk.domain.sessions import CommonTask, SessionKind
 from digiknow_desk.domain.skills import SkillArea
 from digiknow_desk.domain.venues import Venue, VenueDraft
-from digiknow_desk.ui.session_dialog import Remembered, SessionDialog, rounded_down
+from digiknow_desk.ui.session_dialog import (
+    Remembered,
+    SessionDialog,
+    confirm_discard,
+    discard_question,
+    rounded_down,
+)
 
 if TYPE_CHECKING:
     from tests.conftest import FakeClock
@@ -76,9 +85,24 @@ def residents(services: Services) -> list[Resident]:
     ]
 
 
-def open_form(services: Services, qtbot: QtBot, settings: QSettings) -> SessionDialog:
-    """The form on screen and active, so keys go where staff would type them."""
-    dialog = SessionDialog(services, settings=settings)
+class Discard:
+    """Answers 'Discard this session?' in place of the modal box, counting how often it was asked."""
+
+    def __init__(self, answer: bool = True) -> None:
+        self.answer = answer
+        self.asked = 0
+
+    def __call__(self, _parent: QWidget | None) -> bool:
+        self.asked += 1
+        return self.answer
+
+
+def open_form(
+    services: Services, qtbot: QtBot, settings: QSettings, discard: Discard | None = None
+) -> SessionDialog:
+    """The form on screen and active, so keys go where staff would type them. The discard question is
+    answered by `discard` (Discard, so the test's clean-up can close a form with something entered)."""
+    dialog = SessionDialog(services, settings=settings, confirm_discard=discard or Discard())
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
@@ -417,16 +441,121 @@ def test_problems_are_shown_beside_their_fields_and_the_form_stays_open(
     assert dialog.saved is not None and services.sessions.count() == 1
 
 
-def test_escape_empties_the_search_then_cancels(
-    services: Services, qtbot: QtBot, settings: QSettings, residents: list[Resident]
+def test_escape_empties_the_search_then_closes_an_untouched_form_without_asking(
+    services: Services, qtbot: QtBot, settings: QSettings, champion: Champion, residents: list[Resident]
 ) -> None:
-    dialog = open_form(services, qtbot, settings)
+    discard = Discard(answer=False)
+    dialog = open_form(services, qtbot, settings, discard)
     qtbot.keyClicks(dialog.search_box, "Maur")
     qtbot.keyClick(dialog.search_box, Qt.Key.Key_Escape)
     assert dialog.search_box.text() == "" and dialog.isVisible()
+    assert not dialog.has_entries()
     qtbot.keyClick(dialog.search_box, Qt.Key.Key_Escape)
     assert not dialog.isVisible() and dialog.saved is None
+    assert discard.asked == 0  # nothing entered: nothing to lose
     assert services.sessions.count() == 0
+
+
+def test_escape_on_a_form_with_an_attendee_asks_and_keeps_editing_until_staff_discard(
+    services: Services, qtbot: QtBot, settings: QSettings, champion: Champion, residents: list[Resident]
+) -> None:
+    discard = Discard(answer=False)
+    dialog = open_form(services, qtbot, settings, discard)
+    type_in_search(qtbot, dialog, "R-00001")
+    assert dialog.has_entries()
+    qtbot.keyClick(dialog.search_box, Qt.Key.Key_Escape)
+    assert discard.asked == 1
+    assert dialog.isVisible() and dialog.attendee_texts() == ["R-00001  Maureen Clarke (SK3 9HQ)"]
+
+    discard.answer = True
+    qtbot.keyClick(dialog.search_box, Qt.Key.Key_Escape)
+    assert discard.asked == 2
+    assert not dialog.isVisible() and dialog.saved is None
+    assert services.sessions.count() == 0
+
+
+@pytest.mark.parametrize(
+    "enter",
+    [
+        pytest.param(
+            lambda dialog: dialog.set_champion(dialog.champion_ids()[0], False), id="champion unticked"
+        ),
+        pytest.param(lambda dialog: dialog.set_topic(CommonTask.NHS_APP), id="topic ticked"),
+        pytest.param(lambda dialog: combo(dialog, "minutes").setEditText("45"), id="length changed"),
+        pytest.param(lambda dialog: set_date(dialog, "held_on", date(2026, 3, 13)), id="date changed"),
+        pytest.param(lambda dialog: dialog.set_follow_up(date(2026, 3, 20), "NHS App"), id="follow-up"),
+    ],
+)
+def test_cancel_asks_when_anything_differs_from_how_the_form_opened(
+    services: Services,
+    qtbot: QtBot,
+    settings: QSettings,
+    champion: Champion,
+    enter: Callable[[SessionDialog], object],
+) -> None:
+    Remembered(champion_ids=(champion.id,)).write(settings)  # opens with the last champion ticked
+    discard = Discard(answer=False)
+    dialog = open_form(services, qtbot, settings, discard)
+    assert not dialog.has_entries()
+    enter(dialog)
+    cancel = next(b for b in dialog.findChildren(QAbstractButton) if b.accessibleName() == "Cancel")
+    cancel.setFocus()
+    qtbot.keyClick(cancel, Qt.Key.Key_Space)
+    assert discard.asked == 1 and dialog.isVisible()
+
+
+def test_typing_an_outcome_then_cancelling_asks_first(
+    services: Services, qtbot: QtBot, settings: QSettings, champion: Champion
+) -> None:
+    discard = Discard(answer=False)
+    dialog = open_form(services, qtbot, settings, discard)
+    outcome = dialog.field("outcome")
+    outcome.setFocus()
+    qtbot.keyClicks(outcome, "Signed in to the NHS App")
+    qtbot.keyClick(outcome, Qt.Key.Key_Escape)
+    assert discard.asked == 1 and dialog.isVisible()
+    assert dialog.draft().outcome == "Signed in to the NHS App"
+
+
+def test_the_discard_question_says_what_is_lost_and_defaults_to_keep_editing(qtbot: QtBot) -> None:
+    box = discard_question(None)
+    qtbot.addWidget(box)
+    assert box.text() == "Discard this session?"
+    assert box.informativeText() == "What you have entered will not be saved."
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.No)
+    assert box.escapeButton() is box.button(QMessageBox.StandardButton.No)
+    assert box.defaultButton().text() == "&Keep editing"
+    assert box.button(QMessageBox.StandardButton.Yes).text() == "&Discard"
+
+
+@pytest.mark.parametrize(
+    ("key", "discarded"),
+    [(Qt.Key.Key_Return, False), (Qt.Key.Key_Escape, False), (Qt.Key.Key_D, True)],
+    ids=["Enter keeps editing", "Escape keeps editing", "Alt+D discards"],
+)
+def test_the_real_question_is_answered_by_keyboard(qtbot: QtBot, key: Qt.Key, discarded: bool) -> None:
+    seen: list[str] = []
+
+    def answer() -> None:
+        """Runs inside the question's own event loop, once it is showing: staff press the key."""
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        try:
+            seen.append(box.text())
+            box.activateWindow()
+            qtbot.waitUntil(box.isActiveWindow)  # a mnemonic works in the active window only
+            modifier = (
+                Qt.KeyboardModifier.AltModifier if key == Qt.Key.Key_D else Qt.KeyboardModifier.NoModifier
+            )
+            QTest.keyClick(box, key, modifier)
+            qtbot.waitUntil(lambda: not box.isVisible())  # a mnemonic clicks after the button's flash
+        finally:
+            if box.isVisible():  # the key did nothing: close it so the failing test cannot hang
+                box.done(0)
+
+    QTimer.singleShot(0, answer)
+    assert confirm_discard(None) is discarded
+    assert seen == ["Discard this session?"]
 
 
 # Remembering
@@ -467,9 +596,11 @@ def test_the_form_remembers_the_champions_venue_kind_and_length(
 def test_a_cancelled_form_remembers_nothing_and_bad_memories_are_ignored(
     services: Services, qtbot: QtBot, settings: QSettings, venue: Venue, champion: Champion
 ) -> None:
-    dialog = open_form(services, qtbot, settings)
+    discard = Discard()
+    dialog = open_form(services, qtbot, settings, discard)
     dialog.set_champion(champion.id)
     dialog.reject()
+    assert discard.asked == 1 and not dialog.isVisible()
     assert Remembered.read(settings) == Remembered()
     settings.setValue("session_form/champions", f"not-an-id,{champion.id}")
     settings.setValue("session_form/kind", "juggling")

@@ -1,6 +1,6 @@
 """The Sessions screen: sessions paged from the database and filtered by month (this month to start),
-champion and venue; one session's details; follow-ups due this week; logging through the form (Ctrl+L)
-and deleting after a question; every control named and reached by Tab."""
+champion and venue; one session's details; follow-ups due this week, and marking one done by keyboard;
+logging through the form (Ctrl+L) and deleting after a question; every control named and reached by Tab."""
 
 from __future__ import annotations
 
@@ -355,6 +355,117 @@ def test_follow_ups_coming_up_are_listed_before_those_overdue(
     ]
 
 
+# Marking follow-ups done
+
+
+def show_active(qtbot: QtBot, widget: QWidget) -> None:
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.activateWindow()
+    qtbot.waitUntil(widget.isActiveWindow)
+
+
+def done_button(page: SessionsPage) -> QAbstractButton:
+    return next(b for b in page.findChildren(QAbstractButton) if b.accessibleName() == "Mark follow-up done")
+
+
+def test_a_done_follow_up_says_so_in_the_list_and_the_details(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, place: Place, clock: FakeClock
+) -> None:
+    now = today(clock)
+    session = log(
+        services,
+        now - timedelta(days=4),
+        place.edgeley,
+        (place.priya,),
+        (place.residents[0],),
+        follow_up_on=now + timedelta(days=3),
+        follow_up="Check the NHS App",
+    )
+    log(services, now - timedelta(days=5), place.edgeley, (place.priya,), (place.residents[1],))
+    services.sessions.follow_up_done(session.id, now - timedelta(days=1))
+    model = SessionTableModel(services.sessions, lambda: now)
+    model.set_filter(model.session_filter)
+    assert [model.data(model.index(row, SessionTableModel.FOLLOW_UP)) for row in range(2)] == [
+        "Done Fri 13 Mar: Check the NHS App",  # when it was done, not when it was due
+        "",
+    ]
+    page = make_page(services, tasks, qtbot)
+    page.table.selectRow(0)
+    assert page.detail_text("follow_up") == "Tue 17 Mar: Check the NHS App (done Fri 13 Mar)"
+    assert page.follow_ups_text == "No follow-ups due by Sat 21 Mar."
+
+
+def test_a_follow_up_is_marked_done_by_keyboard_and_leaves_those_due(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, place: Place, clock: FakeClock
+) -> None:
+    now = today(clock)
+    maureen, tom, _margaret = place.residents
+    log(services, now, place.edgeley, (place.tom,), (tom,), starts_at=time(9, 0))  # no follow-up
+    log(
+        services,
+        now - timedelta(days=2),
+        place.edgeley,
+        (place.priya,),
+        (maureen,),
+        follow_up_on=now + timedelta(days=1),
+        follow_up="Check the NHS App",
+    )
+    page = make_page(services, tasks, qtbot)
+    button = done_button(page)
+    assert button.text() == "Mar&k follow-up done" and not button.isEnabled()  # nothing chosen
+    assert (
+        page.follow_ups_text.splitlines()[1] == "Sun 15 Mar: Maureen Clarke: Check the NHS App (Priya Shah)"
+    )
+
+    show_active(qtbot, page)
+    page.table.setFocus()
+    page.table.selectRow(0)
+    assert not button.isEnabled()  # that session has no follow-up
+    QTest.keyClick(page.table, Qt.Key.Key_Down)
+    assert page.current_session() is not None and page.current_session().follow_up == "Check the NHS App"
+    assert button.isEnabled()
+    QTest.keyClick(page.table, Qt.Key.Key_K, Qt.KeyboardModifier.AltModifier)  # Mar&k follow-up done
+    qtbot.waitUntil(lambda: page.follow_ups_text == "No follow-ups due by Sat 21 Mar.")
+
+    assert services.sessions.follow_ups(now + timedelta(days=7)) == []
+    assert page.notice_text == (
+        "Marked the follow-up done for the one-to-one session on Thu 12 Mar at 10:00 (Maureen Clarke): "
+        "Check the NHS App."
+    )
+    assert column(page, SessionTableModel.FOLLOW_UP) == ["", "Done Sat 14 Mar: Check the NHS App"]
+    assert page.table.currentIndex().row() == 1  # still chosen, and the list keeps the keyboard
+    assert QApplication.focusWidget() is page.table
+    assert page.detail_text("follow_up") == "Sun 15 Mar: Check the NHS App (done Sat 14 Mar)"
+    assert not button.isEnabled()  # done already
+
+
+def test_a_follow_up_done_at_another_desk_is_reported_not_raised(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, place: Place, clock: FakeClock
+) -> None:
+    now = today(clock)
+    session = log(
+        services,
+        now,
+        place.edgeley,
+        (place.priya,),
+        (place.residents[0],),
+        follow_up_on=now + timedelta(days=7),
+        follow_up="Bank app",
+    )
+    page = make_page(services, tasks, qtbot)
+    page.table.selectRow(0)
+    assert done_button(page).isEnabled()
+    services.sessions.follow_up_done(session.id)  # at another desk
+    assert page.mark_follow_up_done() is False
+    assert page.notice_text == "That follow-up was already marked done on Sat 14 Mar 2026."
+    assert column(page, SessionTableModel.FOLLOW_UP) == ["Done Sat 14 Mar: Bank app"]
+    assert not done_button(page).isEnabled()
+    page.table.clearSelection()
+    assert page.mark_follow_up_done() is False
+    assert page.notice_text == "Select a session with a follow-up still to do, then mark it done."
+
+
 # Logging and deleting
 
 
@@ -501,7 +612,7 @@ def test_every_control_is_named_and_reached_by_tab(
         for widget in page.findChildren(QLabel) + page.findChildren(QAbstractButton)
         if "&" in (text := widget.text().replace("&&", ""))
     ]
-    assert len(letters) == len(set(letters)) == 5, letters
+    assert len(letters) == len(set(letters)) == 6, letters
     assert not set(letters) & WINDOW_MNEMONICS
 
     page.show()

@@ -1,5 +1,5 @@
-"""Settings: the venues table and form, the lending rules, who counts as digitally included, champions'
-training and DBS rules, and the postcode-to-ward table."""
+"""Settings: the venues table and form, the lending rules, who counts as digitally included, the ward
+populations and the excluded share, champions' training and DBS rules, and the postcode-to-ward table."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSpinBox,
+    QApplication,
     QCheckBox,
     QComboBox,
     QGroupBox,
     QLabel,
     QPushButton,
+    QSpinBox,
     QWidget,
 )
 from pytestqt.qtbot import QtBot
@@ -30,7 +32,7 @@ from digiknow_desk.domain.residents import ConsentPurpose, ResidentDraft
 from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheckDraft
 from digiknow_desk.domain.venues import VenueDraft
 from digiknow_desk.ui.paged_model import RECORD_ROLE
-from digiknow_desk.ui.settings_page import SettingsPage, VenueDialog, VenueTableModel
+from digiknow_desk.ui.settings_page import SettingsPage, VenueDialog, VenueTableModel, WardPopulationModel
 from digiknow_desk.ui.tasks import TaskRunner
 
 ALL_CONSENTS = frozenset(ConsentPurpose)  # support recorded too: sessions and skills checks need it
@@ -355,6 +357,173 @@ def test_a_rule_outside_the_limits_is_refused_beside_its_field(
         "Foundation skills must be at least 'with help' to count."
     )
     assert services.inclusion.rule() == InclusionRule()
+
+
+# Ward populations and the excluded share
+
+BRAMHALL_NORTH, MANOR = "E05000779", "E05000793"
+
+
+def ward_row(page: SettingsPage, code: str) -> int:
+    return next(row for row, ward in enumerate(page.ward_model.populations()) if ward == code)
+
+
+def set_population(page: SettingsPage, code: str, population: int) -> None:
+    model = page.ward_model
+    assert model.setData(model.index(ward_row(page, code), WardPopulationModel.POPULATION), population)
+
+
+def test_ward_model_passes_the_model_tester_and_only_populations_are_edited(
+    qtmodeltester: object, services: Services
+) -> None:
+    model = WardPopulationModel()
+    model.set_wards(services.wards.wards())
+    qtmodeltester.check(model)  # type: ignore[attr-defined]
+    assert model.rowCount() == 21
+    first = [model.data(model.index(0, column)) for column in range(3)]
+    assert first == [BRAMHALL_NORTH, "Bramhall North", "12,807"]
+    assert model.data(model.index(0, WardPopulationModel.POPULATION), Qt.ItemDataRole.EditRole) == 12_807
+    assert not model.flags(model.index(0, WardPopulationModel.NAME)) & Qt.ItemFlag.ItemIsEditable
+    assert model.flags(model.index(0, WardPopulationModel.POPULATION)) & Qt.ItemFlag.ItemIsEditable
+    assert not model.setData(model.index(0, WardPopulationModel.NAME), "Bramhall")
+    assert not model.setData(model.index(0, WardPopulationModel.POPULATION), "lots")
+    assert model.setData(model.index(0, WardPopulationModel.POPULATION), 13_100)
+    assert model.populations()[BRAMHALL_NORTH] == 13_100
+    assert model.data(model.index(0, WardPopulationModel.POPULATION)) == "13,100"
+
+
+def test_the_populations_share_and_source_are_shown_with_the_borough_totals(
+    qtbot: QtBot, services: Services, tasks: TaskRunner
+) -> None:
+    page = make_page(services, tasks, qtbot)
+    assert page.excluded_share_box.value() == 13.0
+    assert page.excluded_share_box.text() == "13.0 %"
+    assert page.population_source_field.text() == services.wards.population_source()
+    assert page.ward_model.populations() == {ward.code: ward.population for ward in services.wards.wards()}
+    assert page.ward_totals == (
+        "Borough population: 294,197. Estimated digitally excluded at 13.0%: 38,246 residents."
+    )
+    # The totals follow the form as it is edited, before anything is saved.
+    set_population(page, BRAMHALL_NORTH, 12_807 + 1_000)
+    page.excluded_share_box.setValue(10)
+    assert page.ward_totals == (
+        "Borough population: 295,197. Estimated digitally excluded at 10.0%: 29,518 residents."
+    )
+    assert services.wards.excluded_rate() == 0.13
+
+
+def test_new_populations_and_share_are_saved_and_read_back(
+    qtbot: QtBot, services: Services, tasks: TaskRunner
+) -> None:
+    page = make_page(services, tasks, qtbot)
+    set_population(page, BRAMHALL_NORTH, 13_020)
+    set_population(page, MANOR, 14_001)
+    page.excluded_share_box.setValue(15.5)
+    page.population_source_field.setText("ONS mid-2023 ward population estimates")
+    with qtbot.waitSignal(page.wards_saved):
+        button(page, "Save the ward populations and excluded share").click()
+    assert page.wards_message == "Saved. The monthly report estimates the digitally excluded from these."
+    saved = {ward.code: ward.population for ward in services.wards.wards()}
+    assert (saved[BRAMHALL_NORTH], saved[MANOR]) == (13_020, 14_001)
+    assert services.wards.excluded_rate() == 0.155
+    assert services.wards.population_source() == "ONS mid-2023 ward population estimates"
+    again = make_page(services, tasks, qtbot)
+    assert again.excluded_share_box.value() == 15.5
+    assert again.ward_model.populations() == saved
+
+
+def test_bad_values_are_refused_beside_their_fields_and_nothing_is_saved(
+    qtbot: QtBot, services: Services, tasks: TaskRunner
+) -> None:
+    page = make_page(services, tasks, qtbot)
+    page.show()
+    set_population(page, BRAMHALL_NORTH, 13_500)  # good, but saved only with the rest
+    set_population(page, MANOR, 0)
+    page.population_source_field.setText("   ")
+    assert page.save_wards() is False
+    assert page.wards_problem("source") == (
+        "Say where the populations come from, e.g. 'ONS mid-2023 estimates': reports cite it."
+    )
+    assert page.wards_problem("populations") == (
+        "Manor: give the population as a whole number between 1 and 500,000 (0 is not one)."
+    )
+    assert page.wards_problem("excluded_rate") == ""
+    assert page.wards_message == "Nothing was saved: correct the values marked Problem."
+    assert page.focusWidget() is page.population_source_field
+    manor = page.ward_model.index(ward_row(page, MANOR), WardPopulationModel.POPULATION)
+    assert manor.data(Qt.ItemDataRole.ToolTipRole) == page.wards_problem("populations")
+    assert manor.data(Qt.ItemDataRole.FontRole).bold()
+    assert page.ward_table.accessibleDescription() == page.wards_problem("populations")
+    assert {ward.code: ward.population for ward in services.wards.wards()}[BRAMHALL_NORTH] == 12_807
+
+    page.population_source_field.setText("Council estimate, March 2026")
+    assert page.save_wards() is False
+    assert page.wards_problem("source") == ""
+    assert page.focusWidget() is page.ward_table  # on Manor's population, ready to type
+    assert page.ward_table.currentIndex() == manor
+
+    set_population(page, MANOR, 13_900)
+    assert manor.data(Qt.ItemDataRole.ToolTipRole) is None  # the mark goes once the value changes
+    assert page.save_wards() is True
+    assert page.wards_problem("populations") == ""
+    saved = {ward.code: ward.population for ward in services.wards.wards()}
+    assert (saved[BRAMHALL_NORTH], saved[MANOR]) == (13_500, 13_900)
+
+
+def test_an_excluded_share_of_0_is_refused_and_saves_no_population(
+    qtbot: QtBot, services: Services, tasks: TaskRunner
+) -> None:
+    page = make_page(services, tasks, qtbot)
+    page.show()
+    page.excluded_share_box.setValue(0)
+    set_population(page, MANOR, 14_000)
+    assert page.save_wards() is False
+    assert page.wards_problem("excluded_rate") == (
+        "Give the excluded share as a percentage between 0 and 100, such as 13."
+    )
+    assert page.excluded_share_box.accessibleDescription() == page.wards_problem("excluded_rate")
+    assert page.focusWidget() is page.excluded_share_box
+    assert services.wards.excluded_rate() == 0.13
+    assert {ward.code: ward.population for ward in services.wards.wards()}[MANOR] == 13_854
+
+
+def test_saving_populations_keeps_a_finer_share_set_elsewhere(
+    qtbot: QtBot, services: Services, tasks: TaskRunner
+) -> None:
+    services.wards.set_excluded_rate(0.1234)  # e.g. from the command line
+    page = make_page(services, tasks, qtbot)
+    assert page.excluded_share_box.value() == 12.3
+    set_population(page, MANOR, 14_000)
+    assert page.save_wards() is True
+    assert services.wards.excluded_rate() == 0.1234
+
+
+def test_a_population_is_typed_in_the_table_with_the_keyboard(
+    qtbot: QtBot, services: Services, tasks: TaskRunner
+) -> None:
+    page = make_page(services, tasks, qtbot)
+    page.show()
+    qtbot.waitExposed(page)
+    page.activateWindow()
+    qtbot.waitUntil(page.isActiveWindow)
+    table = page.ward_table
+    assert table.accessibleName() == "Ward populations"
+    assert page.population_source_field.accessibleName() == "Source of the ward populations"
+    table.setFocus()
+    assert table.currentIndex() == page.ward_model.index(0, WardPopulationModel.POPULATION)
+    QTest.keyClick(table, Qt.Key.Key_Down)
+    QTest.keyClick(table, Qt.Key.Key_F2)
+    editor = QApplication.focusWidget()
+    assert isinstance(editor, QSpinBox)
+    assert editor.accessibleName() == "Population of Bramhall South and Woodford"
+    editor.selectAll()
+    QTest.keyClicks(editor, "12600")
+    QTest.keyClick(editor, Qt.Key.Key_Return)  # the table takes the value once the editor closes
+    qtbot.waitUntil(lambda: page.ward_model.populations()["E05000780"] == 12_600)
+    assert QApplication.focusWidget() is table
+    assert page.ward_totals.startswith("Borough population: 294,290.")
+    QTest.keyClick(table, Qt.Key.Key_Tab)  # Tab leaves the table for the next control
+    assert QApplication.focusWidget() is button(page, "Save the ward populations and excluded share")
 
 
 # Digital Champions' training and DBS checks

@@ -347,6 +347,101 @@ def test_deleting_a_session_logged_by_mistake(
         services.sessions.delete(logged.id)
 
 
+# Follow-ups
+
+
+def _with_follow_up(
+    services: Services, clock: FakeClock, champion: Champion, venue: Venue, held_on: date, due_on: date
+) -> uuid.UUID:
+    """A session held on `held_on` with a follow-up due on `due_on`; its id."""
+    logged = services.sessions.log(
+        _draft(
+            clock,
+            champion,
+            venue,
+            held_on=held_on,
+            anonymous=(AnonymousAttendee(),),
+            follow_up_on=due_on,
+            follow_up="Check she can sign in to the NHS App",
+        )
+    )
+    return logged.id
+
+
+def test_a_follow_up_marked_done_leaves_those_due_and_is_kept_with_the_session(
+    services: Services, champion: Champion, venue: Venue, clock: FakeClock
+) -> None:
+    today = _today(clock)
+    week = today + timedelta(days=7)
+    soon = _with_follow_up(
+        services, clock, champion, venue, today - timedelta(days=3), today + timedelta(days=2)
+    )
+    overdue = _with_follow_up(
+        services, clock, champion, venue, today - timedelta(days=9), today - timedelta(days=2)
+    )
+    assert [s.id for s in services.sessions.follow_ups(week)] == [overdue, soon]
+    assert (
+        services.sessions.get(soon).follow_up_done_on is None and services.sessions.get(soon).follow_up_open
+    )
+
+    done = services.sessions.follow_up_done(soon)  # today, before the day it was due
+    assert done.follow_up_done_on == today and not done.follow_up_open
+    assert services.sessions.get(soon) == done
+    assert [s.id for s in services.sessions.follow_ups(week)] == [overdue]
+    late = services.sessions.follow_up_done(overdue, today - timedelta(days=1))  # done after it was due
+    assert late.follow_up_done_on == today - timedelta(days=1)
+    assert services.sessions.follow_ups(week) == []
+    assert services.sessions.count() == 2  # the sessions themselves stay listed
+
+    with pytest.raises(ValidationError) as refused:
+        services.sessions.follow_up_done(soon)
+    assert refused.value.problems == {
+        "follow_up_done_on": "That follow-up was already marked done on Sat 14 Mar 2026."
+    }
+    assert services.sessions.get(soon).follow_up_done_on == today
+
+
+def test_a_follow_up_is_done_no_earlier_than_its_session_and_no_later_than_today(
+    services: Services, champion: Champion, venue: Venue, clock: FakeClock
+) -> None:
+    today = _today(clock)
+    held_on = today - timedelta(days=10)
+    first = _with_follow_up(services, clock, champion, venue, held_on, held_on + timedelta(days=7))
+    second = _with_follow_up(services, clock, champion, venue, held_on, held_on + timedelta(days=7))
+    refusals = {
+        today
+        + timedelta(days=1): "A follow-up cannot be done in the future: mark it done once it has happened.",
+        held_on
+        - timedelta(days=1): "A follow-up cannot be done before the session it follows: check the date.",
+    }
+    for day, message in refusals.items():
+        with pytest.raises(ValidationError) as refused:
+            services.sessions.follow_up_done(first, day)
+        assert refused.value.problems == {"follow_up_done_on": message}
+    assert services.sessions.get(first).follow_up_done_on is None  # nothing was saved
+
+    assert services.sessions.follow_up_done(first, held_on).follow_up_done_on == held_on  # the session's day
+    assert services.sessions.follow_up_done(second, today).follow_up_done_on == today
+
+
+def test_marking_a_follow_up_done_needs_a_session_that_has_one(
+    services: Services, champion: Champion, venue: Venue, clock: FakeClock
+) -> None:
+    without = services.sessions.log(_draft(clock, champion, venue, anonymous=(AnonymousAttendee(),)))
+    with pytest.raises(ValidationError) as refused:
+        services.sessions.follow_up_done(without.id)
+    assert refused.value.problems == {"follow_up_done_on": "That session has no follow-up to mark done."}
+    assert services.sessions.get(without.id).follow_up_done_on is None
+
+    today = _today(clock)
+    gone = _with_follow_up(services, clock, champion, venue, today, today + timedelta(days=7))
+    services.sessions.delete(gone)
+    with pytest.raises(NotFound, match="That session no longer exists."):
+        services.sessions.follow_up_done(gone)
+    with pytest.raises(NotFound, match="That session no longer exists."):
+        services.sessions.follow_up_done(uuid.uuid4())
+
+
 # Volunteer hours
 
 

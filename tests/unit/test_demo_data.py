@@ -4,6 +4,7 @@ Champions' work, and plausible."""
 from __future__ import annotations
 
 import re
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -18,12 +19,20 @@ from digiknow_desk.domain.devices import Device, DeviceFilter, DeviceStatus, Dev
 from digiknow_desk.domain.errors import ValidationError
 from digiknow_desk.domain.inclusion import InclusionStatus
 from digiknow_desk.domain.loans import Loan, LoanOutcome, ReasonMet, WaitStatus
-from digiknow_desk.domain.residents import AgeBand, ConsentPurpose, ReferralReason, Resident
+from digiknow_desk.domain.residents import (
+    YOUNG_AGE_BANDS,
+    AgeBand,
+    Answer,
+    ConsentPurpose,
+    ReferralReason,
+    Resident,
+)
 from digiknow_desk.domain.sessions import ALL_TOPICS, HoursKind, Session, SessionFilter, SessionKind
 from digiknow_desk.domain.skills import SkillArea
 from digiknow_desk.domain.venues import VenueDraft
 from digiknow_desk.services.demo import (
     BULK_RESIDENTS,
+    CARE_LEAVER_PRIORITY,
     DEFAULT_RESIDENTS,
     DEMO_VENUES,
     MAX_SESSIONS,
@@ -34,10 +43,12 @@ from digiknow_desk.storage.migrate import upgrade_to_head
 from digiknow_desk.storage.models import (
     ChampionHoursRow,
     InclusionChangeRow,
+    LoanRenewalRow,
     LoanRow,
     ResidentRow,
     SessionRow,
     SkillsCheckRow,
+    WaitEntryRow,
     WaitEventRow,
 )
 
@@ -237,6 +248,32 @@ def _every_loan(services: Services) -> list[Loan]:
     return loans
 
 
+SENSITIVE = ("disability", "on_benefits", "not_in_work_or_education", "care_leaver")
+
+
+def _answers(resident: Resident) -> tuple[Answer | None, ...]:
+    return tuple(getattr(resident, name) for name in SENSITIVE)
+
+
+def _renewals(services: Services) -> dict[uuid.UUID, list[Row[Any]]]:
+    """Each renewed loan's dated renewals, oldest first."""
+    by_loan: dict[uuid.UUID, list[Row[Any]]] = {}
+    with services.database.read() as session:
+        for row in session.execute(select(LoanRenewalRow.__table__).order_by(LoanRenewalRow.renewed_at)):
+            by_loan.setdefault(row.loan_id, []).append(row)
+    return by_loan
+
+
+def _renewal_dates(services: Services) -> list[tuple[object, ...]]:
+    """The renewals by the loan's device and issue time, for comparing two histories."""
+    loans = {loan.id: (loan.device_tag, loan.issued_at) for loan in _every_loan(services)}
+    return sorted(
+        (*loans[loan_id], row.renewed_at, row.due_before, row.due_after)
+        for loan_id, rows in _renewals(services).items()
+        for row in rows
+    )
+
+
 def _history(tmp_path: Path, name: str, **options: int | bool) -> tuple[Services, Database, DemoSummary]:
     database = Database("sqlite:///" + (tmp_path / name).as_posix())
     upgrade_to_head(database)
@@ -262,6 +299,7 @@ def test_a_history_is_reproducible_from_its_seed(tmp_path: Path) -> None:
     def fingerprint(services: Services) -> tuple[object, ...]:
         residents = [
             (r.reference, r.name, r.postcode, r.ward_code, r.phone, r.age_band, r.referral_partner)
+            + _answers(r)
             + _support_of(services, r)
             for r in _every_resident(services)
         ]
@@ -277,7 +315,7 @@ def test_a_history_is_reproducible_from_its_seed(tmp_path: Path) -> None:
             )
             for loan in _every_loan(services)
         )
-        return residents, loans, _champions_and_sessions(services)
+        return residents, loans, _renewal_dates(services), _champions_and_sessions(services)
 
     first, first_db, _ = _history(tmp_path, "a.db", devices=60, residents=50, months=6, seed=4)
     second, second_db, _ = _history(tmp_path, "b.db", devices=60, residents=50, months=6, seed=4)
@@ -434,6 +472,15 @@ def test_when_devices_are_scarce_the_waiting_list_does_all_its_work(tmp_path: Pa
         assert set(events) == {"joined", "offered", "fulfilled", "offer expired", "moved", "withdrawn"}
         assert events["joined"] == events["fulfilled"] + events["withdrawn"] + summary.waiting
         assert summary.waiting > 10
+        # Moved up as a care leaver only if recorded as one.
+        with services.database.read() as session:
+            moved_as_care_leavers = session.scalars(
+                select(ResidentRow.care_leaver)
+                .join(WaitEntryRow, WaitEntryRow.resident_id == ResidentRow.id)
+                .join(WaitEventRow, WaitEventRow.entry_id == WaitEntryRow.id)
+                .where(WaitEventRow.reason == CARE_LEAVER_PRIORITY)
+            ).all()
+        assert set(moved_as_care_leavers) <= {Answer.YES}
     finally:
         database.dispose()
 
@@ -553,8 +600,8 @@ def test_a_bulk_history_is_reproducible_and_chosen_for_many_residents(tmp_path: 
             )
             for loan in _every_loan(services)
         )
-        support = [_support_of(services, resident) for resident in _every_resident(services)]
-        return loans, support, _champions_and_sessions(services)
+        support = [_answers(r) + _support_of(services, r) for r in _every_resident(services)]
+        return loans, _renewal_dates(services), support, _champions_and_sessions(services)
 
     first, first_db, _ = _history(tmp_path, "a.db", devices=30, residents=60, months=6, seed=9, bulk=True)
     second, second_db, _ = _history(tmp_path, "b.db", devices=30, residents=60, months=6, seed=9, bulk=True)
@@ -891,3 +938,68 @@ def test_the_bulk_history_makes_exactly_the_sessions_asked_for(tmp_path: Path) -
         assert services.inclusion.recompute_all() == 0
     finally:
         database.dispose()
+
+
+# What the monthly report reads: dated renewals, and who the scheme reaches
+
+
+def test_every_renewal_is_dated_between_issue_and_return(either: tuple[Services, DemoSummary, int]) -> None:
+    services, _summary, _months = either
+    loans = _every_loan(services)
+    by_loan = _renewals(services)
+    rules = services.lending.rules()
+    steps = [step for rows in by_loan.values() for step in rows]
+    assert len(steps) == sum(loan.renewals for loan in loans) > len(loans) / 10
+    assert set(by_loan) <= {loan.id for loan in loans}
+    for loan in loans:
+        rows = by_loan.get(loan.id, [])
+        assert len(rows) == loan.renewals
+        due, moment = rules.due_on(loan.device_type, _local_day(loan.issued_at)), loan.issued_at
+        for row in rows:
+            assert moment < row.renewed_at < (loan.closed_at or HISTORY_NOW)
+            assert row.due_before == due
+            # The loan period from the due date, or from the day it was renewed if that was later.
+            assert row.due_after == rules.due_on(loan.device_type, max(due, _local_day(row.renewed_at)))
+            assert row.renewed_by == "Demo"
+            due, moment = row.due_after, row.renewed_at
+        assert loan.due_on == due
+    # Mostly renewed in the days before the loan was due.
+    early = [
+        row
+        for row in steps
+        if row.due_before - timedelta(days=6) < _local_day(row.renewed_at) < row.due_before
+    ]
+    assert len(early) > len(steps) * 0.8
+
+
+def test_residents_answer_the_sensitive_questions_as_the_desk_would_find(
+    either: tuple[Services, DemoSummary, int],
+) -> None:
+    services, _summary, _months = either
+    residents = _every_resident(services)
+    count = len(residents)
+
+    def share(name: str, group: list[Resident], value: Answer | None = Answer.YES) -> float:
+        return sum(getattr(r, name) is value for r in group) / len(group)
+
+    assert 0.25 <= share("disability", residents) <= 0.4  # about a third
+    older_bands = {AgeBand.AGE_65_74, AgeBand.AGE_75_PLUS}
+    older = [r for r in residents if r.age_band in older_bands]
+    younger = [r for r in residents if r.age_band not in older_bands]
+    assert share("disability", older) > share("disability", younger) + 0.05
+    assert 0.3 <= share("on_benefits", residents) <= 0.5
+    # Some are not asked; a few would rather not say.
+    for name in SENSITIVE:
+        assert share(name, residents, None) >= 0.1
+    for name in ("disability", "on_benefits"):
+        assert 0 < share(name, residents, Answer.PREFER_NOT) < 0.1
+    # Not in work, education or training: asked of the young only, and some 18 to 24s are.
+    assert all(r.age_band in YOUNG_AGE_BANDS for r in residents if r.not_in_work_or_education is not None)
+    not_in_work = [r for r in residents if r.not_in_work_or_education is Answer.YES]
+    assert not_in_work and {r.age_band for r in not_in_work} == {AgeBand.AGE_18_24}
+    # A few care leavers, all young or youngish; older residents are not asked.
+    care_leavers = [r for r in residents if r.care_leaver is Answer.YES]
+    assert 0 < len(care_leavers) < count * 0.05
+    assert all(
+        r.age_band in YOUNG_AGE_BANDS | {AgeBand.AGE_25_49} for r in residents if r.care_leaver is not None
+    )

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy import select
 
 from digiknow_desk.app import Services
 from digiknow_desk.domain.devices import Condition, Device, DeviceDraft, DeviceStatus, DeviceType
@@ -22,7 +23,7 @@ from digiknow_desk.domain.loans import (
     WipeMethod,
 )
 from digiknow_desk.domain.residents import Resident, ResidentDraft
-from digiknow_desk.storage.models import Base
+from digiknow_desk.storage.models import Base, LoanRenewalRow
 
 if TYPE_CHECKING:
     from tests.conftest import FakeClock
@@ -505,6 +506,46 @@ def test_renewing_a_device_not_on_loan_is_refused(services: Services) -> None:
     _device(services)
     with pytest.raises(LoanRefused, match="not on loan"):
         services.lending.renew("TAB-0001")
+
+
+def _renewals(services: Services) -> list[tuple[object, ...]]:
+    """Every dated renewal as stored: (loan, when, due before, due after, by whom), oldest first."""
+    with services.database.read() as session:
+        rows = session.scalars(select(LoanRenewalRow).order_by(LoanRenewalRow.renewed_at))
+        return [(r.loan_id, r.renewed_at, r.due_before, r.due_after, r.renewed_by) for r in rows]
+
+
+def test_each_renewal_is_dated_with_who_made_it_and_the_due_dates(
+    services: Services, clock: FakeClock
+) -> None:
+    _device(services)
+    mary = _resident(services)
+    issued = services.lending.issue("TAB-0001", mary.reference)
+    assert _renewals(services) == []
+    clock.now += timedelta(days=20)
+    first = services.lending.renew("TAB-0001")
+    first_at = clock.now
+    clock.now += timedelta(days=40)  # overdue by now: the second renewal runs from today
+    second = services.lending.renew("TAB-0001")
+    assert _renewals(services) == [
+        (issued.id, first_at, issued.due_on, first.due_on, "Test Staff"),
+        (issued.id, clock.now, first.due_on, second.due_on, "Test Staff"),
+    ]
+    assert second.due_on == _today(clock) + timedelta(days=28)
+
+
+def test_a_refused_renewal_leaves_no_record(services: Services) -> None:
+    services.lending.set_rules(LendingRules(renewal_limit=1))
+    _device(services)
+    _device(services, "TAB-0002")
+    mary = _resident(services)
+    services.lending.issue("TAB-0001", mary.reference)
+    services.lending.renew("TAB-0001")
+    with pytest.raises(LoanRefused, match="the limit"):
+        services.lending.renew("TAB-0001")
+    with pytest.raises(LoanRefused, match="not on loan"):
+        services.lending.renew("TAB-0002")
+    assert len(_renewals(services)) == 1
 
 
 # Overdue, open loans and a resident's loans

@@ -10,7 +10,14 @@ import pytest
 
 from digiknow_desk.app import Services
 from digiknow_desk.domain.errors import NotFound, ValidationError
-from digiknow_desk.domain.residents import AgeBand, ConsentPurpose, Resident, ResidentDraft
+from digiknow_desk.domain.residents import (
+    YOUNG_AGE_BANDS,
+    AgeBand,
+    Answer,
+    ConsentPurpose,
+    Resident,
+    ResidentDraft,
+)
 from digiknow_desk.services.residents import PossibleDuplicate, normalise_reference
 
 if TYPE_CHECKING:
@@ -123,6 +130,84 @@ def test_an_unknown_ward_is_refused(services: Services) -> None:
         _add(services, ward_code="E99999999")
     assert set(caught.value.problems) == {"ward_code"}
     assert services.residents.count() == 0
+
+
+# The optional, sensitive questions
+
+SENSITIVE = ("disability", "on_benefits", "not_in_work_or_education", "care_leaver")
+
+
+def _answers(resident: Resident) -> tuple[Answer | None, ...]:
+    return tuple(getattr(resident, name) for name in SENSITIVE)
+
+
+def test_the_sensitive_questions_are_never_required_and_start_not_asked(services: Services) -> None:
+    resident = _add(services)
+    assert _answers(resident) == (None, None, None, None)
+    assert _answers(services.residents.get(resident.reference)) == (None, None, None, None)
+
+
+@pytest.mark.parametrize("answer", list(Answer))
+def test_each_answer_including_prefer_not_to_say_is_kept(services: Services, answer: Answer) -> None:
+    young = _add(services, age_band=AgeBand.AGE_18_24, **dict.fromkeys(SENSITIVE, answer))
+    assert _answers(young) == (answer,) * 4
+    assert _answers(services.residents.get(young.reference)) == (answer,) * 4
+    assert _answers(services.residents.search("Mary")[0]) == (answer,) * 4
+    assert young.as_draft().care_leaver == answer and young.as_draft().not_in_work_or_education == answer
+
+
+def test_editing_changes_or_clears_the_answers(services: Services) -> None:
+    resident = _add(services, age_band=AgeBand.UNDER_18, not_in_work_or_education=Answer.YES)
+    changed = services.residents.update(
+        resident.reference,
+        dataclasses.replace(
+            resident.as_draft(),
+            disability=Answer.NO,
+            on_benefits=Answer.PREFER_NOT,
+            not_in_work_or_education=Answer.NO,
+            care_leaver=Answer.YES,
+        ),
+    )
+    assert _answers(changed) == (Answer.NO, Answer.PREFER_NOT, Answer.NO, Answer.YES)
+    assert services.residents.get(resident.reference) == changed
+    cleared = services.residents.update(
+        resident.reference,
+        dataclasses.replace(
+            changed.as_draft(),
+            disability=None,
+            on_benefits=None,
+            not_in_work_or_education=None,
+            care_leaver=None,
+        ),
+    )
+    assert _answers(cleared) == (None, None, None, None)
+    assert _answers(services.residents.get(resident.reference)) == (None, None, None, None)
+
+
+@pytest.mark.parametrize("band", sorted(set(AgeBand) - YOUNG_AGE_BANDS))
+def test_not_in_work_or_education_is_asked_only_of_young_people(services: Services, band: AgeBand) -> None:
+    for answer in Answer:
+        with pytest.raises(ValidationError) as caught:
+            _add(services, age_band=band, not_in_work_or_education=answer)
+        assert set(caught.value.problems) == {"not_in_work_or_education"}
+        message = caught.value.problems["not_in_work_or_education"]
+        assert "under 25" in message and "Not asked" in message and "age band" in message
+    assert services.residents.count() == 0
+    # Not asked is right for everyone, and care leavers can be any age.
+    assert _add(services, age_band=band, care_leaver=Answer.YES).not_in_work_or_education is None
+
+
+def test_a_young_persons_answer_must_go_if_their_age_band_moves_on(services: Services) -> None:
+    resident = _add(services, age_band=AgeBand.AGE_18_24, not_in_work_or_education=Answer.YES)
+    older = dataclasses.replace(resident.as_draft(), age_band=AgeBand.AGE_25_49)
+    with pytest.raises(ValidationError) as caught:
+        services.residents.update(resident.reference, older)
+    assert set(caught.value.problems) == {"not_in_work_or_education"}
+    assert services.residents.get(resident.reference) == resident
+    moved = services.residents.update(
+        resident.reference, dataclasses.replace(older, not_in_work_or_education=None)
+    )
+    assert (moved.age_band, moved.not_in_work_or_education) == (AgeBand.AGE_25_49, None)
 
 
 # Consent per purpose

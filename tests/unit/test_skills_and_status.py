@@ -115,14 +115,17 @@ def test_status_moves_with_sessions_checks_and_loans(
     _devices(services)
     services.lending.issue("TAB-0001", maureen.reference)
     assert _status(services, maureen) is SUPPORTED  # a tablet, but no connection
+    clock.now += timedelta(minutes=5)  # each change a little later, so the history has an order
     services.lending.issue("SIM-0001", maureen.reference)
     assert _status(services, maureen) is INCLUDED
 
     # The SIM comes back; she says she has no connection of her own: included no longer.
+    clock.now += timedelta(minutes=5)
     services.lending.return_device("SIM-0001", achieved=LoanAchieved(ReasonMet.PARTLY, False, False))
     assert _status(services, maureen) is SUPPORTED
 
     # The tablet comes back; she has bought her own device and broadband: independently included.
+    clock.now += timedelta(minutes=5)
     services.lending.return_device("TAB-0001", achieved=LoanAchieved(ReasonMet.YES, True, True))
     assert _status(services, maureen) is INDEPENDENT
     loans = services.lending.loans_of(maureen.reference)

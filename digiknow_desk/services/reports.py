@@ -1,0 +1,615 @@
+"""The monthly report's figures, each read with aggregate SQL over the month's (or the year's) rows
+through indexes, never by loading ten years of records.
+
+Inclusion figures come from the residents' stored statuses and their history (inclusion_changes):
+a resident's status at a moment is their status now, taken back through every change since. Each
+change moves the counts of "included" and "supported" by +1, -1 or 0, so the number included at the
+end of a past month is today's number less the changes since, and a resident newly included in a
+period is one whose changes in it add up to +1, whatever order they came in.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, or_, select, union
+from sqlalchemy.orm import Session
+
+from digiknow_desk.domain.devices import DeviceStatus, DeviceType
+from digiknow_desk.domain.inclusion import InclusionStatus
+from digiknow_desk.domain.loans import LoanOutcome, WaitStatus
+from digiknow_desk.domain.reports import (
+    DeviceTally,
+    Headline,
+    LendingFigures,
+    MonthlyReport,
+    MonthTotals,
+    ReachFigures,
+    SupportFigures,
+    Tally,
+    WardFigures,
+    financial_year_start,
+)
+from digiknow_desk.domain.residents import YOUNG_AGE_BANDS, AgeBand, Answer
+from digiknow_desk.domain.sessions import CommonTask, month_bounds
+from digiknow_desk.domain.skills import SkillArea
+from digiknow_desk.paths import shipped_dir
+from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.services.files import write_atomically
+from digiknow_desk.services.inclusion import read_rule
+from digiknow_desk.services.wards import estimated_excluded, read_excluded_rate, read_population_source
+from digiknow_desk.storage.models import (
+    ChampionHoursRow,
+    DataPlanRow,
+    DeviceRow,
+    InclusionChangeRow,
+    LoanRenewalRow,
+    LoanRow,
+    ResidentRow,
+    SessionAttendeeRow,
+    SessionChampionRow,
+    SessionRow,
+    SessionTopicRow,
+    SkillsCheckRow,
+    WaitEntryRow,
+    WardRow,
+)
+
+TREND_MONTHS = 12
+NO_WARD = "No ward recorded"
+EXPIRING_DAYS = 30  # data plans running out this soon after the month are reported
+OLDER = (AgeBand.AGE_65_74, AgeBand.AGE_75_PLUS)
+MOST_REFERRAL_SOURCES = 8  # the rest are added up as "Other partners"
+
+_INCLUDED = (InclusionStatus.INCLUDED, InclusionStatus.INDEPENDENT)
+_NOT_YET = InclusionStatus.NOT_YET_SUPPORTED
+
+
+def monthly_template() -> Path:
+    """The monthly report's wording and logo as shipped (reports/monthly), which a coordinator may edit."""
+    return shipped_dir("reports") / "monthly" / "template.toml"
+
+
+def moment(day: date) -> datetime:
+    """Midnight at the start of `day` where the desk is, as a UTC timestamp."""
+    return datetime.combine(day, time()).astimezone(UTC)
+
+
+def add_months(month: date, months: int) -> date:
+    """The first day of the month `months` after (or before) `month`."""
+    index = month.year * 12 + month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _included_delta() -> ColumnElement[int]:
+    """+1 when a change moved a resident into the included statuses, -1 out of them, 0 otherwise."""
+    went_in = and_(
+        InclusionChangeRow.to_status.in_(_INCLUDED), InclusionChangeRow.from_status.not_in(_INCLUDED)
+    )
+    went_out = and_(
+        InclusionChangeRow.from_status.in_(_INCLUDED), InclusionChangeRow.to_status.not_in(_INCLUDED)
+    )
+    return case((went_in, 1), (went_out, -1), else_=0)
+
+
+def _supported_delta() -> ColumnElement[int]:
+    """+1 when a change moved a resident from "not yet supported", -1 back to it, 0 otherwise."""
+    went_in = and_(InclusionChangeRow.from_status == _NOT_YET, InclusionChangeRow.to_status != _NOT_YET)
+    went_out = and_(InclusionChangeRow.from_status != _NOT_YET, InclusionChangeRow.to_status == _NOT_YET)
+    return case((went_in, 1), (went_out, -1), else_=0)
+
+
+def _bucket(column: Any, boundaries: Sequence[Any]) -> ColumnElement[int]:
+    """Which of the periods between `boundaries` `column` falls in: 0 before the second boundary, 1
+    before the third..., len(boundaries) - 1 from the last one on."""
+    return case(
+        *((column < boundary, number) for number, boundary in enumerate(boundaries[1:])),
+        else_=len(boundaries) - 1,
+    )
+
+
+class _Period:
+    """The report's month, its financial year and its 12 trend months, as days and as UTC moments."""
+
+    def __init__(self, month: date) -> None:
+        self.first, self.following = month_bounds(month)
+        self.start, self.end = moment(self.first), moment(self.following)
+        self.year_start = moment(financial_year_start(self.first))
+        self.trend_months = [add_months(self.first, -back) for back in range(TREND_MONTHS - 1, -1, -1)]
+        self.trend_days = [*self.trend_months, self.following]
+        self.trend_moments = [moment(day) for day in self.trend_days]
+
+
+class ReportService:
+    def __init__(self, context: ServiceContext) -> None:
+        self._context = context
+
+    def save_monthly_pdf(self, month: date, out: Path) -> MonthlyReport:
+        """Read the month's figures and save them as the monthly report (PDF); the figures saved."""
+        from digiknow_desk.reporting.monthly_report import monthly_report_pdf  # reportlab: only when used
+
+        report = self.monthly(month)
+        pdf = monthly_report_pdf(report, monthly_template())
+        write_atomically(out, lambda stream: stream.write(pdf))
+        return report
+
+    @staticmethod
+    def save_csv(report: MonthlyReport, out: Path) -> None:
+        """Save every figure of `report` as CSV, safe to open in a spreadsheet."""
+        from digiknow_desk.reporting.monthly_report import monthly_report_csv
+
+        text = monthly_report_csv(report, monthly_template()).encode(
+            "utf-8-sig"
+        )  # the BOM: Excel then reads it as UTF-8
+        write_atomically(out, lambda stream: stream.write(text))
+
+    @staticmethod
+    def as_json(report: MonthlyReport) -> dict[str, object]:
+        """Every headline and table figure of `report`, ready for json.dumps, counts 1 to 4 withheld."""
+        from digiknow_desk.reporting.monthly_report import monthly_report_json
+
+        return monthly_report_json(report)
+
+    def monthly(self, month: date) -> MonthlyReport:
+        """Every figure of the monthly report for the month `month` falls in, read in one transaction."""
+        period = _Period(month)
+        with self._context.db.read() as session:
+            rate = read_excluded_rate(session)
+            wards, headline, trend_inclusion = _inclusion(session, period, rate)
+            return MonthlyReport(
+                month=period.first,
+                produced_at=self._context.now(),
+                database=self._context.db.display_name,
+                rule=read_rule(session).describe(),
+                excluded_rate=rate,
+                population_source=read_population_source(session),
+                headline=headline,
+                wards=wards,
+                lending=_lending(session, period),
+                support=_support(session, period),
+                reach=_reach(session, period),
+                trends=_trends(session, period, trend_inclusion),
+            )
+
+
+# Inclusion: the headline, the wards, and each trend month's included and newly included
+
+
+def _inclusion(
+    session: Session, period: _Period, rate: float
+) -> tuple[tuple[WardFigures, ...], Headline, list[tuple[int, int]]]:
+    delta, supported_delta = _included_delta(), _supported_delta()
+    # Today's counts by ward, taken back to the end of the month by the changes since.
+    now_by_ward: dict[str | None, list[int]] = {
+        ward_code: [int(included or 0), int(supported or 0)]
+        for ward_code, included, supported in session.execute(
+            select(
+                ResidentRow.ward_code,
+                func.sum(case((ResidentRow.inclusion_status.in_(_INCLUDED), 1), else_=0)),
+                func.sum(case((ResidentRow.inclusion_status != _NOT_YET, 1), else_=0)),
+            ).group_by(ResidentRow.ward_code)
+        )
+    }
+    for ward_code, included_since, supported_since in session.execute(
+        select(ResidentRow.ward_code, func.sum(delta), func.sum(supported_delta))
+        .join(ResidentRow, ResidentRow.id == InclusionChangeRow.resident_id)
+        .where(InclusionChangeRow.at >= period.end)
+        .group_by(ResidentRow.ward_code)
+    ):
+        counts = now_by_ward.setdefault(ward_code, [0, 0])
+        counts[0] -= int(included_since or 0)
+        counts[1] -= int(supported_since or 0)
+    loans_by_ward = dict(
+        session.execute(
+            select(ResidentRow.ward_code, func.count())
+            .select_from(LoanRow)
+            .join(ResidentRow, ResidentRow.id == LoanRow.resident_id)
+            .where(LoanRow.issued_at >= period.start, LoanRow.issued_at < period.end)
+            .group_by(ResidentRow.ward_code)
+        ).all()
+    )
+    wards = [
+        WardFigures(
+            code=code,
+            name=name,
+            population=population,
+            estimated_excluded=estimated_excluded(population, rate),
+            supported=now_by_ward.get(code, [0, 0])[1],
+            included=now_by_ward.get(code, [0, 0])[0],
+            loans=int(loans_by_ward.get(code, 0)),
+        )
+        for code, name, population in session.execute(
+            select(WardRow.code, WardRow.name, WardRow.population).order_by(WardRow.name)
+        )
+    ]
+    unplaced = now_by_ward.get(None, [0, 0])
+    if unplaced != [0, 0] or loans_by_ward.get(None):
+        wards.append(
+            WardFigures(
+                code=None,
+                name=NO_WARD,
+                population=0,
+                estimated_excluded=0,
+                supported=unplaced[1],
+                included=unplaced[0],
+                loans=int(loans_by_ward.get(None, 0)),
+            )
+        )
+
+    # Each trend month: the changes in it, per resident, adding up to +1 (newly included) or -1.
+    moved = (
+        select(
+            _bucket(InclusionChangeRow.at, period.trend_moments).label("month"),
+            InclusionChangeRow.resident_id,
+            func.sum(delta).label("moved"),
+        )
+        .where(InclusionChangeRow.at >= period.trend_moments[0], InclusionChangeRow.at < period.end)
+        .group_by("month", InclusionChangeRow.resident_id)
+        .subquery()
+    )
+    newly = {
+        int(month): (int(came or 0), int(went or 0))
+        for month, came, went in session.execute(
+            select(
+                moved.c.month,
+                func.sum(case((moved.c.moved > 0, 1), else_=0)),
+                func.sum(case((moved.c.moved < 0, 1), else_=0)),
+            ).group_by(moved.c.month)
+        )
+    }
+    # And the net change in each month, to take the number included back month by month.
+    net = {
+        int(month): int(total or 0)
+        for month, total in session.execute(
+            select(_bucket(InclusionChangeRow.at, period.trend_moments).label("month"), func.sum(delta))
+            .where(InclusionChangeRow.at >= period.trend_moments[0], InclusionChangeRow.at < period.end)
+            .group_by("month")
+        )
+    }
+    included_at_end = sum(ward.included for ward in wards)
+    trend: list[tuple[int, int]] = []
+    at_end = included_at_end
+    for month in range(TREND_MONTHS - 1, -1, -1):
+        trend.append((at_end, newly.get(month, (0, 0))[0]))
+        at_end -= net.get(month, 0)
+    trend.reverse()
+
+    year_moved = (
+        select(func.sum(delta).label("moved"))
+        .where(InclusionChangeRow.at >= period.year_start, InclusionChangeRow.at < period.end)
+        .group_by(InclusionChangeRow.resident_id)
+        .subquery()
+    )
+    newly_this_year = session.scalar(select(func.count()).where(year_moved.c.moved > 0)) or 0
+    headline = Headline(
+        included=included_at_end,
+        newly_included_month=newly.get(TREND_MONTHS - 1, (0, 0))[0],
+        newly_included_year=int(newly_this_year),
+        no_longer_included=newly.get(TREND_MONTHS - 1, (0, 0))[1],
+        supported=sum(ward.supported for ward in wards),
+        estimated_excluded=sum(ward.estimated_excluded for ward in wards),
+    )
+    return tuple(wards), headline, trend
+
+
+# Lending
+
+
+def _lending(session: Session, period: _Period) -> LendingFigures:
+    in_month = and_(LoanRow.issued_at >= period.start, LoanRow.issued_at < period.end)
+    closed_in_month = and_(LoanRow.closed_at >= period.start, LoanRow.closed_at < period.end)
+    issued = _count(session, select(func.count()).select_from(LoanRow).where(in_month))
+    outcomes = dict(
+        session.execute(
+            select(LoanRow.outcome, func.count()).where(closed_in_month).group_by(LoanRow.outcome)
+        ).all()
+    )
+    renewed = _count(
+        session,
+        select(func.count()).where(
+            LoanRenewalRow.renewed_at >= period.start, LoanRenewalRow.renewed_at < period.end
+        ),
+    )
+    # Open at the end of the month: open now, plus closed since, less issued since.
+    open_now = _count(session, select(func.count()).select_from(LoanRow).where(LoanRow.closed_at.is_(None)))
+    closed_since = _count(
+        session, select(func.count()).select_from(LoanRow).where(LoanRow.closed_at >= period.end)
+    )
+    issued_since = _count(
+        session, select(func.count()).select_from(LoanRow).where(LoanRow.issued_at >= period.end)
+    )
+    # Overdue then: due (as it stood then, before any later renewal) before the month's end.
+    due_then = func.coalesce(
+        select(LoanRenewalRow.due_before)
+        .where(LoanRenewalRow.loan_id == LoanRow.id, LoanRenewalRow.renewed_at >= period.end)
+        .order_by(LoanRenewalRow.renewed_at)
+        .limit(1)
+        .scalar_subquery(),
+        LoanRow.due_on,
+    )
+    # Each of these is asked of open loans and of closed ones apart, so each reads its own index.
+    overdue = sum(
+        _count(
+            session,
+            select(func.count())
+            .select_from(LoanRow)
+            .where(out, LoanRow.issued_at < period.end, due_then < period.following),
+        )
+        for out in (LoanRow.closed_at.is_(None), LoanRow.closed_at >= period.end)
+    )
+    # Loan-months: every moment a device was out in the month, over the month's length.
+    out_in_month = [
+        row
+        for out in (LoanRow.closed_at.is_(None), LoanRow.closed_at >= period.start)
+        for row in session.execute(
+            select(LoanRow.issued_at, LoanRow.closed_at).where(out, LoanRow.issued_at < period.end)
+        )
+    ]
+    month_seconds = (period.end - period.start).total_seconds()
+    loan_months = (
+        sum(
+            (min(closed or period.end, period.end) - max(issued_at, period.start)).total_seconds()
+            for issued_at, closed in out_in_month
+        )
+        / month_seconds
+    )
+    devices = tuple(
+        DeviceTally(DeviceType(kind).label, DeviceStatus(status).label, int(count))
+        for kind, status, count in session.execute(
+            select(DeviceRow.device_type, DeviceRow.status, func.count())
+            .group_by(DeviceRow.device_type, DeviceRow.status)
+            .order_by(DeviceRow.device_type, DeviceRow.status)
+        )
+    )
+    idle = _idle_days(session, period)
+    waits = [
+        (closed - joined).total_seconds() / 86400
+        for joined, closed in session.execute(
+            select(WaitEntryRow.joined_at, WaitEntryRow.closed_at).where(
+                WaitEntryRow.status == WaitStatus.FULFILLED,
+                WaitEntryRow.closed_at >= period.start,
+                WaitEntryRow.closed_at < period.end,
+            )
+        )
+        if closed is not None
+    ]
+    waiting = _count(
+        session,
+        select(func.count())
+        .select_from(WaitEntryRow)
+        .where(
+            WaitEntryRow.joined_at < period.end,
+            or_(WaitEntryRow.closed_at.is_(None), WaitEntryRow.closed_at >= period.end),
+        ),
+    )
+    data_given = _count(
+        session,
+        select(func.count())
+        .select_from(LoanRow)
+        .join(DeviceRow, DeviceRow.id == LoanRow.device_id)
+        .where(in_month, DeviceRow.device_type.in_((DeviceType.DATA_SIM, DeviceType.MIFI))),
+    )
+    expiring = _count(
+        session,
+        select(func.count()).where(
+            DataPlanRow.expires_on >= period.following,
+            DataPlanRow.expires_on < period.following + timedelta(days=EXPIRING_DAYS),
+        ),
+    )
+    return LendingFigures(
+        issued=issued,
+        returned=int(outcomes.get(LoanOutcome.RETURNED, 0)),
+        renewed=renewed,
+        lost=int(outcomes.get(LoanOutcome.LOST, 0)) + int(outcomes.get(LoanOutcome.STOLEN, 0)),
+        open_at_end=open_now + closed_since - issued_since,
+        overdue_at_end=overdue,
+        loan_months=round(loan_months, 1),
+        devices=devices,
+        idle_days_average=round(sum(idle) / len(idle), 1) if idle else None,
+        idle_days_longest=max(idle) if idle else None,
+        waiting_at_end=waiting,
+        average_wait_days=round(sum(waits) / len(waits), 1) if waits else None,
+        data_plans_given=data_given,
+        data_plans_expiring=expiring,
+    )
+
+
+def _idle_days(session: Session, period: _Period) -> list[int]:
+    """For each loan issued in the month, the days its device sat since it last came back (or since it
+    was added, for its first loan)."""
+    earlier = LoanRow.__table__.alias("earlier")
+    came_back = (  # loans of one device never overlap: the one before came back last
+        select(earlier.c.closed_at)
+        .where(earlier.c.device_id == LoanRow.device_id, earlier.c.issued_at < LoanRow.issued_at)
+        .order_by(earlier.c.issued_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(LoanRow.issued_at, came_back, DeviceRow.created_at)
+        .join(DeviceRow, DeviceRow.id == LoanRow.device_id)
+        .where(LoanRow.issued_at >= period.start, LoanRow.issued_at < period.end)
+    )
+    idle = []
+    for issued_at, back, added in rows:
+        since = _aware(back) if back is not None else added
+        idle.append(max((issued_at - since).days, 0))
+    return idle
+
+
+def _aware(value: datetime | str) -> datetime:
+    """A timestamp read from a raw column expression (SQLite hands back text; the models' UTC type is
+    not applied to an aggregate)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _days(column: Any, period: _Period) -> ColumnElement[bool]:
+    """`column` (a day) falls in the report's month."""
+    return and_(column >= period.first, column < period.following)
+
+
+def _count(session: Session, query: Any) -> int:
+    return int(session.scalar(query) or 0)
+
+
+# Support
+
+
+def _support(session: Session, period: _Period) -> SupportFigures:
+    sessions = _count(
+        session, select(func.count()).select_from(SessionRow).where(_days(SessionRow.held_on, period))
+    )
+    helped, anonymous = session.execute(
+        select(
+            func.count(distinct(SessionAttendeeRow.resident_id)),
+            func.sum(case((SessionAttendeeRow.resident_id.is_(None), 1), else_=0)),
+        ).where(_days(SessionAttendeeRow.held_on, period))
+    ).one()
+    champions, session_minutes = session.execute(
+        select(
+            func.count(distinct(SessionChampionRow.champion_id)), func.sum(SessionChampionRow.minutes)
+        ).where(_days(SessionChampionRow.held_on, period))
+    ).one()
+    other_minutes = _count(
+        session,
+        select(func.sum(ChampionHoursRow.minutes)).where(
+            ChampionHoursRow.worked_on >= period.first, ChampionHoursRow.worked_on < period.following
+        ),
+    )
+    new_residents = _count(
+        session,
+        select(func.count()).where(
+            ResidentRow.created_at >= period.start, ResidentRow.created_at < period.end
+        ),
+    )
+    checks = _count(
+        session,
+        select(func.count()).select_from(SkillsCheckRow).where(_days(SkillsCheckRow.checked_on, period)),
+    )
+    area_of_topic = case(
+        *((SessionTopicRow.topic == task.value, literal(task.area.value)) for task in CommonTask),
+        else_=SessionTopicRow.topic,
+    )
+    by_area: dict[str, int] = {
+        area: int(count)
+        for area, count in session.execute(
+            select(area_of_topic.label("area"), func.count(distinct(SessionTopicRow.session_id)))
+            .where(_days(SessionTopicRow.held_on, period))
+            .group_by("area")
+        )
+    }
+    return SupportFigures(
+        sessions=sessions,
+        residents_helped=int(helped or 0),
+        anonymous_attendees=int(anonymous or 0),
+        new_residents=new_residents,
+        skills_checks=checks,
+        topics=tuple(Tally(area.label, int(by_area.get(area.value, 0))) for area in SkillArea),
+        champions_active=int(champions or 0),
+        session_minutes=int(session_minutes or 0),
+        other_minutes=other_minutes,
+    )
+
+
+# Who the month reached
+
+
+def _reach(session: Session, period: _Period) -> ReachFigures:
+    reached = union(
+        select(SessionAttendeeRow.resident_id).where(
+            _days(SessionAttendeeRow.held_on, period), SessionAttendeeRow.resident_id.is_not(None)
+        ),
+        select(LoanRow.resident_id).where(LoanRow.issued_at >= period.start, LoanRow.issued_at < period.end),
+        select(SkillsCheckRow.resident_id).where(_days(SkillsCheckRow.checked_on, period)),
+    ).subquery()
+    # Residents alike in every way counted are counted together: a few hundred rows, not thousands.
+    alike = (
+        ResidentRow.age_band,
+        ResidentRow.disability,
+        ResidentRow.on_benefits,
+        ResidentRow.not_in_work_or_education,
+        ResidentRow.care_leaver,
+        ResidentRow.referral_partner,
+    )
+    rows = session.execute(
+        select(*alike, func.count().label("residents"))
+        .where(ResidentRow.id.in_(select(reached.c.resident_id)))
+        .group_by(*alike)
+    ).all()
+    ages: Counter[AgeBand] = Counter()
+    partners: Counter[str] = Counter()
+    for row in rows:
+        ages[row.age_band] += row.residents
+        partners[row.referral_partner.strip() or "Not recorded or self-referred"] += row.residents
+    named = partners.most_common(MOST_REFERRAL_SOURCES)
+    others = sum(partners.values()) - sum(count for _name, count in named)
+
+    def counted(is_in_group: Callable[[Any], bool]) -> int:
+        return sum(row.residents for row in rows if is_in_group(row))
+
+    return ReachFigures(
+        residents=sum(row.residents for row in rows),
+        age_bands=tuple(Tally(band.label, ages.get(band, 0)) for band in AgeBand),
+        priority_groups=(
+            Tally("Older residents (65 and over)", counted(lambda row: row.age_band in OLDER)),
+            Tally("Disabled residents", counted(lambda row: row.disability is Answer.YES)),
+            Tally("Residents on benefits", counted(lambda row: row.on_benefits is Answer.YES)),
+            Tally(
+                "Young people not in work, education or training",
+                counted(
+                    lambda row: row.age_band in YOUNG_AGE_BANDS and row.not_in_work_or_education is Answer.YES
+                ),
+            ),
+            Tally("Care leavers", counted(lambda row: row.care_leaver is Answer.YES)),
+        ),
+        referral_sources=tuple(Tally(name, count) for name, count in named)
+        + ((Tally("Other partners", others),) if others else ()),
+    )
+
+
+# Trends
+
+
+def _trends(session: Session, period: _Period, inclusion: list[tuple[int, int]]) -> tuple[MonthTotals, ...]:
+    days = list(itertools.pairwise(period.trend_days))
+    moments = list(itertools.pairwise(period.trend_moments))
+    sessions = _per_month(session, func.count(), SessionRow.held_on, days)
+    minutes = [
+        in_sessions + other
+        for in_sessions, other in zip(
+            _per_month(session, func.sum(SessionChampionRow.minutes), SessionChampionRow.held_on, days),
+            _per_month(session, func.sum(ChampionHoursRow.minutes), ChampionHoursRow.worked_on, days),
+            strict=True,
+        )
+    ]
+    loans = _per_month(session, func.count(LoanRow.id), LoanRow.issued_at, moments)
+    return tuple(
+        MonthTotals(
+            month=month,
+            included=inclusion[number][0],
+            newly_included=inclusion[number][1],
+            sessions=sessions[number],
+            loans_issued=loans[number],
+            volunteer_hours=round(minutes[number] / 60, 1),
+        )
+        for number, month in enumerate(period.trend_months)
+    )
+
+
+def _per_month(
+    session: Session, total: ColumnElement[Any], column: Any, months: list[tuple[Any, Any]]
+) -> list[int]:
+    """`total` over the rows whose `column` falls in each of `months` (start, end): a query a month, so
+    each reads only its own range of the column's index."""
+    table = column.class_
+    return [
+        int(session.scalar(select(total).select_from(table).where(column >= start, column < end)) or 0)
+        for start, end in months
+    ]
