@@ -170,6 +170,41 @@ class MonthTotals:
 
 
 @dataclass(frozen=True)
+class DashboardFigures:
+    """What the Dashboard shows of a month: the report's headline and wards, and a few of its lending
+    and support counts (the same figures the report prints for that month)."""
+
+    month: date  # its first day
+    produced_at: datetime
+    rule: str
+    excluded_rate: float
+    headline: Headline
+    wards: tuple[WardFigures, ...]
+    loans_issued: int
+    loans_returned: int
+    loans_open_at_end: int
+    loans_overdue_at_end: int
+    waiting_at_end: int
+    sessions: int
+    residents_helped: int
+    new_residents: int
+    volunteer_hours: float
+
+    @property
+    def financial_year_start(self) -> date:
+        return financial_year_start(self.month)
+
+    def wards_most_left_to_do(self, how_many: int = 5) -> list[WardFigures]:
+        return most_left_to_do(self.wards, how_many)
+
+
+def most_left_to_do(wards: tuple[WardFigures, ...], how_many: int = 5) -> list[WardFigures]:
+    """The wards (not the row with no ward) with the most residents still to include."""
+    placed = [ward for ward in wards if ward.code is not None]
+    return sorted(placed, key=lambda ward: (-ward.left_to_do, ward.name))[:how_many]
+
+
+@dataclass(frozen=True)
 class MonthlyReport:
     month: date  # the first day of the report's month
     produced_at: datetime
@@ -189,6 +224,4 @@ class MonthlyReport:
         return financial_year_start(self.month)
 
     def wards_most_left_to_do(self, how_many: int = 5) -> list[WardFigures]:
-        """The wards (not the row with no ward) with the most residents still to include."""
-        wards = [ward for ward in self.wards if ward.code is not None]
-        return sorted(wards, key=lambda ward: (-ward.left_to_do, ward.name))[:how_many]
+        return most_left_to_do(self.wards, how_many)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from digiknow_desk.domain.devices import DeviceStatus, DeviceType
 from digiknow_desk.domain.inclusion import InclusionStatus
 from digiknow_desk.domain.loans import LoanOutcome, WaitStatus
 from digiknow_desk.domain.reports import (
+    DashboardFigures,
     DeviceTally,
     Headline,
     LendingFigures,
@@ -104,15 +105,6 @@ def _supported_delta() -> ColumnElement[int]:
     return case((went_in, 1), (went_out, -1), else_=0)
 
 
-def _bucket(column: Any, boundaries: Sequence[Any]) -> ColumnElement[int]:
-    """Which of the periods between `boundaries` `column` falls in: 0 before the second boundary, 1
-    before the third..., len(boundaries) - 1 from the last one on."""
-    return case(
-        *((column < boundary, number) for number, boundary in enumerate(boundaries[1:])),
-        else_=len(boundaries) - 1,
-    )
-
-
 class _Period:
     """The report's month, its financial year and its 12 trend months, as days and as UTC moments."""
 
@@ -155,12 +147,38 @@ class ReportService:
 
         return monthly_report_json(report)
 
+    def dashboard(self, month: date) -> DashboardFigures:
+        """The Dashboard's figures for the month `month` falls in: the report's headline and wards, and
+        the few lending and support counts it shows, without the report's detail (a quarter the work)."""
+        period = _Period(month)
+        with self._context.db.read() as session:
+            rate = read_excluded_rate(session)
+            wards, headline = _headline_and_wards(session, period, rate)
+            _champions, session_minutes, other_minutes = _champion_time(session, period)
+            return DashboardFigures(
+                month=period.first,
+                produced_at=self._context.now(),
+                rule=read_rule(session).describe(),
+                excluded_rate=rate,
+                headline=headline,
+                wards=wards,
+                loans_issued=_issued(session, period),
+                loans_returned=_closed(session, period).get(LoanOutcome.RETURNED, 0),
+                loans_open_at_end=_open_at_end(session, period),
+                loans_overdue_at_end=_overdue_at_end(session, period),
+                waiting_at_end=_waiting_at_end(session, period),
+                sessions=_sessions_held(session, period),
+                residents_helped=_attendees(session, period)[0],
+                new_residents=_new_residents(session, period),
+                volunteer_hours=(session_minutes + other_minutes) / 60,
+            )
+
     def monthly(self, month: date) -> MonthlyReport:
         """Every figure of the monthly report for the month `month` falls in, read in one transaction."""
         period = _Period(month)
         with self._context.db.read() as session:
             rate = read_excluded_rate(session)
-            wards, headline, trend_inclusion = _inclusion(session, period, rate)
+            wards, headline = _headline_and_wards(session, period, rate)
             return MonthlyReport(
                 month=period.first,
                 produced_at=self._context.now(),
@@ -173,16 +191,16 @@ class ReportService:
                 lending=_lending(session, period),
                 support=_support(session, period),
                 reach=_reach(session, period),
-                trends=_trends(session, period, trend_inclusion),
+                trends=_trends(session, period, _included_trend(session, period, headline.included)),
             )
 
 
 # Inclusion: the headline, the wards, and each trend month's included and newly included
 
 
-def _inclusion(
+def _headline_and_wards(
     session: Session, period: _Period, rate: float
-) -> tuple[tuple[WardFigures, ...], Headline, list[tuple[int, int]]]:
+) -> tuple[tuple[WardFigures, ...], Headline]:
     delta, supported_delta = _included_delta(), _supported_delta()
     # Today's counts by ward, taken back to the end of the month by the changes since.
     now_by_ward: dict[str | None, list[int]] = {
@@ -241,81 +259,78 @@ def _inclusion(
             )
         )
 
-    # Each trend month: the changes in it, per resident, adding up to +1 (newly included) or -1.
-    moved = (
-        select(
-            _bucket(InclusionChangeRow.at, period.trend_moments).label("month"),
-            InclusionChangeRow.resident_id,
-            func.sum(delta).label("moved"),
-        )
-        .where(InclusionChangeRow.at >= period.trend_moments[0], InclusionChangeRow.at < period.end)
-        .group_by("month", InclusionChangeRow.resident_id)
-        .subquery()
-    )
-    newly = {
-        int(month): (int(came or 0), int(went or 0))
-        for month, came, went in session.execute(
-            select(
-                moved.c.month,
-                func.sum(case((moved.c.moved > 0, 1), else_=0)),
-                func.sum(case((moved.c.moved < 0, 1), else_=0)),
-            ).group_by(moved.c.month)
-        )
-    }
-    # And the net change in each month, to take the number included back month by month.
-    net = {
-        int(month): int(total or 0)
-        for month, total in session.execute(
-            select(_bucket(InclusionChangeRow.at, period.trend_moments).label("month"), func.sum(delta))
-            .where(InclusionChangeRow.at >= period.trend_moments[0], InclusionChangeRow.at < period.end)
-            .group_by("month")
-        )
-    }
-    included_at_end = sum(ward.included for ward in wards)
-    trend: list[tuple[int, int]] = []
-    at_end = included_at_end
-    for month in range(TREND_MONTHS - 1, -1, -1):
-        trend.append((at_end, newly.get(month, (0, 0))[0]))
-        at_end -= net.get(month, 0)
-    trend.reverse()
-
-    year_moved = (
-        select(func.sum(delta).label("moved"))
-        .where(InclusionChangeRow.at >= period.year_start, InclusionChangeRow.at < period.end)
-        .group_by(InclusionChangeRow.resident_id)
-        .subquery()
-    )
-    newly_this_year = session.scalar(select(func.count()).where(year_moved.c.moved > 0)) or 0
+    came, went = _moved(session, period.start, period.end)
     headline = Headline(
-        included=included_at_end,
-        newly_included_month=newly.get(TREND_MONTHS - 1, (0, 0))[0],
-        newly_included_year=int(newly_this_year),
-        no_longer_included=newly.get(TREND_MONTHS - 1, (0, 0))[1],
+        included=sum(ward.included for ward in wards),
+        newly_included_month=came,
+        newly_included_year=_moved(session, period.year_start, period.end)[0],
+        no_longer_included=went,
         supported=sum(ward.supported for ward in wards),
         estimated_excluded=sum(ward.estimated_excluded for ward in wards),
     )
-    return tuple(wards), headline, trend
+    return tuple(wards), headline
+
+
+def _moved(session: Session, start: datetime, end: datetime) -> tuple[int, int]:
+    """How many residents were newly included between `start` and `end`, and how many no longer: those
+    whose changes in the period add up to +1, and to -1."""
+    moved = (
+        select(func.sum(_included_delta()).label("moved"))
+        .where(InclusionChangeRow.at >= start, InclusionChangeRow.at < end)
+        .group_by(InclusionChangeRow.resident_id)
+        .subquery()
+    )
+    came, went = session.execute(
+        select(
+            func.sum(case((moved.c.moved > 0, 1), else_=0)), func.sum(case((moved.c.moved < 0, 1), else_=0))
+        )
+    ).one()
+    return int(came or 0), int(went or 0)
+
+
+def _included_trend(session: Session, period: _Period, included_at_end: int) -> list[tuple[int, int]]:
+    """For each trend month: the residents included at its end, and those newly included in it."""
+    newly = [_moved(session, start, end)[0] for start, end in itertools.pairwise(period.trend_moments)]
+    # The number included, taken back month by month through each month's net change.
+    net = _per_month(
+        session,
+        func.sum(_included_delta()),
+        InclusionChangeRow.at,
+        list(itertools.pairwise(period.trend_moments)),
+    )
+    at_end, trend = included_at_end, []
+    for month in range(TREND_MONTHS - 1, -1, -1):
+        trend.append((at_end, newly[month]))
+        at_end -= net[month]
+    return trend[::-1]
 
 
 # Lending
 
 
-def _lending(session: Session, period: _Period) -> LendingFigures:
-    in_month = and_(LoanRow.issued_at >= period.start, LoanRow.issued_at < period.end)
-    closed_in_month = and_(LoanRow.closed_at >= period.start, LoanRow.closed_at < period.end)
-    issued = _count(session, select(func.count()).select_from(LoanRow).where(in_month))
-    outcomes = dict(
-        session.execute(
-            select(LoanRow.outcome, func.count()).where(closed_in_month).group_by(LoanRow.outcome)
-        ).all()
-    )
-    renewed = _count(
+def _issued(session: Session, period: _Period) -> int:
+    return _count(
         session,
-        select(func.count()).where(
-            LoanRenewalRow.renewed_at >= period.start, LoanRenewalRow.renewed_at < period.end
-        ),
+        select(func.count())
+        .select_from(LoanRow)
+        .where(LoanRow.issued_at >= period.start, LoanRow.issued_at < period.end),
     )
-    # Open at the end of the month: open now, plus closed since, less issued since.
+
+
+def _closed(session: Session, period: _Period) -> dict[LoanOutcome | None, int]:
+    """Loans closed in the month, by how they ended."""
+    return {
+        outcome: int(count)
+        for outcome, count in session.execute(
+            select(LoanRow.outcome, func.count())
+            .where(LoanRow.closed_at >= period.start, LoanRow.closed_at < period.end)
+            .group_by(LoanRow.outcome)
+        )
+    }
+
+
+def _open_at_end(session: Session, period: _Period) -> int:
+    """Loans open at the end of the month: open now, plus closed since, less issued since."""
     open_now = _count(session, select(func.count()).select_from(LoanRow).where(LoanRow.closed_at.is_(None)))
     closed_since = _count(
         session, select(func.count()).select_from(LoanRow).where(LoanRow.closed_at >= period.end)
@@ -323,7 +338,11 @@ def _lending(session: Session, period: _Period) -> LendingFigures:
     issued_since = _count(
         session, select(func.count()).select_from(LoanRow).where(LoanRow.issued_at >= period.end)
     )
-    # Overdue then: due (as it stood then, before any later renewal) before the month's end.
+    return open_now + closed_since - issued_since
+
+
+def _overdue_at_end(session: Session, period: _Period) -> int:
+    """Loans out at the end of the month and due (as it stood then, before any later renewal) before it."""
     due_then = func.coalesce(
         select(LoanRenewalRow.due_before)
         .where(LoanRenewalRow.loan_id == LoanRow.id, LoanRenewalRow.renewed_at >= period.end)
@@ -332,8 +351,8 @@ def _lending(session: Session, period: _Period) -> LendingFigures:
         .scalar_subquery(),
         LoanRow.due_on,
     )
-    # Each of these is asked of open loans and of closed ones apart, so each reads its own index.
-    overdue = sum(
+    # Asked of open loans and of closed ones apart, so each reads its own index.
+    return sum(
         _count(
             session,
             select(func.count())
@@ -341,6 +360,28 @@ def _lending(session: Session, period: _Period) -> LendingFigures:
             .where(out, LoanRow.issued_at < period.end, due_then < period.following),
         )
         for out in (LoanRow.closed_at.is_(None), LoanRow.closed_at >= period.end)
+    )
+
+
+def _waiting_at_end(session: Session, period: _Period) -> int:
+    return _count(
+        session,
+        select(func.count())
+        .select_from(WaitEntryRow)
+        .where(
+            WaitEntryRow.joined_at < period.end,
+            or_(WaitEntryRow.closed_at.is_(None), WaitEntryRow.closed_at >= period.end),
+        ),
+    )
+
+
+def _lending(session: Session, period: _Period) -> LendingFigures:
+    closed = _closed(session, period)
+    renewed = _count(
+        session,
+        select(func.count()).where(
+            LoanRenewalRow.renewed_at >= period.start, LoanRenewalRow.renewed_at < period.end
+        ),
     )
     # Loan-months: every moment a device was out in the month, over the month's length.
     out_in_month = [
@@ -378,21 +419,16 @@ def _lending(session: Session, period: _Period) -> LendingFigures:
         )
         if closed is not None
     ]
-    waiting = _count(
-        session,
-        select(func.count())
-        .select_from(WaitEntryRow)
-        .where(
-            WaitEntryRow.joined_at < period.end,
-            or_(WaitEntryRow.closed_at.is_(None), WaitEntryRow.closed_at >= period.end),
-        ),
-    )
     data_given = _count(
         session,
         select(func.count())
         .select_from(LoanRow)
         .join(DeviceRow, DeviceRow.id == LoanRow.device_id)
-        .where(in_month, DeviceRow.device_type.in_((DeviceType.DATA_SIM, DeviceType.MIFI))),
+        .where(
+            LoanRow.issued_at >= period.start,
+            LoanRow.issued_at < period.end,
+            DeviceRow.device_type.in_((DeviceType.DATA_SIM, DeviceType.MIFI)),
+        ),
     )
     expiring = _count(
         session,
@@ -402,17 +438,17 @@ def _lending(session: Session, period: _Period) -> LendingFigures:
         ),
     )
     return LendingFigures(
-        issued=issued,
-        returned=int(outcomes.get(LoanOutcome.RETURNED, 0)),
+        issued=_issued(session, period),
+        returned=closed.get(LoanOutcome.RETURNED, 0),
         renewed=renewed,
-        lost=int(outcomes.get(LoanOutcome.LOST, 0)) + int(outcomes.get(LoanOutcome.STOLEN, 0)),
-        open_at_end=open_now + closed_since - issued_since,
-        overdue_at_end=overdue,
+        lost=closed.get(LoanOutcome.LOST, 0) + closed.get(LoanOutcome.STOLEN, 0),
+        open_at_end=_open_at_end(session, period),
+        overdue_at_end=_overdue_at_end(session, period),
         loan_months=round(loan_months, 1),
         devices=devices,
         idle_days_average=round(sum(idle) / len(idle), 1) if idle else None,
         idle_days_longest=max(idle) if idle else None,
-        waiting_at_end=waiting,
+        waiting_at_end=_waiting_at_end(session, period),
         average_wait_days=round(sum(waits) / len(waits), 1) if waits else None,
         data_plans_given=data_given,
         data_plans_expiring=expiring,
@@ -462,16 +498,25 @@ def _count(session: Session, query: Any) -> int:
 # Support
 
 
-def _support(session: Session, period: _Period) -> SupportFigures:
-    sessions = _count(
+def _sessions_held(session: Session, period: _Period) -> int:
+    return _count(
         session, select(func.count()).select_from(SessionRow).where(_days(SessionRow.held_on, period))
     )
+
+
+def _attendees(session: Session, period: _Period) -> tuple[int, int]:
+    """Registered residents at the month's sessions, and attendances by people not registered."""
     helped, anonymous = session.execute(
         select(
             func.count(distinct(SessionAttendeeRow.resident_id)),
             func.sum(case((SessionAttendeeRow.resident_id.is_(None), 1), else_=0)),
         ).where(_days(SessionAttendeeRow.held_on, period))
     ).one()
+    return int(helped or 0), int(anonymous or 0)
+
+
+def _champion_time(session: Session, period: _Period) -> tuple[int, int, int]:
+    """Champions with sessions in the month, their minutes in sessions, and their other minutes."""
     champions, session_minutes = session.execute(
         select(
             func.count(distinct(SessionChampionRow.champion_id)), func.sum(SessionChampionRow.minutes)
@@ -483,12 +528,21 @@ def _support(session: Session, period: _Period) -> SupportFigures:
             ChampionHoursRow.worked_on >= period.first, ChampionHoursRow.worked_on < period.following
         ),
     )
-    new_residents = _count(
+    return int(champions or 0), int(session_minutes or 0), other_minutes
+
+
+def _new_residents(session: Session, period: _Period) -> int:
+    return _count(
         session,
         select(func.count()).where(
             ResidentRow.created_at >= period.start, ResidentRow.created_at < period.end
         ),
     )
+
+
+def _support(session: Session, period: _Period) -> SupportFigures:
+    helped, anonymous = _attendees(session, period)
+    champions, session_minutes, other_minutes = _champion_time(session, period)
     checks = _count(
         session,
         select(func.count()).select_from(SkillsCheckRow).where(_days(SkillsCheckRow.checked_on, period)),
@@ -506,14 +560,14 @@ def _support(session: Session, period: _Period) -> SupportFigures:
         )
     }
     return SupportFigures(
-        sessions=sessions,
-        residents_helped=int(helped or 0),
-        anonymous_attendees=int(anonymous or 0),
-        new_residents=new_residents,
+        sessions=_sessions_held(session, period),
+        residents_helped=helped,
+        anonymous_attendees=anonymous,
+        new_residents=_new_residents(session, period),
         skills_checks=checks,
         topics=tuple(Tally(area.label, int(by_area.get(area.value, 0))) for area in SkillArea),
-        champions_active=int(champions or 0),
-        session_minutes=int(session_minutes or 0),
+        champions_active=champions,
+        session_minutes=session_minutes,
         other_minutes=other_minutes,
     )
 

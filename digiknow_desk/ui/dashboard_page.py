@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
 )
 
 from digiknow_desk.app import Services
-from digiknow_desk.domain.reports import MonthlyReport, WardFigures, is_withheld, shown
+from digiknow_desk.domain.reports import DashboardFigures, WardFigures, is_withheld, shown
 from digiknow_desk.services.context import system_clock
 from digiknow_desk.ui.desk_page import bigger, words_label
 from digiknow_desk.ui.errors import problem_words
@@ -216,7 +216,7 @@ class DashboardPage(QWidget):
         self._printing.finished.connect(self._set_notice)
         self._printing.failed.connect(self._set_notice)
         self._asked = 0  # each reading of the figures is numbered; only the last one asked for is shown
-        self._report: MonthlyReport | None = None
+        self._report: DashboardFigures | None = None
         self._chart_wards: list[WardFigures] = []  # the wards as the chart lists them, bottom first
 
         layout = QVBoxLayout(self)
@@ -417,7 +417,7 @@ class DashboardPage(QWidget):
         return date.fromisoformat(self._month.currentData())
 
     @property
-    def report(self) -> MonthlyReport | None:
+    def report(self) -> DashboardFigures | None:
         """The figures on screen."""
         return self._report
 
@@ -535,9 +535,11 @@ class DashboardPage(QWidget):
         self._asked += 1
         asked, month, reports = self._asked, self.month, self._services.reports
         self._status.setText(f"Reading the figures for {month_text(month)}…")
-        self._tasks.start(lambda _progress: (asked, reports.monthly(month)), self._loaded, self._load_failed)
+        self._tasks.start(
+            lambda _progress: (asked, reports.dashboard(month)), self._loaded, self._load_failed
+        )
 
-    def _loaded(self, result: tuple[int, MonthlyReport]) -> None:
+    def _loaded(self, result: tuple[int, DashboardFigures]) -> None:
         asked, report = result
         if asked != self._asked:
             return  # a later month (or a later change) was asked for since
@@ -553,7 +555,7 @@ class DashboardPage(QWidget):
     def _load_failed(self, error: Exception) -> None:
         self._status.setText(problem_words(error))
 
-    def _show_headline(self, report: MonthlyReport) -> None:
+    def _show_headline(self, report: DashboardFigures) -> None:
         headline, rate = report.headline, report.excluded_rate
         year_start = report.financial_year_start
         # The box's title names the month, so the captions stay short enough for large text.
@@ -582,7 +584,7 @@ class DashboardPage(QWidget):
         self._headline_box.setTitle(f"{month_text(report.month)} at a glance")
         self._rule.setText(f"Who counts as digitally included: {report.rule}")
 
-    def _show_wards(self, report: MonthlyReport) -> None:
+    def _show_wards(self, report: DashboardFigures) -> None:
         wards = [ward for ward in report.wards if ward.code is not None]
         most_left = [ward.code for ward in report.wards_most_left_to_do(MOST_LEFT_TO_DO)]
         self._ward_model.set_wards(wards, set(most_left))
@@ -609,20 +611,20 @@ class DashboardPage(QWidget):
             "The Table tab has the same figures."
         )
 
-    def _show_month_figures(self, report: MonthlyReport) -> None:
-        lending, support, month = report.lending, report.support, month_text(report.month)
+    def _show_month_figures(self, report: DashboardFigures) -> None:
+        month = month_text(report.month)
         self._lending_box.setTitle(f"Lending in {month}")
         self._support_box.setTitle(f"Support in {month}")
         figures = {
-            "issued": shown(lending.issued),
-            "returned": shown(lending.returned),
-            "open_at_end": shown(lending.open_at_end),
-            "overdue_at_end": shown(lending.overdue_at_end),
-            "waiting_at_end": shown(lending.waiting_at_end),
-            "sessions": shown(support.sessions),
-            "residents_helped": shown(support.residents_helped),
-            "new_residents": shown(support.new_residents),
-            "volunteer_hours": hours_text(support.volunteer_hours),
+            "issued": shown(report.loans_issued),
+            "returned": shown(report.loans_returned),
+            "open_at_end": shown(report.loans_open_at_end),
+            "overdue_at_end": shown(report.loans_overdue_at_end),
+            "waiting_at_end": shown(report.waiting_at_end),
+            "sessions": shown(report.sessions),
+            "residents_helped": shown(report.residents_helped),
+            "new_residents": shown(report.new_residents),
+            "volunteer_hours": hours_text(report.volunteer_hours),
         }
         for key, text in figures.items():
             self._figures[key].setText(text)

@@ -383,3 +383,35 @@ def test_a_resident_who_moves_ward_is_counted_in_the_ward_on_their_record(boroug
 
 def test_published_counts_hide_one_to_four() -> None:
     assert [published(n) for n in (0, 1, 4, 5, 1234)] == [0, FEWER_THAN_5, FEWER_THAN_5, 5, 1234]
+
+
+def test_the_dashboard_shows_the_same_figures_as_the_report(borough: Borough) -> None:
+    reports = borough.services.reports
+    for month in (FEBRUARY, date(2026, 3, 1), date(2025, 6, 1)):
+        report, dashboard = reports.monthly(month), reports.dashboard(month)
+        assert (dashboard.month, dashboard.rule, dashboard.excluded_rate) == (
+            report.month,
+            report.rule,
+            report.excluded_rate,
+        )
+        assert (dashboard.headline, dashboard.wards) == (report.headline, report.wards)
+        assert (
+            dashboard.loans_issued,
+            dashboard.loans_returned,
+            dashboard.loans_open_at_end,
+            dashboard.loans_overdue_at_end,
+            dashboard.waiting_at_end,
+        ) == (
+            report.lending.issued,
+            report.lending.returned,
+            report.lending.open_at_end,
+            report.lending.overdue_at_end,
+            report.lending.waiting_at_end,
+        )
+        support = report.support
+        assert (dashboard.sessions, dashboard.residents_helped, dashboard.new_residents) == (
+            support.sessions,
+            support.residents_helped,
+            support.new_residents,
+        )
+        assert dashboard.volunteer_hours == pytest.approx(support.volunteer_hours)
