@@ -42,7 +42,7 @@ from digiknow_desk.domain.loans import (
     WipeMethod,
 )
 from digiknow_desk.domain.postcodes import is_postcode_key, postcode_key
-from digiknow_desk.domain.reports import shown
+from digiknow_desk.domain.reports import month_so_far, shown
 from digiknow_desk.domain.residents import (
     AgeBand,
     Answer,
@@ -2426,9 +2426,7 @@ def _inclusion(args: argparse.Namespace, services: Services, config: Config, out
 
 def _report(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
     month = args.month or (_now().date().replace(day=1) - timedelta(days=1)).replace(day=1)
-    report = services.reports.save_monthly_pdf(month, args.out)
-    if args.csv is not None:
-        services.reports.save_csv(report, args.csv)
+    report = services.reports.save_monthly(month, args.out, args.csv)
     if args.json:
         _print_json(services.reports.as_json(report), out)
         return 0
@@ -2437,8 +2435,13 @@ def _report(args: argparse.Namespace, services: Services, config: Config, out: T
     saved = f"{args.out}" + (f" and its figures to {args.csv}" if args.csv is not None else "")
     print(f"Saved the monthly report for {name} to {saved}.", file=out)
     way = headline.percent_of_the_way
+    end = (
+        f"{report.produced_at.astimezone().day} {name} (the month so far)"
+        if month_so_far(report.month, report.produced_at)
+        else f"the end of {name}"
+    )
     print(
-        f"Digitally included at the end of {name}: {shown(headline.included)}"
+        f"Digitally included at {end}: {shown(headline.included)}"
         + (f", {way:.1f}% of the way to 100%" if way is not None else "")
         + f" (an estimated {shown(headline.estimated_excluded)} residents are digitally excluded).",
         file=out,

@@ -2,8 +2,10 @@
 
 The figures arrive as a `MonthlyReport`; the wording comes from reports/monthly/template.toml, read
 afresh for each report so that a coordinator's change shows on the next one. Every count goes through
-`published`/`shown` and every percentage through `percent`, so no figure from 1 to 4 is printed or
-exported anywhere, and neither is a difference that would give one away (a ward's "left to do").
+`published` (or `published_group`, for counts that add up to a published total) and every percentage
+through `percent`, so no figure from 1 to 4 is printed or exported anywhere, and neither is a difference
+that would give one away (a total less the other counts, a ward's "left to do"). A report made before
+its month is over says so: its period runs to the day it was made.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import math
 import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,24 @@ from reportlab.platypus import (
 )
 
 from digiknow_desk.domain.errors import DomainError
-from digiknow_desk.domain.reports import MonthlyReport, Tally, WardFigures, percent, published, shown
+from digiknow_desk.domain.reports import (
+    MOST_LEFT_TO_DO,
+    NOT_SHOWN,
+    MonthlyReport,
+    PublishedWard,
+    ReachFigures,
+    Tally,
+    count_text,
+    last_day,
+    left_to_do_text,
+    month_so_far,
+    percent,
+    percent_text,
+    published,
+    published_group,
+    published_wards,
+    shown,
+)
 from digiknow_desk.domain.spreadsheet import spreadsheet_safe
 
 # The desk documents' wording loader reads and checks this template too: one loader, one set of messages.
@@ -57,12 +76,9 @@ from digiknow_desk.reporting.desk_documents import (
     read_wording_file,
 )
 
-NOT_SHOWN = "–"  # a percentage or difference withheld; the template's notes.not_shown explains it
-MOST_LEFT_TO_DO = 5
-
 # Wording
 
-PLACEHOLDERS = ("month", "period", "financial_year", "rate", "population_source")
+PLACEHOLDERS = ("month", "period", "month_end", "financial_year", "rate", "population_source")
 FOOTER_PLACEHOLDERS = ("page", "pages", "produced", "database")
 _TEMPLATE_SHAPE: dict[str, None | tuple[str, ...]] = {
     "logo": None,
@@ -146,18 +162,24 @@ def _load_wording(report: MonthlyReport, path: Path) -> _Wording:
 
 
 def _placeholder_values(report: MonthlyReport) -> dict[str, str]:
-    last_day = _month_end(report.month)
+    """The month, and its period and end: to the day the report was made, when the month was not over."""
+    end, month = _period_end(report), _month_name(report.month)
+    so_far = month_so_far(report.month, report.produced_at)
     return {
-        "month": _month_name(report.month),
-        "period": f"1 to {last_day.day} {_month_name(report.month)}",
+        "month": month,
+        "period": f"1 to {_day_name(end)}" + (" (so far)" if so_far else ""),
+        "month_end": _day_name(end) if so_far else f"the end of {month}",
         "financial_year": _day_name(report.financial_year_start),
         "rate": f"{report.excluded_rate * 100:g}%",
         "population_source": report.population_source,
     }
 
 
-def _month_end(month: date) -> date:
-    return (month.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+def _period_end(report: MonthlyReport) -> date:
+    """The last day the figures cover: the month's, or the day the report was made if that is earlier."""
+    if month_so_far(report.month, report.produced_at):
+        return report.produced_at.astimezone().date()
+    return last_day(report.month)
 
 
 def _month_name(month: date) -> str:
@@ -172,22 +194,35 @@ def _day_name(day: date) -> str:
 # Figures as printed
 
 
-def _percent_text(value: float | None) -> str:
-    return NOT_SHOWN if value is None else f"{value:.1f}%"
-
-
 def _decimal_text(value: float | None) -> str:
     return NOT_SHOWN if value is None else f"{value:,.1f}"
 
 
-def _share(tally: Tally, whole: int) -> float | None:
-    return percent(tally.count, whole)
-
-
-def _chart_value(count: int) -> int | None:
-    """A count as a bar: none at all when suppressed, as a bar's length would give it away."""
-    value = published(count)
+def _bar(value: int | str) -> int | None:
+    """A published count as a bar: none at all when withheld, as a bar's length would give it away."""
     return value if isinstance(value, int) else None
+
+
+def _reach_groups(reach: ReachFigures) -> list[tuple[str, list[tuple[str, int | str]]]]:
+    """Each breakdown of the residents reached, as (template key, [(label, published count)]). Age bands
+    and referral sources each add up to the residents reached, so they are published as groups; a
+    resident can be in several priority groups or none, so those are published one by one."""
+    return [
+        ("priority_groups", [(tally.label, published(tally.count)) for tally in reach.priority_groups]),
+        ("age_bands", _published_tallies(reach.age_bands)),
+        ("referral_sources", _published_tallies(reach.referral_sources)),
+    ]
+
+
+def _published_tallies(tallies: Sequence[Tally]) -> list[tuple[str, int | str]]:
+    counts = published_group([tally.count for tally in tallies])
+    return [(tally.label, count) for tally, count in zip(tallies, counts, strict=True)]
+
+
+def _most_left(rows: Sequence[PublishedWard], report: MonthlyReport) -> list[PublishedWard]:
+    """The published rows of the wards with most left to do, most first."""
+    by_code = {row.ward.code: row for row in rows}
+    return [by_code[ward.code] for ward in report.wards_most_left_to_do(MOST_LEFT_TO_DO)]
 
 
 # JSON
@@ -201,7 +236,11 @@ def monthly_report_json(report: MonthlyReport) -> dict[str, Any]:
     most_left = {ward.code for ward in report.wards_most_left_to_do(MOST_LEFT_TO_DO)}
     return {
         "month": f"{report.month:%Y-%m}",
-        "period": {"first_day": report.month.isoformat(), "last_day": _month_end(report.month).isoformat()},
+        "period": {
+            "first_day": report.month.isoformat(),
+            "last_day": _period_end(report).isoformat(),
+            "so_far": month_so_far(report.month, report.produced_at),
+        },
         "financial_year_start": report.financial_year_start.isoformat(),
         "produced_at": report.produced_at.isoformat(),
         "database": report.database,
@@ -219,18 +258,18 @@ def monthly_report_json(report: MonthlyReport) -> dict[str, Any]:
         },
         "wards": [
             {
-                "code": ward.code,
-                "name": ward.name,
-                "population": published(ward.population),
-                "estimated_excluded": published(ward.estimated_excluded),
-                "supported": published(ward.supported),
-                "included": published(ward.included),
-                "loans": published(ward.loans),
-                "percent_reached": _rounded(ward.percent_reached),
-                "left_to_do": _optional_count(ward.published_left_to_do),
-                "most_left_to_do": ward.code is not None and ward.code in most_left,
+                "code": row.ward.code,
+                "name": row.ward.name,
+                "population": published(row.ward.population),
+                "estimated_excluded": published(row.ward.estimated_excluded),
+                "supported": _json_count(row.supported),
+                "included": _json_count(row.included),
+                "loans": _json_count(row.loans),
+                "percent_reached": _rounded(row.percent_reached),
+                "left_to_do": None if row.left_to_do is None else published(row.left_to_do),
+                "most_left_to_do": row.ward.code is not None and row.ward.code in most_left,
             }
-            for ward in report.wards
+            for row in published_wards(report.wards)
         ],
         "lending": {
             "issued": published(lending.issued),
@@ -268,17 +307,13 @@ def monthly_report_json(report: MonthlyReport) -> dict[str, Any]:
             **{
                 name: [
                     {
-                        "label": tally.label,
-                        "count": published(tally.count),
-                        "share": _rounded(_share(tally, reach.residents)),
+                        "label": label,
+                        "count": _json_count(count),
+                        "share": _rounded(percent(count, reach.residents)),
                     }
-                    for tally in tallies
+                    for label, count in counts
                 ]
-                for name, tallies in (
-                    ("age_bands", reach.age_bands),
-                    ("priority_groups", reach.priority_groups),
-                    ("referral_sources", reach.referral_sources),
-                )
+                for name, counts in _reach_groups(reach)
             },
         },
         "trends": [
@@ -299,8 +334,9 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def _optional_count(count: int | None) -> int | str | None:
-    return None if count is None else published(count)
+def _json_count(value: int | str) -> int | str | None:
+    """A published count for the JSON: a count withheld only to protect another (NOT_SHOWN) is None."""
+    return None if value == NOT_SHOWN else value
 
 
 # CSV
@@ -336,24 +372,25 @@ def _csv_rows(report: MonthlyReport, w: _Wording) -> Iterator[tuple[str, str, st
     yield summary, w("summary.newly_month"), "", _csv_count(headline.newly_included_month)
     yield summary, w("summary.newly_year"), "", _csv_count(headline.newly_included_year)
     yield summary, w("wards.estimated_excluded"), "", _csv_count(headline.estimated_excluded)
-    yield summary, w("summary.progress"), "", _percent_text(headline.percent_of_the_way)
+    yield summary, w("summary.progress"), "", percent_text(headline.percent_of_the_way)
     yield summary, w("summary.supported"), "", _csv_count(headline.supported)
     yield summary, w("summary.no_longer_included"), "", _csv_count(headline.no_longer_included)
-    for ward in report.wards_most_left_to_do(MOST_LEFT_TO_DO):
-        yield summary, w("summary.most_left_heading"), ward.name, _csv_left_to_do(ward)
+    rows = published_wards(report.wards)
+    for row in _most_left(rows, report):
+        yield summary, w("summary.most_left_heading"), row.ward.name, _csv_left_to_do(row)
 
     section = w("wards.heading")
-    for ward in report.wards:
+    for row in rows:
         for key, value in (
-            ("population", _csv_count(ward.population)),
-            ("estimated_excluded", _csv_count(ward.estimated_excluded)),
-            ("supported", _csv_count(ward.supported)),
-            ("included", _csv_count(ward.included)),
-            ("loans", _csv_count(ward.loans)),
-            ("percent_reached", _percent_text(ward.percent_reached)),
-            ("left_to_do", _csv_left_to_do(ward)),
+            ("population", _csv_count(row.ward.population)),
+            ("estimated_excluded", _csv_count(row.ward.estimated_excluded)),
+            ("supported", str(row.supported)),
+            ("included", str(row.included)),
+            ("loans", str(row.loans)),
+            ("percent_reached", percent_text(row.percent_reached)),
+            ("left_to_do", _csv_left_to_do(row)),
         ):
-            yield section, w(f"wards.{key}"), ward.name, value
+            yield section, w(f"wards.{key}"), row.ward.name, value
 
     section, lending = w("lending.heading"), report.lending
     for key, value in (
@@ -399,19 +436,15 @@ def _csv_rows(report: MonthlyReport, w: _Wording) -> Iterator[tuple[str, str, st
 
     section, reach = w("reach.heading"), report.reach
     yield section, w("reach.residents"), "", _csv_count(reach.residents)
-    for key, tallies in (
-        ("age_bands", reach.age_bands),
-        ("priority_groups", reach.priority_groups),
-        ("referral_sources", reach.referral_sources),
-    ):
+    for key, published_counts in _reach_groups(reach):
         group = w(f"reach.{key}")
-        for tally in tallies:
-            yield section, f"{group}: {w('reach.count')}", tally.label, _csv_count(tally.count)
+        for label, published_count in published_counts:
+            yield section, f"{group}: {w('reach.count')}", label, str(published_count)
             yield (
                 section,
                 f"{group}: {w('reach.share')}",
-                tally.label,
-                _percent_text(_share(tally, reach.residents)),
+                label,
+                percent_text(percent(published_count, reach.residents)),
             )
 
     section = w("trends.heading")
@@ -424,9 +457,8 @@ def _csv_rows(report: MonthlyReport, w: _Wording) -> Iterator[tuple[str, str, st
         yield section, w("trends.volunteer_hours"), month, f"{totals.volunteer_hours:.1f}"
 
 
-def _csv_left_to_do(ward: WardFigures) -> str:
-    left = ward.published_left_to_do
-    return NOT_SHOWN if left is None else _csv_count(left)
+def _csv_left_to_do(row: PublishedWard) -> str:
+    return NOT_SHOWN if row.left_to_do is None else _csv_count(row.left_to_do)
 
 
 # PDF: page, type and colour
@@ -619,7 +651,7 @@ def _summary(report: MonthlyReport, w: _Wording) -> list[Flowable]:
         Spacer(1, 3 * mm),
         Paragraph(f"{_text(w('summary.against'))} <b>{shown(headline.estimated_excluded)}</b>", _LEAD),
         Paragraph(
-            f'<font size="15"><b>{_percent_text(headline.percent_of_the_way)}</b></font> '
+            f'<font size="15"><b>{percent_text(headline.percent_of_the_way)}</b></font> '
             f"{_text(w('summary.progress'))}",
             _style("progress", 11, leading=18),
         ),
@@ -639,8 +671,13 @@ def _summary(report: MonthlyReport, w: _Wording) -> list[Flowable]:
             [
                 [w("wards.ward"), w("wards.estimated_excluded"), w("wards.included"), w("wards.left_to_do")],
                 *(
-                    [ward.name, shown(ward.estimated_excluded), shown(ward.included), _left_text(ward)]
-                    for ward in report.wards_most_left_to_do(MOST_LEFT_TO_DO)
+                    [
+                        row.ward.name,
+                        shown(row.ward.estimated_excluded),
+                        count_text(row.included),
+                        left_to_do_text(row),
+                    ]
+                    for row in _most_left(published_wards(report.wards), report)
                 ),
             ],
             [0.46, 0.18, 0.18, 0.18],
@@ -661,11 +698,6 @@ def _logo(w: _Wording) -> Image:
             f"{w.path}: the logo {w.logo} cannot be read as a picture; replace it with a PNG file."
         ) from error
     return Image(str(w.logo), width=_LOGO_HEIGHT * width / height, height=_LOGO_HEIGHT, hAlign="LEFT")
-
-
-def _left_text(ward: WardFigures) -> str:
-    left = ward.published_left_to_do
-    return NOT_SHOWN if left is None else shown(left)
 
 
 def _tiles(figures: Sequence[tuple[int, str]]) -> Table:
@@ -973,37 +1005,38 @@ def _section_start(w: _Wording, name: str) -> list[Flowable]:
 
 def _by_ward(report: MonthlyReport, w: _Wording) -> list[Flowable]:
     most_left = {ward.code for ward in report.wards_most_left_to_do(MOST_LEFT_TO_DO)}
+    wards = published_wards(report.wards)
     keys = ["ward", "population", "estimated_excluded", "supported", "included", "loans"]
     keys += ["percent_reached", "left_to_do"]
     rows = [[w(f"wards.{key}") for key in keys]]
     rows += [
         [
-            ward.name,
-            shown(ward.population),
-            shown(ward.estimated_excluded),
-            shown(ward.supported),
-            shown(ward.included),
-            shown(ward.loans),
-            _percent_text(ward.percent_reached),
-            _left_text(ward),
+            row.ward.name,
+            shown(row.ward.population),
+            shown(row.ward.estimated_excluded),
+            count_text(row.supported),
+            count_text(row.included),
+            count_text(row.loans),
+            percent_text(row.percent_reached),
+            left_to_do_text(row),
         ]
-        for ward in report.wards
+        for row in wards
     ]
     highlight = [
-        number for number, ward in enumerate(report.wards) if ward.code is not None and ward.code in most_left
+        number for number, row in enumerate(wards) if row.ward.code is not None and row.ward.code in most_left
     ]
-    wards = [ward for ward in report.wards if ward.code is not None]
+    placed = [row for row in wards if row.ward.code is not None]
     chart = _horizontal_bars(
-        [ward.name for ward in wards],
+        [row.ward.name for row in placed],
         [
-            [_chart_value(ward.included) for ward in wards],
-            [_chart_value(ward.supported) for ward in wards],
-            [ward.estimated_excluded for ward in wards],
+            [_bar(row.included) for row in placed],
+            [_bar(row.supported) for row in placed],
+            [row.ward.estimated_excluded for row in placed],
         ],
         [w("wards.included"), w("wards.supported"), w("wards.estimated_excluded")],
         _WIDTH,
         29,
-        bold=[number for number, ward in enumerate(wards) if ward.code in most_left],
+        bold=[number for number, row in enumerate(placed) if row.ward.code in most_left],
     )
     return [
         *_section_start(w, "wards"),
@@ -1100,7 +1133,7 @@ def _support(report: MonthlyReport, w: _Wording) -> list[Flowable]:
         return [*story, topics]
     chart = _horizontal_bars(
         [tally.label for tally in support.topics],
-        [[_chart_value(tally.count) for tally in support.topics]],
+        [[_bar(published(tally.count)) for tally in support.topics]],
         [w("support.topic_sessions")],
         (_WIDTH - 6 * mm) * 0.6,
         18,
@@ -1114,15 +1147,11 @@ def _reach(report: MonthlyReport, w: _Wording) -> list[Flowable]:
         *_section_start(w, "reach"),
         _figures_table([(w("reach.residents"), shown(reach.residents))]),
     ]
-    for key, tallies in (
-        ("priority_groups", reach.priority_groups),
-        ("age_bands", reach.age_bands),
-        ("referral_sources", reach.referral_sources),
-    ):
+    for key, counts in _reach_groups(reach):
         rows = [[w(f"reach.{key}"), w("reach.count"), w("reach.share")]]
         rows += [
-            [tally.label, shown(tally.count), _percent_text(_share(tally, reach.residents))]
-            for tally in tallies
+            [label, count_text(count), percent_text(percent(count, reach.residents))]
+            for label, count in counts
         ]
         table = _table(rows, [0.6, 0.18, 0.22], empty=w("nothing_recorded"))
         story += [Spacer(1, 5 * mm), KeepTogether(table)]
@@ -1159,19 +1188,22 @@ def _trends(report: MonthlyReport, w: _Wording) -> list[Flowable]:
         *_section_start(w, "trends"),
         block(
             w("trends.included"),
-            [[_chart_value(t.included) for t in trends]],
+            [[_bar(published(t.included)) for t in trends]],
             [count],
             [[shown(t.included) for t in trends]],
         ),
         block(
             w("trends.newly_included"),
-            [[_chart_value(t.newly_included) for t in trends]],
+            [[_bar(published(t.newly_included)) for t in trends]],
             [count],
             [[shown(t.newly_included) for t in trends]],
         ),
         block(
             w("trends.activity"),
-            [[_chart_value(t.sessions) for t in trends], [_chart_value(t.loans_issued) for t in trends]],
+            [
+                [_bar(published(t.sessions)) for t in trends],
+                [_bar(published(t.loans_issued)) for t in trends],
+            ],
             [w("trends.sessions"), w("trends.loans_issued")],
             [[shown(t.sessions) for t in trends], [shown(t.loans_issued) for t in trends]],
         ),

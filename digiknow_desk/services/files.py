@@ -15,6 +15,13 @@ class SaveFailed(DomainError):
     """A file could not be saved; nothing was left half-written."""
 
 
+def check_folder(out: Path) -> None:
+    """Refuse, before anything is written, a file whose folder does not exist."""
+    folder = out.expanduser().parent
+    if not folder.is_dir():
+        raise SaveFailed(f"The folder {folder} does not exist; choose another place to save.")
+
+
 def write_atomically(out: Path, write: Callable[[BinaryIO], object]) -> None:
     """Call `write` with a binary stream for a file beside `out`, then move it into place.
 
@@ -22,8 +29,7 @@ def write_atomically(out: Path, write: Callable[[BinaryIO], object]) -> None:
     private (0600), and staff expect to share what they save.
     """
     out = out.expanduser()
-    if not out.parent.is_dir():
-        raise SaveFailed(f"The folder {out.parent} does not exist; choose another place to save.")
+    check_folder(out)
     temporary = out.parent / f".{out.name}.{uuid.uuid4().hex}.tmp"
     try:
         handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)

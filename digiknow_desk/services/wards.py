@@ -1,5 +1,5 @@
 """Stockport's 21 wards and the estimate of digitally excluded residents in them: each ward's population
-(with where the figures come from, so reports can cite it) and the share the coordinator sets."""
+(with where the figures come from, so reports can cite it) and the excluded rate the coordinator sets."""
 
 from __future__ import annotations
 
@@ -98,6 +98,29 @@ def _source_problem(source: str) -> str | None:
     return None
 
 
+def _estimate_problems(session: Session, populations: dict[str, int], source: str) -> dict[str, str]:
+    """What is wrong with new `populations` (codes tidied) from `source` (spaces tidied). One source stands
+    for every ward's figure, so a new one needs every ward's population from it: fewer wards may only
+    correct figures from the source already recorded."""
+    wards = {ward.code: ward for ward in read_wards(session)}
+    problems = _population_problems(populations, wards)
+    recorded = read_population_source(session)
+    if found := _source_problem(source):
+        problems["source"] = found
+    elif source != recorded and not wards.keys() <= populations.keys():
+        problems["source"] = (
+            f"A new source needs all {len(wards)} wards' populations from it; to correct one ward, give the "
+            f"source already recorded: {recorded}"
+        )
+    return problems
+
+
+def _write_populations(session: Session, populations: dict[str, int], source: str) -> None:
+    for row in session.scalars(select(WardRow).where(WardRow.code.in_(populations))):
+        row.population = populations[row.code]
+    write_setting(session, POPULATION_SOURCE_KEY, {"source": source})
+
+
 def read_populations_csv(source: Path) -> dict[str, int]:
     """Ward populations from a CSV with the columns ward_code and population (others, such as the shipped
     file's ward_name, are left alone), by ward code as written; set_populations checks codes and figures.
@@ -151,20 +174,15 @@ class WardService:
             return read_population_source(session)
 
     def set_populations(self, populations: dict[str, int], source: str) -> None:
-        """Give the wards in `populations` (ONS code -> residents) new populations, from `source`, which
-        then stands for the whole table. All or nothing: any problem and nothing changes."""
+        """Give the wards in `populations` (ONS code -> residents) new populations from `source`, which
+        stands for the whole table: a new source needs every ward's figure, fewer wards keep the source
+        already recorded. All or nothing: any problem and nothing changes."""
         tidied = _tidied(populations)
         source = " ".join(source.split())
         with self._context.db.write() as session:
-            wards = {ward.code: ward for ward in read_wards(session)}
-            problems = _population_problems(tidied, wards)
-            if found := _source_problem(source):
-                problems["source"] = found
-            if problems:
+            if problems := _estimate_problems(session, tidied, source):
                 raise ValidationError(problems)
-            for row in session.scalars(select(WardRow).where(WardRow.code.in_(tidied))):
-                row.population = tidied[row.code]
-            write_setting(session, POPULATION_SOURCE_KEY, {"source": source})
+            _write_populations(session, tidied, source)
 
     def excluded_rate(self) -> float:
         """The share of residents estimated to be digitally excluded, from 0 to 1 (0.13 is 13%)."""
@@ -175,4 +193,18 @@ class WardService:
         if problem := check_excluded_rate(rate):
             raise ValidationError({"excluded_rate": problem})
         with self._context.db.write() as session:
+            write_setting(session, EXCLUDED_RATE_KEY, {"rate": rate})
+
+    def save_estimate(self, populations: dict[str, int], source: str, rate: float) -> None:
+        """Save new populations (as set_populations) and the excluded rate together, in one transaction:
+        every problem with any of them is found first, and then all are saved or nothing is."""
+        tidied = _tidied(populations)
+        source = " ".join(source.split())
+        with self._context.db.write() as session:
+            problems = _estimate_problems(session, tidied, source)
+            if problem := check_excluded_rate(rate):
+                problems["excluded_rate"] = problem
+            if problems:
+                raise ValidationError(problems)
+            _write_populations(session, tidied, source)
             write_setting(session, EXCLUDED_RATE_KEY, {"rate": rate})

@@ -192,7 +192,7 @@ class ResidentRow(Base):
     disability: Mapped[Answer | None] = mapped_column(_enum(Answer))
     ethnicity: Mapped[str] = mapped_column(String(80), default="")
     on_benefits: Mapped[Answer | None] = mapped_column(_enum(Answer))
-    not_in_work_or_education: Mapped[Answer | None] = mapped_column(_enum(Answer))  # asked of 16 to 24s
+    not_in_work_or_education: Mapped[Answer | None] = mapped_column(_enum(Answer))  # asked of under 25s
     care_leaver: Mapped[Answer | None] = mapped_column(_enum(Answer))
     # Derived from sessions, skills checks and loans by the inclusion rule; never typed in.
     inclusion_status: Mapped[InclusionStatus] = mapped_column(

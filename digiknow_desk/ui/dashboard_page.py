@@ -47,7 +47,18 @@ from PySide6.QtWidgets import (
 )
 
 from digiknow_desk.app import Services
-from digiknow_desk.domain.reports import DashboardFigures, WardFigures, is_withheld, shown
+from digiknow_desk.domain.reports import (
+    MOST_LEFT_TO_DO,
+    NOT_SHOWN,
+    DashboardFigures,
+    PublishedWard,
+    count_text,
+    left_to_do_text,
+    month_so_far,
+    percent_text,
+    published_wards,
+    shown,
+)
 from digiknow_desk.services.context import system_clock
 from digiknow_desk.ui.desk_page import bigger, words_label
 from digiknow_desk.ui.errors import problem_words
@@ -63,10 +74,8 @@ from digiknow_desk.ui.session_table_model import month_text, recent_months
 from digiknow_desk.ui.tasks import Task, TaskRunner
 
 MONTHS_LISTED = 120  # ten years of months to choose from, newest first
-MOST_LEFT_TO_DO = 5
 WARD_LINE = 1.6  # lines of text for each ward's bar in the chart
 CHART_FURNITURE_LINES = 6  # the legend, the count axis and the margins
-NOT_SHOWN = "–"  # a percentage or difference withheld because it would give away a suppressed count
 # On white, with a white line between the parts of a bar: included 8.1:1, left to do 3.5:1, the
 # five wards with most left to do 6.3:1 (orange against blue, told apart with any colour vision).
 INCLUDED_COLOUR = QColor("#1d4f91")
@@ -75,37 +84,35 @@ MOST_LEFT_COLOUR = QColor("#a14400")
 _Index = QModelIndex | QPersistentModelIndex
 
 
-def percent_text(value: float | None) -> str:
-    """'37.5%', or a dash when the percentage is withheld."""
-    return NOT_SHOWN if value is None else f"{value:.1f}%"
-
-
 def hours_text(hours: float) -> str:
     """'1,112.8'."""
     return f"{hours:,.1f}"
 
 
-def left_to_do_text(ward: WardFigures) -> str:
-    """What is left to do in the ward, or a dash when it would give away a suppressed number included."""
-    left = ward.published_left_to_do
-    return NOT_SHOWN if left is None else shown(left)
-
-
-def ward_bars(ward: WardFigures, most_left: bool) -> tuple[int, int, int]:
+def ward_bars(row: PublishedWard, most_left: bool) -> tuple[int, int, int]:
     """The ward's bar as (included, left to do, left to do among the five with most): the parts add up to
-    the estimated excluded. A number included that is withheld draws no part of its own (its few
-    residents would not show at this scale, and a bar's length would give the number away)."""
-    withheld = is_withheld(ward.included)
-    included, left = (0, ward.estimated_excluded) if withheld else (ward.included, ward.left_to_do)
+    the estimated excluded. A number included that is withheld draws no part of its own (a bar's length
+    would give the number away), so the whole bar is then the estimated excluded."""
+    estimate = row.ward.estimated_excluded
+    included, left = (row.included, row.ward.left_to_do) if isinstance(row.included, int) else (0, estimate)
     return (included, 0, left) if most_left else (included, left, 0)
 
 
-def ward_words(ward: WardFigures) -> str:
+def ward_words(row: PublishedWard) -> str:
     """One ward's bar in words, for its tooltip."""
     return (
-        f"{ward.name}: {shown(ward.included)} included, {left_to_do_text(ward)} left to do, "
-        f"of {shown(ward.estimated_excluded)} estimated digitally excluded"
+        f"{row.ward.name}: {count_text(row.included)} included, {left_to_do_text(row)} left to do, "
+        f"of {shown(row.ward.estimated_excluded)} estimated digitally excluded"
     )
+
+
+def _at_end(report: DashboardFigures) -> str:
+    """When the month's running figures are counted: 'at the end of the month', or for the month not yet
+    over 'on 14 March' (the day they were read)."""
+    if month_so_far(report.month, report.produced_at):
+        day = report.produced_at.astimezone()
+        return f"on {day.day} {day:%B}"
+    return "at the end of the month"
 
 
 class ChartView(QChartView):
@@ -125,10 +132,10 @@ class WardTableModel(QAbstractTableModel):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._wards: list[WardFigures] = []
+        self._wards: list[PublishedWard] = []
         self._most_left: set[str | None] = set()
 
-    def set_wards(self, wards: list[WardFigures], most_left: set[str | None]) -> None:
+    def set_wards(self, wards: list[PublishedWard], most_left: set[str | None]) -> None:
         self.beginResetModel()
         self._wards, self._most_left = list(wards), set(most_left)
         self.endResetModel()
@@ -144,7 +151,7 @@ class WardTableModel(QAbstractTableModel):
             return None
         ward = self._wards[index.row()]
         column = index.column()
-        most_left = ward.code in self._most_left
+        most_left = ward.ward.code in self._most_left
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(ward, column)
         if role == Qt.ItemDataRole.AccessibleTextRole:
@@ -171,15 +178,15 @@ class WardTableModel(QAbstractTableModel):
             return self.HEADERS[section]
         return None
 
-    def _text(self, ward: WardFigures, column: int) -> str:
+    def _text(self, ward: PublishedWard, column: int) -> str:
         if column == self.WARD:
-            return ward.name
+            return ward.ward.name
         if column == self.INCLUDED:
-            return shown(ward.included)
+            return count_text(ward.included)
         if column == self.LEFT_TO_DO:
             return left_to_do_text(ward)
         if column == self.ESTIMATED_EXCLUDED:
-            return shown(ward.estimated_excluded)
+            return shown(ward.ward.estimated_excluded)
         return ""
 
 
@@ -217,7 +224,7 @@ class DashboardPage(QWidget):
         self._printing.failed.connect(self._set_notice)
         self._asked = 0  # each reading of the figures is numbered; only the last one asked for is shown
         self._report: DashboardFigures | None = None
-        self._chart_wards: list[WardFigures] = []  # the wards as the chart lists them, bottom first
+        self._chart_wards: list[PublishedWard] = []  # the wards as the chart lists them, bottom first
 
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_month_row())
@@ -378,9 +385,7 @@ class DashboardPage(QWidget):
         captions = {
             "issued": "Loans issued",
             "returned": "Loans returned",
-            "open_at_end": "Loans open at the end of the month",
-            "overdue_at_end": "Loans overdue at the end of the month",
-            "waiting_at_end": "Residents on the waiting list",
+            **self._at_end_captions("at the end of the month"),
             "sessions": "Support sessions",
             "residents_helped": "Registered residents helped",
             "new_residents": "New residents registered",
@@ -394,9 +399,10 @@ class DashboardPage(QWidget):
                 value.setTextFormat(Qt.TextFormat.PlainText)
                 value.setAccessibleName(captions[key])
                 value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                grid.addWidget(words_label(captions[key]), row, 0)
+                caption = words_label(captions[key])
+                grid.addWidget(caption, row, 0)
                 grid.addWidget(value, row, 1)
-                self._figures[key] = value
+                self._figures[key], self._captions[key] = value, caption
         note = words_label(
             "Each ward's bar is its estimated digitally excluded residents: included, then left to do. "
             'A count from 1 to 4 is shown as "fewer than 5" and draws no bar of its own; a dash marks a '
@@ -454,7 +460,7 @@ class DashboardPage(QWidget):
         return self._figures[key].text()
 
     def caption_text(self, key: str) -> str:
-        """What a headline figure counts, e.g. caption_text('newly_month')."""
+        """What a figure counts, e.g. caption_text('newly_month') or caption_text('open_at_end')."""
         return self._captions[key].text()
 
     def bar_values(self, name: str) -> list[float]:
@@ -548,7 +554,7 @@ class DashboardPage(QWidget):
         self._show_wards(report)
         self._show_month_figures(report)
         as_at = report.produced_at.astimezone().strftime("%H:%M")
-        so_far = " so far" if report.month == recent_months(self._today(), 1)[0] else ""
+        so_far = " so far" if month_so_far(report.month, report.produced_at) else ""
         self._status.setText(f"{month_text(report.month)}{so_far}, as at {as_at}.")
         self.loaded.emit()
 
@@ -560,7 +566,7 @@ class DashboardPage(QWidget):
         year_start = report.financial_year_start
         # The box's title names the month, so the captions stay short enough for large text.
         captions = {
-            "included": "Included since the start, at the end of the month",
+            "included": f"Included since the start, {_at_end(report)}",
             "newly_month": "Newly included this month",
             "newly_year": f"Newly included this financial year, from {year_start.day} {year_start:%B %Y}",
             "no_longer_included": "No longer included: lost their device, connection or skills this month",
@@ -585,11 +591,13 @@ class DashboardPage(QWidget):
         self._rule.setText(f"Who counts as digitally included: {report.rule}")
 
     def _show_wards(self, report: DashboardFigures) -> None:
-        wards = [ward for ward in report.wards if ward.code is not None]
+        # Published with the row of residents with no ward, so that the wards shown and the headline
+        # totals cannot give a withheld count away between them.
+        wards = [row for row in published_wards(report.wards) if row.ward.code is not None]
         most_left = [ward.code for ward in report.wards_most_left_to_do(MOST_LEFT_TO_DO)]
         self._ward_model.set_wards(wards, set(most_left))
         self._chart_wards = list(reversed(wards))  # the chart draws its first category at the bottom
-        bars = [ward_bars(ward, ward.code in most_left) for ward in self._chart_wards]
+        bars = [ward_bars(row, row.ward.code in most_left) for row in self._chart_wards]
         for part, bar_set in enumerate(self._bars.values()):
             bar_set.remove(0, bar_set.count())
             bar_set.append([float(bar[part]) for bar in bars])
@@ -600,9 +608,12 @@ class DashboardPage(QWidget):
         self._chart_view.setMinimumHeight(round(self.fontMetrics().lineSpacing() * lines))
         # Category labels are drawn as rich text: the five wards with most left to do are in bold.
         self._ward_axis.append(
-            [f"<b>{ward.name}</b>" if ward.code in most_left else ward.name for ward in self._chart_wards]
+            [
+                f"<b>{row.ward.name}</b>" if row.ward.code in most_left else row.ward.name
+                for row in self._chart_wards
+            ]
         )
-        self._count_axis.setRange(0, max([ward.estimated_excluded for ward in wards] + [1]))
+        self._count_axis.setRange(0, max([row.ward.estimated_excluded for row in wards] + [1]))
         self._count_axis.applyNiceNumbers()
         names = [ward.name for ward in report.wards_most_left_to_do(MOST_LEFT_TO_DO)]
         self._chart_view.setAccessibleDescription(
@@ -628,6 +639,18 @@ class DashboardPage(QWidget):
         }
         for key, text in figures.items():
             self._figures[key].setText(text)
+        for key, caption in self._at_end_captions(_at_end(report)).items():
+            self._captions[key].setText(caption)
+            self._figures[key].setAccessibleName(caption)
+
+    @staticmethod
+    def _at_end_captions(at_end: str) -> dict[str, str]:
+        """The captions of the lending figures counted at the end of the month (or on the day so far)."""
+        return {
+            "open_at_end": f"Loans open {at_end}",
+            "overdue_at_end": f"Loans overdue {at_end}",
+            "waiting_at_end": f"Residents on the waiting list {at_end}",
+        }
 
     def _bar_hovered(self, status: bool, index: int, _bar_set: QBarSet) -> None:
         if status and 0 <= index < len(self._chart_wards):
@@ -642,7 +665,7 @@ class DashboardPage(QWidget):
         month, reports = self.month, self._services.reports
 
         def write(out: Path) -> None:
-            reports.save_monthly_pdf(month, out)
+            reports.save_monthly(month, out)
 
         return Printable(
             f"the monthly report for {month_text(month)}", f"monthly-report-{month:%Y-%m}.pdf", write

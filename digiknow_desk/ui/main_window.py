@@ -38,6 +38,18 @@ from digiknow_desk.ui.waitlist_page import WaitingListPage
 from digiknow_desk.ui.welcome import WelcomeChoice, WelcomeDialog
 
 SCAN_SHORTCUT = "F2"
+# Each area's letter in the Go menu (Alt+G, then the letter), unique there: S is the scan box's.
+GO_MENU_LETTERS = {
+    "Desk": "d",
+    "Inventory": "i",
+    "Residents": "r",
+    "Loans": "l",
+    "Waiting list": "w",
+    "Sessions": "e",
+    "Champions": "c",
+    "Dashboard": "h",
+    "Settings": "t",
+}
 
 
 def ask_yes_no(parent: QWidget | None, title: str, question: str) -> bool:
@@ -106,7 +118,7 @@ class MainWindow(QMainWindow):
         # A new inclusion rule moves statuses, and the champions' periods move their warnings.
         self._settings.inclusion_rule_saved.connect(lambda _changed: self._refresh_pages())
         self._settings.champion_rules_saved.connect(self._champions.refresh)
-        # New ward populations or excluded share move the Dashboard's estimate.
+        # New ward populations or excluded rate move the Dashboard's estimate.
         self._settings.wards_saved.connect(self._dashboard.refresh)
         # A background import may end after staff have left Settings: the status bar tells them.
         self._settings.postcode_import_finished.connect(self._show_notice)
@@ -172,7 +184,9 @@ class MainWindow(QMainWindow):
         go_menu = self.menuBar().addMenu("&Go")
         self._action(go_menu, "&Scan box", SCAN_SHORTCUT, self.focus_scan_box)
         for number, (title, _page) in enumerate(self._areas, start=1):
-            self._action(go_menu, f"&{title}", f"Ctrl+{number}", partial(self.show_area, number - 1))
+            at = title.lower().index(GO_MENU_LETTERS[title])
+            text = f"{title[:at]}&{title[at:]}"
+            self._action(go_menu, text, f"Ctrl+{number}", partial(self.show_area, number - 1))
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&Welcome…", "", self.show_welcome)
 

@@ -1,5 +1,5 @@
 """Settings: the venues where the scheme works, the lending rules, who counts as digitally included, the ward
-populations and the excluded share behind the monthly report's estimate, how long Digital Champions' training
+populations and the excluded rate behind the monthly report's estimate, how long Digital Champions' training
 and DBS checks last, and the postcode-to-ward table."""
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -49,7 +50,6 @@ from digiknow_desk.domain.devices import DeviceType
 from digiknow_desk.domain.errors import ValidationError
 from digiknow_desk.domain.inclusion import InclusionRule
 from digiknow_desk.domain.postcodes import ImportSummary
-from digiknow_desk.domain.reports import check_excluded_rate
 from digiknow_desk.domain.skills import LIFE_AREAS, SkillLevel
 from digiknow_desk.domain.venues import Venue, VenueDraft, Ward
 from digiknow_desk.services.wards import estimated_excluded
@@ -285,15 +285,15 @@ ConfirmClear = Callable[[QWidget], bool]
 """(parent) -> whether staff really want to empty the postcode-to-ward table."""
 
 # The letter each device type's loan period is reached by (Alt+letter). A, E, S, F, G and H are taken
-# on this page or in the main window. Every letter that reads naturally is then taken, so of the inclusion
-# rule and champions' fields only the first of each group and the rule's Save have one; Tab reaches the rest.
+# on this page or in the main window. Every letter that reads naturally is then taken (only J, Q and Z are
+# left), so of the inclusion rule's, the ward estimate's and the champions' fields only the first of each
+# group and the Save buttons have one, and the ward estimate's two take D and P from the phone and data SIM
+# loan periods; Tab reaches the rest.
 _TYPE_MNEMONICS = {
     DeviceType.TABLET: "t",
     DeviceType.LAPTOP: "l",
     DeviceType.CHROMEBOOK: "c",
-    DeviceType.PHONE: "p",
     DeviceType.MIFI: "m",
-    DeviceType.DATA_SIM: "d",
     DeviceType.ACCESSORY: "y",
 }
 _SPIN_MAXIMUM = 999  # wide on purpose: the lending service says what is allowed, and why
@@ -356,7 +356,7 @@ class SettingsPage(QWidget):
     inclusion_rule_saved = Signal(int)  # how many residents' statuses the new rule changed
     inclusion_rule_failed = Signal(str)  # why the rule was not saved, in words
     champion_rules_saved = Signal()
-    wards_saved = Signal()  # new ward populations or excluded share: the monthly report's estimate changed
+    wards_saved = Signal()  # new ward populations or excluded rate: the monthly report's estimate changed
     postcode_import_finished = Signal(str)  # what the import did, or why it failed, in words
 
     def __init__(
@@ -708,7 +708,7 @@ class SettingsPage(QWidget):
             self._inclusion_message.setText("The rule was not saved: correct the values marked Problem.")
             fields.get(next(iter(problems)), self._foundation).setFocus()
 
-    # Ward populations and the excluded share
+    # Ward populations and the excluded rate
 
     @property
     def ward_model(self) -> WardPopulationModel:
@@ -719,9 +719,9 @@ class SettingsPage(QWidget):
         return self._ward_table
 
     @property
-    def excluded_share_box(self) -> QDoubleSpinBox:
-        """The excluded share, in percent."""
-        return self._excluded_share
+    def excluded_rate_box(self) -> QDoubleSpinBox:
+        """The excluded rate, in percent."""
+        return self._excluded_rate
 
     @property
     def population_source_field(self) -> QLineEdit:
@@ -740,21 +740,18 @@ class SettingsPage(QWidget):
         return self._ward_problems[name].text().removeprefix(PROBLEM_PREFIX)
 
     def save_wards(self) -> bool:
-        """Save the excluded share and the table's populations with their source, all or nothing; False,
+        """Save the excluded rate and the table's populations with their source, all or nothing; False,
         with the reasons under the fields, if refused."""
-        share = self._excluded_share.value()
+        percent = self._excluded_rate.value()
         # Unchanged, the saved rate stays as it is (a rate set from the command line may have more decimals).
-        rate = self._saved_rate if share == self._shown_share else round(share / 100, 4)
-        if problem := check_excluded_rate(rate):
-            self._show_ward_problems({"excluded_rate": problem})
-            return False
-        wards = self._services.wards
+        rate = self._saved_rate if percent == self._shown_percent else round(percent / 100, 4)
         try:
-            wards.set_populations(self._ward_model.populations(), self._population_source.text())
+            self._services.wards.save_estimate(
+                self._ward_model.populations(), self._population_source.text(), rate
+            )
         except ValidationError as error:
             self._show_ward_problems(error.problems)
             return False
-        wards.set_excluded_rate(rate)
         self._show_wards()
         self._wards_message.setText("Saved. The monthly report estimates the digitally excluded from these.")
         self._scroll.ensureWidgetVisible(self._wards_message)
@@ -762,34 +759,38 @@ class SettingsPage(QWidget):
         return True
 
     def _build_wards(self) -> QGroupBox:
-        box = QGroupBox("Ward populations and the excluded share")
+        box = QGroupBox("Ward populations and the excluded rate")
         intro = QLabel(
             "The monthly report measures residents included against an estimate of the digitally excluded: "
-            "each ward's population times the excluded share. Enter new population estimates when they are "
+            "each ward's population times the excluded rate. Enter new population estimates when they are "
             "published, with where they come from: reports cite the source."
         )
         intro.setWordWrap(True)
-        self._excluded_share = QDoubleSpinBox()
-        self._excluded_share.setRange(0.0, 100.0)  # wide on purpose: the service says what is allowed
-        self._excluded_share.setDecimals(1)
-        self._excluded_share.setSingleStep(0.5)
-        self._excluded_share.setSuffix(" %")
-        self._excluded_share.setAccessibleName("Share of residents digitally excluded, in percent")
+        self._excluded_rate = QDoubleSpinBox()
+        self._excluded_rate.setRange(0.0, 100.0)  # wide on purpose: the service says what is allowed
+        self._excluded_rate.setDecimals(1)
+        self._excluded_rate.setSingleStep(0.5)
+        self._excluded_rate.setSuffix(" %")
+        self._excluded_rate.setAccessibleName("Excluded rate, in percent")
         self._population_source = QLineEdit()
         self._population_source.setAccessibleName("Source of the ward populations")
         self._population_source.setPlaceholderText("e.g. ONS mid-2023 population estimates")
         self._ward_problems = {name: problem_label() for name in ("excluded_rate", "source", "populations")}
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)  # the source line grows
-        for caption_text, name, field in (
-            ("Share of residents digitally excluded:", "excluded_rate", self._excluded_share),
-            ("Source of the populations:", "source", self._population_source),
+        left, full_width = Qt.AlignmentFlag.AlignLeft, Qt.AlignmentFlag(0)
+        for caption_text, name, field, alignment in (
+            ("Exclu&ded rate:", "excluded_rate", self._excluded_rate, left),
+            ("Source of the populations:", "source", self._population_source, full_width),
         ):
             caption = QLabel(caption_text)
             caption.setBuddy(field)
+            problem = self._ward_problems[name]
+            # The problem takes the row's width, so it is not wrapped into the rate box's width and cut off.
+            problem.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
             cell = QVBoxLayout()
-            cell.addWidget(field)
-            cell.addWidget(self._ward_problems[name])
+            cell.addWidget(field, 0, alignment)
+            cell.addWidget(problem)
             form.addRow(caption, cell)
         self._ward_model = WardPopulationModel(self)
         self._ward_table = QTableView()
@@ -806,8 +807,8 @@ class SettingsPage(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(WardPopulationModel.NAME, QHeaderView.ResizeMode.Stretch)
         self._ward_totals = _words_label("Borough totals")
-        save = QPushButton("Save populations and share")
-        save.setAccessibleName("Save the ward populations and excluded share")
+        save = QPushButton("Save &populations and rate")
+        save.setAccessibleName("Save the ward populations and excluded rate")
         save.clicked.connect(self.save_wards)
         self._wards_message = _words_label("Ward populations saved or not")
         row = QHBoxLayout()
@@ -820,15 +821,15 @@ class SettingsPage(QWidget):
         layout.addWidget(self._ward_problems["populations"])
         layout.addWidget(self._ward_totals)
         layout.addLayout(row)
-        self._excluded_share.valueChanged.connect(self._show_ward_totals)
+        self._excluded_rate.valueChanged.connect(self._show_ward_totals)
         self._ward_model.dataChanged.connect(self._show_ward_totals)
         return box
 
     def _show_wards(self) -> None:
         wards = self._services.wards
         self._saved_rate = wards.excluded_rate()
-        self._excluded_share.setValue(self._saved_rate * 100)
-        self._shown_share = self._excluded_share.value()  # as the box rounds it
+        self._excluded_rate.setValue(self._saved_rate * 100)
+        self._shown_percent = self._excluded_rate.value()  # as the box rounds it
         self._population_source.setText(wards.population_source())
         self._population_source.setCursorPosition(0)  # a long source shows its start
         self._ward_model.set_wards(wards.wards())
@@ -850,18 +851,18 @@ class SettingsPage(QWidget):
         )
 
     def _show_ward_totals(self) -> None:
-        share = self._excluded_share.value()
+        percent = self._excluded_rate.value()
         populations = self._ward_model.populations().values()
-        excluded = sum(estimated_excluded(population, share / 100) for population in populations)
+        excluded = sum(estimated_excluded(population, percent / 100) for population in populations)
         self._ward_totals.setText(
-            f"Borough population: {sum(populations):,}. Estimated digitally excluded at {share:.1f}%: "
+            f"Borough population: {sum(populations):,}. Estimated digitally excluded at {percent:.1f}%: "
             f"{excluded:,} residents."
         )
 
     def _show_ward_problems(self, problems: dict[str, str]) -> None:
         """Show each problem under its field (every ward's under the table) and focus the first."""
         fields: dict[str, QWidget] = {
-            "excluded_rate": self._excluded_share,
+            "excluded_rate": self._excluded_rate,
             "source": self._population_source,
             "populations": self._ward_table,
         }

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from digiknow_desk.app import main
+from digiknow_desk.domain.reports import check_excluded_rate
+from digiknow_desk.services.wards import SHIPPED_SOURCE
 
 
 @pytest.fixture(autouse=True)
@@ -130,10 +132,15 @@ def test_a_ward_population_and_the_excluded_rate_are_changed_with_their_source(c
         "Borough population: 294,197 (source: ONS small-area population estimates (2022 wards), via Open "
         "Innovations).\nEstimated digitally excluded at 13%: 38,246 residents.\n"
     )
-    out = cli.ok("wards", "population", "E05000779", "13020", "--source", "ONS mid-2024 estimates")
+    # One ward's new figure from a new source would relabel all 21 wards: refused.
+    assert cli.refused("wards", "population", "E05000779", "13020", "--source", "ONS mid-2024 estimates") == (
+        "error: A new source needs all 21 wards' populations from it; to correct one ward, give the source "
+        f"already recorded: {SHIPPED_SOURCE}\n"
+    )
+    out = cli.ok("wards", "population", "E05000779", "13020", "--source", SHIPPED_SOURCE)
     assert out.splitlines()[:2] == [
         "Saved 1 ward population.",
-        "Borough population: 294,410 (source: ONS mid-2024 estimates).",
+        f"Borough population: 294,410 (source: {SHIPPED_SOURCE}).",
     ]
     out = cli.ok("wards", "excluded-rate", "15.5")
     assert out.splitlines()[-1] == "Estimated digitally excluded at 15.5%: 45,632 residents."
@@ -146,13 +153,13 @@ def test_bad_populations_and_rates_are_refused_and_change_nothing(cli: Cli, tmp_
         "error: Manor: give the population as a whole number between 1 and 500,000 (0 is not one).\n"
         "error: Say where the populations come from, e.g. 'ONS mid-2023 estimates': reports cite it.\n"
     )
-    assert cli.refused("wards", "excluded-rate", "150") == (
-        "error: Give the excluded share as a percentage between 0 and 100, such as 13.\n"
-    )
+    assert cli.refused("wards", "excluded-rate", "150") == f"error: {check_excluded_rate(1.5)}\n"
     source = tmp_path / "populations.csv"
     source.write_text("ward_code,population\nE05000793,14001\nE05000800,10\n", encoding="utf-8")
     assert cli.refused("wards", "populations", str(source), "--source", "Council estimate") == (
         "error: E05000800 is not the ONS code of any of Stockport's 21 wards.\n"
+        "error: A new source needs all 21 wards' populations from it; to correct one ward, give the source "
+        f"already recorded: {SHIPPED_SOURCE}\n"
     )
     assert "Estimated digitally excluded at 13%: 38,246 residents." in cli.ok("wards", "excluded-rate")
 
@@ -160,10 +167,22 @@ def test_bad_populations_and_rates_are_refused_and_change_nothing(cli: Cli, tmp_
 def test_populations_from_a_csv(cli: Cli, tmp_path: Path) -> None:
     source = tmp_path / "populations.csv"
     source.write_text('ward_code,population\nE05000793,14001\ne05000794,"12,000"\n', encoding="utf-8")
-    out = cli.ok("wards", "populations", str(source), "--source", "Council estimate 2026")
+    out = cli.ok("wards", "populations", str(source), "--source", SHIPPED_SOURCE)
     assert out.splitlines()[:2] == [  # 294,197 + 147 for Manor - 700 for Marple North
         "Saved 2 ward populations.",
-        "Borough population: 293,644 (source: Council estimate 2026).",
+        f"Borough population: 293,644 (source: {SHIPPED_SOURCE}).",
     ]
     wards = json.loads(cli.ok("wards", "list", "--json"))
     assert {"code": "E05000794", "name": "Marple North", "population": 12000} in wards
+    # New estimates for every ward may come from a new source.
+    every_ward = tmp_path / "all-wards.csv"
+    rows = [
+        f"{ward['code']},{int(str(ward['population'])) + 100}"
+        for ward in json.loads(cli.ok("wards", "list", "--json"))
+    ]
+    every_ward.write_text("ward_code,population\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    out = cli.ok("wards", "populations", str(every_ward), "--source", "ONS mid-2024 estimates")
+    assert out.splitlines()[:2] == [
+        "Saved 21 ward populations.",
+        "Borough population: 295,744 (source: ONS mid-2024 estimates).",
+    ]

@@ -13,7 +13,6 @@ import pytest
 
 from digiknow_desk.app import main
 
-THIS_MONTH = date.today().replace(day=1)
 LEVELS_ALONE = [
     flag
     for area in ("foundation", "communicating", "handling-information", "transacting", "problem-solving")
@@ -31,6 +30,7 @@ def desk_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 class Cli:
     def __init__(self, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
         self.db, self._capsys = db, capsys
+        self.month = date.today().replace(day=1)  # the month the records are made in
 
     def run(self, *args: str) -> tuple[int, str, str]:
         code = main(["digiknow-desk", "--db", str(self.db), *args])
@@ -73,12 +73,11 @@ def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
 
 def test_the_report_is_written_as_pdf_and_csv_with_a_summary(cli: Cli, tmp_path: Path) -> None:
     pdf, table = tmp_path / "report.pdf", tmp_path / "report.csv"
-    out = cli.ok(
-        "report", "monthly", "--month", f"{THIS_MONTH:%Y-%m}", "--out", str(pdf), "--csv", str(table)
-    )
-    name = f"{THIS_MONTH:%B %Y}"
+    out = cli.ok("report", "monthly", "--month", f"{cli.month:%Y-%m}", "--out", str(pdf), "--csv", str(table))
+    name = f"{cli.month:%B %Y}"
     assert out.splitlines()[0] == f"Saved the monthly report for {name} to {pdf} and its figures to {table}."
-    assert out.splitlines()[1].startswith(f"Digitally included at the end of {name}: 5, 0.0% of the way")
+    today = f"{date.today().day} {name} (the month so far)"
+    assert out.splitlines()[1].startswith(f"Digitally included at {today}: 5, 0.0% of the way")
     document = pypdfium2.PdfDocument(str(pdf))
     try:
         assert len(document) >= 5
@@ -89,7 +88,7 @@ def test_the_report_is_written_as_pdf_and_csv_with_a_summary(cli: Cli, tmp_path:
     with table.open(encoding="utf-8-sig", newline="") as stream:
         rows = list(csv.reader(stream))
     assert rows[0] == ["section", "figure", "breakdown", "value"]
-    assert ["Summary", f"Residents digitally included at the end of {name}", "", "5"] in rows
+    assert ["Summary", f"Residents digitally included at {date.today().day} {name}", "", "5"] in rows
     # A partner's name that starts like a formula is kept as text a spreadsheet will not run.
     sources = [row for row in rows if row[2].endswith('HYPERLINK("http://example.com")')]
     assert sources and all(row[2].startswith("'=") for row in sources)
@@ -99,7 +98,7 @@ def test_the_report_is_written_as_pdf_and_csv_with_a_summary(cli: Cli, tmp_path:
 def test_the_json_holds_the_figures_with_small_counts_withheld(cli: Cli, tmp_path: Path) -> None:
     figures = json.loads(
         cli.ok(
-            "report", "monthly", "--month", f"{THIS_MONTH:%Y-%m}", "--out", str(tmp_path / "r.pdf"), "--json"
+            "report", "monthly", "--month", f"{cli.month:%Y-%m}", "--out", str(tmp_path / "r.pdf"), "--json"
         )
     )
     headline = figures["headline"]
@@ -108,12 +107,12 @@ def test_the_json_holds_the_figures_with_small_counts_withheld(cli: Cli, tmp_pat
     assert figures["lending"]["issued"] == "fewer than 5"  # one tablet
     edgeley = next(ward for ward in figures["wards"] if ward["code"] == "E05000788")
     assert (edgeley["included"], edgeley["supported"]) == (5, 6)
-    assert figures["month"] == f"{THIS_MONTH:%Y-%m}"
+    assert figures["month"] == f"{cli.month:%Y-%m}"
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
 
 
 def test_without_a_month_the_report_is_last_months(cli: Cli, tmp_path: Path) -> None:
-    last_month = (THIS_MONTH - timedelta(days=1)).replace(day=1)
+    last_month = (cli.month - timedelta(days=1)).replace(day=1)
     figures = json.loads(cli.ok("report", "monthly", "--out", str(tmp_path / "r.pdf"), "--json"))
     assert figures["month"] == f"{last_month:%Y-%m}"
     assert figures["headline"]["included"] == 0  # everything happened this month
@@ -125,4 +124,9 @@ def test_a_bad_month_or_folder_is_refused_and_writes_nothing(cli: Cli, tmp_path:
     code, out, err = cli.run("report", "monthly", "--out", str(tmp_path / "missing" / "r.pdf"))
     assert (code, out) == (1, "")
     assert err == f"error: The folder {tmp_path / 'missing'} does not exist; choose another place to save.\n"
+    # A CSV that cannot be saved is refused before the PDF is written, so neither is.
+    code, out, err = cli.run(
+        "report", "monthly", "--out", str(tmp_path / "r.pdf"), "--csv", str(tmp_path / "missing" / "r.csv")
+    )
+    assert (code, out) == (1, "")
     assert list(tmp_path.glob("*.pdf")) == []

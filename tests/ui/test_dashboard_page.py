@@ -238,12 +238,13 @@ def test_the_ward_chart_shows_included_and_left_to_do(page: DashboardPage, qtbot
     # Each bar is the ward's estimated excluded: 30 in the five big wards, 10 elsewhere.
     for number, name in enumerate(names):
         assert included[number] + left[number] + most_left[number] == (30 if name in BIG_NAMES else 10)
-    # The five big wards have most left to do; Edgeley's 6 included leave it 24.
+    # The five big wards have most left to do (Edgeley's 6 included leave it 24).
     assert [name for number, name in enumerate(names) if most_left[number]] == BIG_NAMES
-    assert (included[edgeley], left[edgeley], most_left[edgeley]) == (6, 0, 24)
-    # Davenport's 2 included are withheld: no bar of their own, the whole bar is left to do.
+    # Davenport's 2 included are withheld, and so are Edgeley's 6 (or 8 included in all, less Edgeley's 6,
+    # would give the 2 away): neither has a bar of its own, the whole bar is left to do.
     assert (included[davenport], left[davenport], most_left[davenport]) == (0, 10, 0)
-    assert sum(included) == 6
+    assert (included[edgeley], left[edgeley], most_left[edgeley]) == (0, 0, 30)
+    assert sum(included) == 0
 
     # The category axis lists the wards from the top, the five with most left to do in bold.
     axis = page.chart.axes(Qt.Orientation.Vertical)[0]
@@ -272,7 +273,11 @@ def test_the_chart_has_a_name_and_its_figures_in_words(
         for row in range(model.rowCount())
     }
     assert len(rows) == 21
-    assert rows["Edgeley and Cheadle Heath"] == ["6", "24", "30"]
+    assert rows["Edgeley and Cheadle Heath"] == [
+        "–",
+        "–",
+        "30",
+    ]  # withheld so that the 2 cannot be worked out
     assert rows["Davenport and Cale Green"] == ["fewer than 5", "–", "10"]  # 8 left would give the 2 away
     assert rows["Manor"] == ["0", "30", "30"]
     edgeley = next(
@@ -372,3 +377,31 @@ def test_tab_reaches_every_control(page: DashboardPage, qtbot: QtBot) -> None:
 
     page.findChild(QTabWidget).setCurrentIndex(1)  # the Table tab: the chart's figures in rows
     assert page.findChild(QTableView) in reached_by_tab()
+
+
+def test_no_wards_number_included_can_be_worked_out_from_the_headline(
+    page: DashboardPage, qtbot: QtBot
+) -> None:
+    choose(page, qtbot, FEBRUARY)
+    model = page.ward_model
+    cells = [model.index(row, WardTableModel.INCLUDED).data() for row in range(model.rowCount())]
+    total = int(page.figure_text("included"))  # 8: E1-E6, D1, D2
+    shown = sum(int(cell) for cell in cells if cell.isdigit())
+    withheld = sorted(cell for cell in cells if not cell.isdigit())
+
+    assert withheld == ["fewer than 5", "–"]  # Davenport's 2 and Edgeley's 6
+    # The 8 less the 0 shown could be any of 1 to 4 in Davenport and the rest, 5 or more, in Edgeley.
+    splits = [(small, total - shown - small) for small in range(1, 5) if total - shown - small >= 5]
+    assert splits == [(1, 7), (2, 6), (3, 5)]
+
+
+def test_figures_for_this_month_are_counted_to_today(page: DashboardPage, qtbot: QtBot) -> None:
+    assert page.month == MARCH  # the clock says 14 March
+    assert page.caption_text("included") == "Included since the start, on 14 March"
+    assert page.caption_text("open_at_end") == "Loans open on 14 March"
+    assert page.caption_text("waiting_at_end") == "Residents on the waiting list on 14 March"
+
+    choose(page, qtbot, FEBRUARY)
+    assert page.caption_text("included") == "Included since the start, at the end of the month"
+    assert page.caption_text("overdue_at_end") == "Loans overdue at the end of the month"
+    assert page.status_text.startswith("February 2026, as at ")

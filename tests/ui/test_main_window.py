@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QStackedWidget, QWidget
+from PySide6.QtWidgets import QApplication, QMenu, QStackedWidget, QWidget
 from pytestqt.qtbot import QtBot
 
 from digiknow_desk.app import Services, open_services
@@ -123,6 +123,31 @@ def test_keyboard_reaches_each_area(services: Services, tasks: TaskRunner, qtbot
     for number, area in reversed(list(enumerate(areas, start=1))):
         shortcuts[f"Ctrl+{number}"].trigger()
         assert window.current_area() == area
+
+
+def test_each_go_menu_item_has_its_own_alt_letter(
+    services: Services, tasks: TaskRunner, qtbot: QtBot
+) -> None:
+    window = make_window(services, tasks, qtbot)
+    menus = {action.text(): action.menu() for action in window.menuBar().actions()}
+    assert list(menus) == ["&File", "&Go", "&Help"]
+    go_menu = menus["&Go"]
+    assert isinstance(go_menu, QMenu)
+    texts = [action.text() for action in go_menu.actions()]
+    assert texts == [
+        "&Scan box",
+        "&Desk",
+        "&Inventory",
+        "&Residents",
+        "&Loans",
+        "&Waiting list",
+        "S&essions",
+        "&Champions",
+        "Das&hboard",
+        "Se&ttings",
+    ]
+    letters = [text[text.index("&") + 1].lower() for text in texts]
+    assert len(set(letters)) == len(letters), letters
 
 
 def test_empty_database_is_recognised(services: Services, tasks: TaskRunner, qtbot: QtBot) -> None:

@@ -1,5 +1,5 @@
 """Settings: the venues table and form, the lending rules, who counts as digitally included, the ward
-populations and the excluded share, champions' training and DBS rules, and the postcode-to-ward table."""
+populations and the excluded rate, champions' training and DBS rules, and the postcode-to-ward table."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from digiknow_desk.app import Services
 from digiknow_desk.domain.champions import ChampionRules
 from digiknow_desk.domain.devices import DeviceDraft, DeviceType
 from digiknow_desk.domain.inclusion import InclusionRule, InclusionStatus
+from digiknow_desk.domain.reports import check_excluded_rate
 from digiknow_desk.domain.residents import ConsentPurpose, ResidentDraft
 from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheckDraft
 from digiknow_desk.domain.venues import VenueDraft
@@ -139,8 +140,8 @@ def test_every_control_has_a_name_and_the_alt_keys_do_not_clash(
     texts += [b.text() for b in page.findChildren(QAbstractButton)]
     texts += [box.title() for box in page.findChildren(QGroupBox)]
     letters = [match.group(1).lower() for text in texts if (match := re.search(r"&(\w)", text))]
-    # The venue, rules and postcode buttons, the nine lending rules, and the inclusion rule's two fields
-    # and Save, and the first of the champions' rules.
+    # The venue, rules and postcode buttons, eight of the lending rules, the inclusion rule's two fields
+    # and Save, the ward estimate's first field and Save, and the first of the champions' rules.
     assert len(letters) == 19
     assert len(set(letters)) == len(letters), letters
     assert not set(letters) & WINDOW_MNEMONICS
@@ -359,7 +360,7 @@ def test_a_rule_outside_the_limits_is_refused_beside_its_field(
     assert services.inclusion.rule() == InclusionRule()
 
 
-# Ward populations and the excluded share
+# Ward populations and the excluded rate
 
 BRAMHALL_NORTH, MANOR = "E05000779", "E05000793"
 
@@ -392,12 +393,12 @@ def test_ward_model_passes_the_model_tester_and_only_populations_are_edited(
     assert model.data(model.index(0, WardPopulationModel.POPULATION)) == "13,100"
 
 
-def test_the_populations_share_and_source_are_shown_with_the_borough_totals(
+def test_the_populations_rate_and_source_are_shown_with_the_borough_totals(
     qtbot: QtBot, services: Services, tasks: TaskRunner
 ) -> None:
     page = make_page(services, tasks, qtbot)
-    assert page.excluded_share_box.value() == 13.0
-    assert page.excluded_share_box.text() == "13.0 %"
+    assert page.excluded_rate_box.value() == 13.0
+    assert page.excluded_rate_box.text() == "13.0 %"
     assert page.population_source_field.text() == services.wards.population_source()
     assert page.ward_model.populations() == {ward.code: ward.population for ward in services.wards.wards()}
     assert page.ward_totals == (
@@ -405,30 +406,30 @@ def test_the_populations_share_and_source_are_shown_with_the_borough_totals(
     )
     # The totals follow the form as it is edited, before anything is saved.
     set_population(page, BRAMHALL_NORTH, 12_807 + 1_000)
-    page.excluded_share_box.setValue(10)
+    page.excluded_rate_box.setValue(10)
     assert page.ward_totals == (
         "Borough population: 295,197. Estimated digitally excluded at 10.0%: 29,518 residents."
     )
     assert services.wards.excluded_rate() == 0.13
 
 
-def test_new_populations_and_share_are_saved_and_read_back(
+def test_new_populations_and_rate_are_saved_and_read_back(
     qtbot: QtBot, services: Services, tasks: TaskRunner
 ) -> None:
     page = make_page(services, tasks, qtbot)
     set_population(page, BRAMHALL_NORTH, 13_020)
     set_population(page, MANOR, 14_001)
-    page.excluded_share_box.setValue(15.5)
+    page.excluded_rate_box.setValue(15.5)
     page.population_source_field.setText("ONS mid-2023 ward population estimates")
     with qtbot.waitSignal(page.wards_saved):
-        button(page, "Save the ward populations and excluded share").click()
+        button(page, "Save the ward populations and excluded rate").click()
     assert page.wards_message == "Saved. The monthly report estimates the digitally excluded from these."
     saved = {ward.code: ward.population for ward in services.wards.wards()}
     assert (saved[BRAMHALL_NORTH], saved[MANOR]) == (13_020, 14_001)
     assert services.wards.excluded_rate() == 0.155
     assert services.wards.population_source() == "ONS mid-2023 ward population estimates"
     again = make_page(services, tasks, qtbot)
-    assert again.excluded_share_box.value() == 15.5
+    assert again.excluded_rate_box.value() == 15.5
     assert again.ward_model.populations() == saved
 
 
@@ -470,29 +471,58 @@ def test_bad_values_are_refused_beside_their_fields_and_nothing_is_saved(
     assert (saved[BRAMHALL_NORTH], saved[MANOR]) == (13_500, 13_900)
 
 
-def test_an_excluded_share_of_0_is_refused_and_saves_no_population(
+def test_an_excluded_rate_of_0_is_refused_and_saves_no_population(
     qtbot: QtBot, services: Services, tasks: TaskRunner
 ) -> None:
     page = make_page(services, tasks, qtbot)
     page.show()
-    page.excluded_share_box.setValue(0)
+    page.excluded_rate_box.setValue(0)
     set_population(page, MANOR, 14_000)
     assert page.save_wards() is False
-    assert page.wards_problem("excluded_rate") == (
-        "Give the excluded share as a percentage between 0 and 100, such as 13."
-    )
-    assert page.excluded_share_box.accessibleDescription() == page.wards_problem("excluded_rate")
-    assert page.focusWidget() is page.excluded_share_box
+    assert page.wards_problem("excluded_rate") == check_excluded_rate(0.0)
+    assert page.excluded_rate_box.accessibleDescription() == page.wards_problem("excluded_rate")
+    assert page.focusWidget() is page.excluded_rate_box
     assert services.wards.excluded_rate() == 0.13
     assert {ward.code: ward.population for ward in services.wards.wards()}[MANOR] == 13_854
 
 
-def test_saving_populations_keeps_a_finer_share_set_elsewhere(
+def test_every_problem_with_the_estimate_is_shown_at_once(
+    qtbot: QtBot, services: Services, tasks: TaskRunner
+) -> None:
+    page = make_page(services, tasks, qtbot)
+    page.show()
+    page.excluded_rate_box.setValue(0)
+    page.population_source_field.setText("")
+    set_population(page, MANOR, 0)
+    assert page.save_wards() is False
+    assert page.wards_problem("excluded_rate") == check_excluded_rate(0.0)
+    assert page.wards_problem("source").startswith("Say where the populations come from")
+    assert page.wards_problem("populations").startswith("Manor: give the population as a whole number")
+    assert page.focusWidget() is page.excluded_rate_box  # the first field marked
+
+
+def test_the_rate_and_save_are_reached_with_alt_keys(
+    qtbot: QtBot, services: Services, tasks: TaskRunner
+) -> None:
+    page = make_page(services, tasks, qtbot)
+    page.show()
+    qtbot.waitExposed(page)
+    page.activateWindow()
+    qtbot.waitUntil(page.isActiveWindow)
+    QTest.keyClick(page, Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)  # Exclu&ded rate
+    qtbot.waitUntil(page.excluded_rate_box.hasFocus)
+    page.excluded_rate_box.setValue(14)
+    with qtbot.waitSignal(page.wards_saved):
+        QTest.keyClick(page, Qt.Key.Key_P, Qt.KeyboardModifier.AltModifier)  # Save &populations and rate
+    assert services.wards.excluded_rate() == 0.14
+
+
+def test_saving_populations_keeps_a_finer_rate_set_elsewhere(
     qtbot: QtBot, services: Services, tasks: TaskRunner
 ) -> None:
     services.wards.set_excluded_rate(0.1234)  # e.g. from the command line
     page = make_page(services, tasks, qtbot)
-    assert page.excluded_share_box.value() == 12.3
+    assert page.excluded_rate_box.value() == 12.3
     set_population(page, MANOR, 14_000)
     assert page.save_wards() is True
     assert services.wards.excluded_rate() == 0.1234
@@ -523,7 +553,7 @@ def test_a_population_is_typed_in_the_table_with_the_keyboard(
     assert QApplication.focusWidget() is table
     assert page.ward_totals.startswith("Borough population: 294,290.")
     QTest.keyClick(table, Qt.Key.Key_Tab)  # Tab leaves the table for the next control
-    assert QApplication.focusWidget() is button(page, "Save the ward populations and excluded share")
+    assert QApplication.focusWidget() is button(page, "Save the ward populations and excluded rate")
 
 
 # Digital Champions' training and DBS checks

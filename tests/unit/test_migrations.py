@@ -287,7 +287,7 @@ def test_opening_a_database_from_before_statuses_works_them_out_once(
         assert not pending
 
 
-def test_upgrading_0004_fills_in_the_session_days_and_skills_summaries_it_indexes(
+def test_upgrading_0004_fills_in_the_session_days_lengths_and_skills_summaries_it_indexes(
     database: Database, clock: FakeClock
 ) -> None:
     services = build_services(database, actor="Test Staff", clock=clock)
@@ -307,6 +307,7 @@ def test_upgrading_0004_fills_in_the_session_days_and_skills_summaries_it_indexe
             venue_id=None,
             champion_ids=(champion.id,),
             resident_references=(learner.reference,),
+            topics=frozenset({SkillArea.COMMUNICATING}),
         )
     )
     levels = {area: SkillLevel.ALONE for area in SkillArea} | {SkillArea.TRANSACTING: SkillLevel.WITH_HELP}
@@ -318,9 +319,12 @@ def test_upgrading_0004_fills_in_the_session_days_and_skills_summaries_it_indexe
     upgrade_to_head(database)
 
     with database.reader.connect() as connection:
-        kept = connection.execute(text("SELECT held_on, starts_at FROM session_champions")).one()
+        kept = connection.execute(text("SELECT held_on, starts_at, minutes FROM session_champions")).one()
+        attended = connection.execute(text("SELECT held_on FROM session_attendees")).scalar_one()
+        topic = connection.execute(text("SELECT held_on FROM session_topics")).scalar_one()
         summary = connection.execute(text("SELECT foundation, areas_alone FROM skills_checks")).one()
-    assert kept == (held_on.isoformat(), "14:15:00.000000")
+    assert kept == (held_on.isoformat(), "14:15:00.000000", 45)  # 0005 and 0007 fill them in
+    assert attended == topic == held_on.isoformat()
     assert summary == ("alone", 4)
     services = build_services(database, actor="Test Staff", clock=clock)
     month = SessionFilter(month=held_on, champion_id=champion.id)

@@ -6,6 +6,7 @@ import csv
 import ctypes
 import dataclasses
 import io
+import itertools
 import json
 import re
 import shutil
@@ -21,6 +22,7 @@ from digiknow_desk.domain.errors import DomainError
 from digiknow_desk.domain.inclusion import InclusionRule
 from digiknow_desk.domain.reports import (
     FEWER_THAN_5,
+    NOT_SHOWN,
     DeviceTally,
     Headline,
     LendingFigures,
@@ -30,6 +32,7 @@ from digiknow_desk.domain.reports import (
     SupportFigures,
     Tally,
     WardFigures,
+    published_group,
 )
 from digiknow_desk.reporting.monthly_report import (
     monthly_report_csv,
@@ -371,13 +374,16 @@ def test_the_ward_table_has_every_ward_and_the_five_with_most_left_to_do_stand_o
     pages = _pages(pdf)
     table_page = _page_with(pages, "By ward")
     most_left = {ward.name for ward in report.wards_most_left_to_do(5)}
+    # SMALL_WARD's 3 included is the only one withheld, so the smallest other, the 6 with no ward
+    # recorded, is withheld with it; neither row then shows what is left to do.
+    included = {SMALL_WARD: FEWER_THAN_5, "No ward recorded": "–"}
 
     for ward in report.wards:
-        left = "–" if ward.name == SMALL_WARD else f"{ward.left_to_do:,}"
-        reached = "–" if ward.percent_reached is None else f"{ward.percent_reached:.1f}%"
+        left = "–" if ward.name in included else f"{ward.left_to_do:,}"
+        reached = f"{100 * ward.supported / ward.estimated_excluded:.1f}%" if ward.estimated_excluded else "–"
         row = (
-            f"{ward.name} {ward.population:,} {ward.estimated_excluded:,} {_shown(ward.supported)} "
-            f"{_shown(ward.included)} {_shown(ward.loans)} {reached} {left}"
+            f"{ward.name} {ward.population:,} {ward.estimated_excluded:,} {ward.supported:,} "
+            f"{included.get(ward.name, f'{ward.included:,}')} {ward.loans:,} {reached} {left}"
         )
         assert row in pages[table_page]
         if ward.code is not None:
@@ -406,7 +412,11 @@ def test_lending_support_reach_and_trends_print_their_figures() -> None:
         "Loans issued 84",
         "Loan-months (devices out on loan, in months) 298.4",
         "Longest a device sat idle (days) 41",
-        "Average wait for a device (days) 18.5",
+        "Average days from joining the waiting list to a loan, for residents lent a device from it in "
+        "February 2026 18.5",
+        "Residents on the waiting list at the end of February 2026 27",
+        "Loans open at the end of February 2026 312",
+        "Data SIMs and MiFi devices lent in February 2026 31",
         "Tablet 41 152 9 5 0 12 219",
         "Volunteer hours (sessions, training and outreach) 252.0",
         "Handling information and content 58",
@@ -590,7 +600,7 @@ def test_the_json_holds_every_figure_of_every_record() -> None:
     exported = json.loads(json.dumps(monthly_report_json(report)))
 
     assert exported["month"] == "2026-02"
-    assert exported["period"] == {"first_day": "2026-02-01", "last_day": "2026-02-28"}
+    assert exported["period"] == {"first_day": "2026-02-01", "last_day": "2026-02-28", "so_far": False}
     assert exported["financial_year_start"] == "2025-04-01"
     assert exported["produced_at"] == PRODUCED.isoformat()
     assert (exported["database"], exported["rule"], exported["excluded_rate"]) == (
@@ -619,10 +629,14 @@ def test_the_json_holds_every_figure_of_every_record() -> None:
     assert exported["reach"]["priority_groups"][4]["share"] == 1.7
     for item, ward in zip(exported["wards"], report.wards, strict=True):
         for field in dataclasses.fields(ward):
-            assert item[field.name] == _expected(field.name, getattr(ward, field.name))
-        assert item["percent_reached"] == (
-            None if ward.percent_reached is None else round(ward.percent_reached, 1)
+            expected = _expected(field.name, getattr(ward, field.name))
+            if (ward.code, field.name) == (None, "included"):
+                expected = None  # withheld with SMALL_WARD's 3, the only other count withheld
+            assert item[field.name] == expected, (ward.name, field.name)
+        reached = (
+            round(100 * ward.supported / ward.estimated_excluded, 1) if ward.estimated_excluded else None
         )
+        assert item["percent_reached"] == reached
     assert sum(ward["most_left_to_do"] for ward in exported["wards"]) == 5
     for item, totals in zip(exported["trends"], report.trends, strict=True):
         assert item["month"] == f"{totals.month:%Y-%m}"
@@ -714,3 +728,200 @@ def test_a_count_from_1_to_4_draws_no_bar_whose_length_would_give_it_away() -> N
     assert _paths(monthly_report_pdf(hours, TEMPLATE), trends + 1) < _paths(
         small_pdf, trends + 1
     )  # hours are bars
+
+
+# Counts that add up to a published total
+
+
+@pytest.mark.parametrize(
+    ("counts", "published"),
+    [
+        ([], []),
+        ([120, 0, 35], [120, 0, 35]),  # nothing withheld
+        ([3, 0, 0], [FEWER_THAN_5, 0, 0]),  # the total gives away nothing the cell does not
+        ([3, 0, 40, 12, 12], [FEWER_THAN_5, 0, 40, NOT_SHOWN, 12]),  # one withheld: the smallest other too
+        ([2, 3, 50, 60], [FEWER_THAN_5, FEWER_THAN_5, 50, 60]),  # two withheld: 5 has four splits
+        ([3, 3, 3], [FEWER_THAN_5] * 3),  # withheld cells equal to each other
+        ([1, 1, 40, 60], [FEWER_THAN_5, FEWER_THAN_5, NOT_SHOWN, 60]),  # 2 could only be 1 and 1
+        ([4, 4, 70, 90], [FEWER_THAN_5, FEWER_THAN_5, NOT_SHOWN, 90]),  # 8 could only be 4 and 4
+        ([4, 5, 5], [FEWER_THAN_5, NOT_SHOWN, NOT_SHOWN]),  # 9 of a 4 and a dash no more than 5: 4 and 5
+        ([1, 5, 9], [FEWER_THAN_5, NOT_SHOWN, NOT_SHOWN]),  # 6 of a 1-4 and a 5 or more: 1 and 5
+    ],
+)
+def test_counts_adding_up_to_a_total_are_published_so_none_withheld_can_be_worked_out(
+    counts: list[int], published: list[int | str]
+) -> None:
+    assert published_group(counts) == published
+    cells = [value if isinstance(value, str) else f"{value:,}" for value in published]
+    assert _recoverable(sum(counts), cells) == ([0] if counts == [3, 0, 0] else [])
+
+
+def _recoverable(total: int, cells: list[str]) -> list[int]:
+    """The positions of withheld cells whose count the total less the cells shown pins down, trying every
+    count each could be: "fewer than 5" is 1 to 4; a dash is 5 or more, and no more than the smallest
+    count shown above 0 (or than the total)."""
+    numbers = [int(cell.replace(",", "")) for cell in cells if cell not in (FEWER_THAN_5, NOT_SHOWN)]
+    rest = total - sum(numbers)
+    hidden = [number for number, cell in enumerate(cells) if cell in (FEWER_THAN_5, NOT_SHOWN)]
+    ceiling = min((number for number in numbers if number > 0), default=rest)
+    ranges = [range(1, 5) if cells[n] == FEWER_THAN_5 else range(5, ceiling + 1) for n in hidden]
+    splits = [split for split in itertools.product(*ranges) if sum(split) == rest]
+    assert splits, "the counts behind the cells are one way to make the total"
+    return [hidden[n] for n in range(len(hidden)) if len({split[n] for split in splits}) == 1]
+
+
+def grouped_report() -> MonthlyReport:
+    """realistic_report with one count from 1 to 4 in every group that adds up to a published total: the
+    wards' supported, included and loans (against the headline and the loans issued), the age bands and
+    the referral sources (against the residents reached)."""
+    report = realistic_report()
+    wards = list(report.wards)
+    wards[2] = dataclasses.replace(wards[2], supported=4)
+    wards[5] = dataclasses.replace(wards[5], loans=2)
+    reach = dataclasses.replace(
+        report.reach,
+        age_bands=tuple(
+            Tally(band, n) for band, n in zip(AGE_BANDS, (3, 24, 77, 96, 104, 101, 15), strict=True)
+        ),
+        referral_sources=(
+            *report.reach.referral_sources[:4],
+            Tally("Stockport Libraries", 85),
+            Tally("Other partners", 2),
+        ),
+    )
+    return dataclasses.replace(
+        report,
+        wards=tuple(wards),
+        headline=dataclasses.replace(report.headline, supported=sum(ward.supported for ward in wards)),
+        lending=dataclasses.replace(report.lending, issued=sum(ward.loans for ward in wards)),
+        reach=reach,
+    )
+
+
+_GROUPS = ("supported", "included", "loans", "age_bands", "referral_sources")
+
+
+def _pdf_groups(report: MonthlyReport) -> dict[str, tuple[int, list[str]]]:
+    """Each group as the PDF prints it: (its total, its cells), read from the pages."""
+    pages = [page.replace(FEWER_THAN_5, "<5") for page in _pages(monthly_report_pdf(report, TEMPLATE))]
+    text = " ".join(pages)
+    wards, reach = pages[_page_with(pages, "By ward")], pages[_page_with(pages, "Who we reach")]
+
+    def cell(page: str, label: str, column: int) -> str:
+        found = re.search(re.escape(label) + rf" (?:\S+ ){{{column}}}(\S+)", page)
+        assert found, label
+        return found.group(1).replace("<5", FEWER_THAN_5)
+
+    def total(pattern: str) -> int:
+        found = re.search(pattern, text)
+        assert found, pattern
+        return int(found.group(1).replace(",", ""))
+
+    names = [ward.name for ward in report.wards]
+    reached = total(r"Residents reached in February 2026 ([\d,]+)")
+    return {
+        "supported": (
+            total(r"Residents supported since the scheme started ([\d,]+)"),
+            [cell(wards, name, 2) for name in names],
+        ),
+        "included": (
+            total(r"([\d,]+) Residents digitally included at"),
+            [cell(wards, name, 3) for name in names],
+        ),
+        "loans": (total(r"Loans issued ([\d,]+)"), [cell(wards, name, 4) for name in names]),
+        "age_bands": (reached, [cell(reach, band, 0) for band in AGE_BANDS]),
+        "referral_sources": (
+            reached,
+            [cell(reach, tally.label, 0) for tally in report.reach.referral_sources],
+        ),
+    }
+
+
+def _csv_groups(report: MonthlyReport) -> dict[str, tuple[int, list[str]]]:
+    rows = _csv_rows(monthly_report_csv(report, TEMPLATE))
+
+    def values(section: str, figure: str) -> list[str]:
+        return [row[3] for row in rows if row[:2] == [section, figure]]
+
+    def total(section: str, figure: str) -> int:
+        return int(*values(section, figure))
+
+    reached = total("Who we reach", "Residents reached in February 2026")
+    return {
+        "supported": (
+            total("Summary", "Residents supported since the scheme started"),
+            values("By ward", "Supported"),
+        ),
+        "included": (
+            total("Summary", "Residents digitally included at the end of February 2026"),
+            values("By ward", "Included"),
+        ),
+        "loans": (total("Lending", "Loans issued"), values("By ward", "Loans in February 2026")),
+        "age_bands": (reached, values("Who we reach", "Age: Residents")),
+        "referral_sources": (reached, values("Who we reach", "Referred by: Residents")),
+    }
+
+
+def _json_groups(report: MonthlyReport) -> dict[str, tuple[int, list[str]]]:
+    exported = json.loads(json.dumps(monthly_report_json(report)))
+
+    def cells(items: list[dict[str, Any]], key: str) -> list[str]:
+        return [NOT_SHOWN if item[key] is None else str(item[key]) for item in items]
+
+    reach = exported["reach"]
+    return {
+        "supported": (exported["headline"]["supported"], cells(exported["wards"], "supported")),
+        "included": (exported["headline"]["included"], cells(exported["wards"], "included")),
+        "loans": (exported["lending"]["issued"], cells(exported["wards"], "loans")),
+        "age_bands": (reach["residents"], cells(reach["age_bands"], "count")),
+        "referral_sources": (reach["residents"], cells(reach["referral_sources"], "count")),
+    }
+
+
+@pytest.mark.parametrize("read", [_pdf_groups, _csv_groups, _json_groups], ids=["pdf", "csv", "json"])
+def test_no_withheld_count_can_be_worked_out_from_a_total_and_the_counts_shown(read: Any) -> None:
+    report = grouped_report()
+    groups = read(report)
+
+    assert set(groups) == set(_GROUPS)
+    for name, (total, cells) in groups.items():
+        assert FEWER_THAN_5 in cells, name  # each group has a count from 1 to 4 to protect
+        assert _recoverable(total, cells) == [], (name, total, cells)
+    # The ward with 4 supported is joined by the smallest other (SMALL_WARD's 12), and what either
+    # supported reached is not shown; the age band of 3 by the next smallest band (15, "Prefer not to say").
+    supported = groups["supported"][1]
+    assert (supported[2], supported[16]) == (FEWER_THAN_5, NOT_SHOWN)
+    assert [n for n, cell in enumerate(groups["age_bands"][1]) if not cell[0].isdigit()] == [0, 6]
+
+
+# The month so far
+
+
+def test_a_report_made_before_its_month_is_over_says_it_runs_to_that_day() -> None:
+    report = realistic_report(produced_at=datetime(2026, 2, 26, 12, 0, tzinfo=UTC))
+    pages = _pages(monthly_report_pdf(report, TEMPLATE))
+    text = " ".join(pages)
+
+    for page in pages:
+        assert "Report period: 1 to 26 February 2026 (so far)" in page
+    assert f"{report.headline.included:,} Residents digitally included at 26 February 2026" in pages[0]
+    assert "Loans open at 26 February 2026 312" in text
+    assert "Residents on the waiting list at 26 February 2026 27" in text
+    assert "Month by month to 26 February 2026" in text
+    assert "end of February" not in text
+    rows = _csv_rows(monthly_report_csv(report, TEMPLATE))
+    assert ["About this report", "Report period", "", "1 to 26 February 2026 (so far)"] in rows
+    assert ["Summary", "Residents digitally included at 26 February 2026", "", "2271"] in rows
+    exported = monthly_report_json(report)
+    assert exported["period"] == {"first_day": "2026-02-01", "last_day": "2026-02-26", "so_far": True}
+
+
+def test_a_report_made_after_its_month_runs_to_its_end() -> None:
+    report = realistic_report(produced_at=datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    text = " ".join(_pages(monthly_report_pdf(report, TEMPLATE)))
+
+    assert "Report period: 1 to 28 February 2026 Page" in text
+    assert "so far" not in text
+    assert "Loans open at the end of February 2026 312" in text
+    assert "Month by month to the end of February 2026" in text
+    assert monthly_report_json(report)["period"]["so_far"] is False

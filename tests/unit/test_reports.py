@@ -415,3 +415,52 @@ def test_the_dashboard_shows_the_same_figures_as_the_report(borough: Borough) ->
             support.new_residents,
         )
         assert dashboard.volunteer_hours == pytest.approx(support.volunteer_hours)
+
+
+def test_a_loan_recorded_late_does_not_count_its_resident_twice(services: Services, clock: FakeClock) -> None:
+    # Own connection; a tablet lent 5 Jan (included), back 1 Feb (supported); then on 3 Feb a laptop is
+    # recorded as lent on 25 Jan. She was included from 5 January throughout.
+    b = Borough(services, clock)
+    b.resident("Z", at(1, 2), ward_code=EDGELEY)
+    levels = dict.fromkeys(SkillArea, SkillLevel.ALONE)
+    b.when(at(1, 3))
+    services.skills.record(
+        b.residents["Z"].reference,
+        SkillsCheckDraft(levels=levels, checked_on=b.today(), own_device=False, own_connection=True),
+    )
+    services.inventory.add(DeviceDraft(tag="TAB-1", device_type=DeviceType.TABLET))
+    services.inventory.add(DeviceDraft(tag="LAP-1", device_type=DeviceType.LAPTOP))
+    b.when(at(1, 5))
+    services.lending.issue("TAB-1", b.residents["Z"].reference)
+    b.when(at(2, 1))
+    services.lending.return_device("TAB-1")
+    b.when(at(2, 3))
+    services.lending.issue(
+        "LAP-1", b.residents["Z"].reference, issued_at=at(1, 25), late_reason="Paper form found in the drawer"
+    )
+    b.when(at(3, 14))
+    january = services.reports.monthly(date(2026, 1, 1)).headline
+    february = services.reports.monthly(FEBRUARY).headline
+    assert (january.included, january.newly_included_month, january.no_longer_included) == (1, 1, 0)
+    assert (february.included, february.newly_included_month, february.no_longer_included) == (1, 0, 0)
+    assert services.reports.dashboard(FEBRUARY).headline == february
+
+
+def test_the_month_so_far_counts_as_overdue_only_what_is_due_before_today(
+    services: Services, clock: FakeClock
+) -> None:
+    b = Borough(services, clock)
+    b.resident("Y", at(3, 1), ward_code=EDGELEY)
+    services.inventory.add(DeviceDraft(tag="TAB-1", device_type=DeviceType.TABLET))
+    services.inventory.add(DeviceDraft(tag="TAB-2", device_type=DeviceType.TABLET))
+    b.when(at(3, 2))
+    services.lending.issue("TAB-1", b.residents["Y"].reference, due_on=date(2026, 3, 10))
+    services.lending.issue("TAB-2", b.residents["Y"].reference, due_on=date(2026, 3, 20))
+    b.when(at(3, 14))  # TAB-1 is overdue; TAB-2 is not due until the 20th
+    lending = services.reports.monthly(date(2026, 3, 1)).lending
+    assert (lending.open_at_end, lending.overdue_at_end) == (2, 1)
+    assert services.reports.dashboard(date(2026, 3, 1)).loans_overdue_at_end == 1
+    # Loan-months so far: two tablets for 12 days, over March's 31.
+    assert lending.loan_months == pytest.approx(
+        round(2 * (at(3, 14) - at(3, 2)).total_seconds() / 86400 / 31, 1)
+    )

@@ -1,5 +1,5 @@
-"""Ward populations, where they come from, and the share of residents estimated to be digitally excluded:
-the figures behind the monthly report's estimate of the digitally excluded."""
+"""Ward populations, where they come from, and the excluded rate (the share of residents estimated to be
+digitally excluded): the figures behind the monthly report's estimate of the digitally excluded."""
 
 from __future__ import annotations
 
@@ -10,17 +10,24 @@ import pytest
 
 from digiknow_desk.app import Services
 from digiknow_desk.domain.errors import ValidationError
-from digiknow_desk.domain.reports import DEFAULT_EXCLUDED_RATE
+from digiknow_desk.domain.reports import DEFAULT_EXCLUDED_RATE, check_excluded_rate
 from digiknow_desk.services.csv_files import ImportRefused
 from digiknow_desk.services.wards import SHIPPED_SOURCE, estimated_excluded, read_populations_csv
 
 REFERENCE = Path(__file__).resolve().parents[2] / "db" / "reference"
 BRAMHALL_NORTH = "E05000779"
 REDDISH_NORTH = "E05000797"
+MANOR = "E05000793"
+RATE_PROBLEM = check_excluded_rate(0.0)  # the domain's words for a rate outside 0 to 100%
 
 
 def populations(services: Services) -> dict[str, int]:
     return {ward.code: ward.population for ward in services.wards.wards()}
+
+
+def every_ward(services: Services, add: int) -> dict[str, int]:
+    """Every ward's population as it is saved, plus `add`."""
+    return {code: population + add for code, population in populations(services).items()}
 
 
 def test_the_shipped_populations_and_their_source(services: Services) -> None:
@@ -38,17 +45,36 @@ def test_the_shipped_populations_and_their_source(services: Services) -> None:
     assert services.venues.wards() == wards  # venues list the same wards, from the same place
 
 
-def test_new_populations_are_saved_with_their_source(services: Services) -> None:
+def test_every_ward_from_a_new_source_is_saved_with_it(services: Services) -> None:
+    wanted = every_ward(services, 100)
+    given = dict(wanted)
+    given[f" {REDDISH_NORTH.lower()} "] = given.pop(REDDISH_NORTH)  # codes are tidied
+    services.wards.set_populations(given, "  ONS mid-2023   estimates ")
+    assert populations(services) == wanted and wanted[BRAMHALL_NORTH] == 12_907
+    assert services.wards.population_source() == "ONS mid-2023 estimates"
+
+
+def test_some_wards_are_corrected_under_the_source_already_recorded(services: Services) -> None:
     before = populations(services)
-    services.wards.set_populations(
-        {BRAMHALL_NORTH: 13_020, f" {REDDISH_NORTH.lower()} ": 15_311}, "  ONS mid-2023   estimates "
-    )
-    after = populations(services)
-    assert after[BRAMHALL_NORTH] == 13_020
-    assert after[REDDISH_NORTH] == 15_311
-    assert {code: n for code, n in after.items() if code not in (BRAMHALL_NORTH, REDDISH_NORTH)} == {
-        code: n for code, n in before.items() if code not in (BRAMHALL_NORTH, REDDISH_NORTH)
+    services.wards.set_populations({BRAMHALL_NORTH: 13_020, REDDISH_NORTH: 15_311}, f"  {SHIPPED_SOURCE} ")
+    assert populations(services) == before | {BRAMHALL_NORTH: 13_020, REDDISH_NORTH: 15_311}
+    assert services.wards.population_source() == SHIPPED_SOURCE
+
+
+@pytest.mark.parametrize("wards", [1, 20])
+def test_fewer_than_every_ward_cannot_relabel_the_table_with_a_new_source(
+    services: Services, wards: int
+) -> None:
+    services.wards.set_populations(every_ward(services, 10), "ONS mid-2023 estimates")
+    before = populations(services)
+    given = dict(list(every_ward(services, 500).items())[:wards])
+    with pytest.raises(ValidationError) as refused:
+        services.wards.set_populations(given, "Council estimate 2026")
+    assert refused.value.problems == {
+        "source": "A new source needs all 21 wards' populations from it; to correct one ward, give the "
+        "source already recorded: ONS mid-2023 estimates"
     }
+    assert populations(services) == before
     assert services.wards.population_source() == "ONS mid-2023 estimates"
 
 
@@ -83,32 +109,32 @@ def test_any_problem_saves_nothing_and_each_is_named(services: Services) -> None
 )
 def test_which_wards_are_meant_must_be_clear(services: Services, given: dict[str, int], problem: str) -> None:
     with pytest.raises(ValidationError) as refused:
-        services.wards.set_populations(given, "ONS mid-2023 estimates")
+        services.wards.set_populations(given, SHIPPED_SOURCE)
     assert refused.value.problems == {"populations": problem}
 
 
 @pytest.mark.parametrize("population", [1, 500_000])
 def test_the_limits_are_allowed(services: Services, population: int) -> None:
-    services.wards.set_populations({BRAMHALL_NORTH: population}, "Test")
+    services.wards.set_populations({BRAMHALL_NORTH: population}, SHIPPED_SOURCE)
     assert populations(services)[BRAMHALL_NORTH] == population
 
 
 @pytest.mark.parametrize("population", [12_807.5, True, -5])
 def test_a_population_must_be_a_positive_whole_number(services: Services, population: object) -> None:
     with pytest.raises(ValidationError) as refused:
-        services.wards.set_populations({BRAMHALL_NORTH: population}, "Test")  # type: ignore[dict-item]
+        services.wards.set_populations({BRAMHALL_NORTH: population}, SHIPPED_SOURCE)  # type: ignore[dict-item]
     assert list(refused.value.problems) == [BRAMHALL_NORTH]
     assert refused.value.problems[BRAMHALL_NORTH].startswith("Bramhall North: give the population as a whole")
     assert populations(services)[BRAMHALL_NORTH] == 12_807
 
 
 def test_the_source_is_kept_to_200_characters(services: Services) -> None:
-    services.wards.set_populations({BRAMHALL_NORTH: 13_000}, "x" * 200)
+    services.wards.set_populations(every_ward(services, 0), "x" * 200)
     assert services.wards.population_source() == "x" * 200
     with pytest.raises(ValidationError) as refused:
-        services.wards.set_populations({BRAMHALL_NORTH: 14_000}, "y" * 201)
+        services.wards.set_populations(every_ward(services, 1), "y" * 201)
     assert refused.value.problems == {"source": "Keep the source to 200 characters or fewer (it has 201)."}
-    assert populations(services)[BRAMHALL_NORTH] == 13_000
+    assert populations(services)[BRAMHALL_NORTH] == 12_807
     assert services.wards.population_source() == "x" * 200
 
 
@@ -123,10 +149,46 @@ def test_an_excluded_rate_outside_0_to_100_percent_is_refused(services: Services
     services.wards.set_excluded_rate(0.2)
     with pytest.raises(ValidationError) as refused:
         services.wards.set_excluded_rate(rate)
-    assert refused.value.problems == {
-        "excluded_rate": "Give the excluded share as a percentage between 0 and 100, such as 13."
-    }
+    assert refused.value.problems == {"excluded_rate": RATE_PROBLEM}
     assert services.wards.excluded_rate() == 0.2
+
+
+def test_the_estimate_is_saved_in_one_go(services: Services) -> None:
+    services.wards.save_estimate(every_ward(services, 50), " ONS mid-2024 estimates", 0.155)
+    assert populations(services)[BRAMHALL_NORTH] == 12_857
+    assert services.wards.population_source() == "ONS mid-2024 estimates"
+    assert services.wards.excluded_rate() == 0.155
+
+
+@pytest.mark.parametrize(
+    ("add", "source", "rate", "refused"),
+    [
+        (0, "ONS mid-2024 estimates", 0.0, {"excluded_rate"}),  # good figures and source, no rate
+        (-12_807, "ONS mid-2024 estimates", 0.15, {BRAMHALL_NORTH}),  # good rate, Bramhall North at 0
+        (0, "", 1.5, {"source", "excluded_rate"}),
+    ],
+)
+def test_any_problem_with_the_estimate_saves_none_of_it(
+    services: Services, add: int, source: str, rate: float, refused: set[str]
+) -> None:
+    given = every_ward(services, 0) | {BRAMHALL_NORTH: 12_807 + add, MANOR: 14_000}
+    with pytest.raises(ValidationError) as error:
+        services.wards.save_estimate(given, source, rate)
+    assert set(error.value.problems) == refused
+    assert error.value.problems.get("excluded_rate", RATE_PROBLEM) == RATE_PROBLEM
+    assert populations(services)[MANOR] == 13_854
+    assert services.wards.population_source() == SHIPPED_SOURCE
+    assert services.wards.excluded_rate() == DEFAULT_EXCLUDED_RATE
+
+
+def test_the_estimate_of_fewer_wards_keeps_the_source_recorded(services: Services) -> None:
+    with pytest.raises(ValidationError) as refused:
+        services.wards.save_estimate({MANOR: 14_000}, "ONS mid-2024 estimates", 0.15)
+    assert list(refused.value.problems) == ["source"]
+    assert refused.value.problems["source"].endswith(f"give the source already recorded: {SHIPPED_SOURCE}")
+    assert services.wards.excluded_rate() == DEFAULT_EXCLUDED_RATE
+    services.wards.save_estimate({MANOR: 14_000}, SHIPPED_SOURCE, 0.15)
+    assert (populations(services)[MANOR], services.wards.excluded_rate()) == (14_000, 0.15)
 
 
 def test_the_estimate_of_excluded_residents(services: Services) -> None:
@@ -145,7 +207,7 @@ def test_populations_are_read_from_a_csv_and_saved(services: Services, tmp_path:
     )
     read = read_populations_csv(source)
     assert read == {BRAMHALL_NORTH: 13_020, "E05000793": 14_001}
-    services.wards.set_populations(read, "ONS mid-2024 estimates")
+    services.wards.set_populations(read, SHIPPED_SOURCE)
     assert populations(services)["E05000793"] == 14_001
     # The shipped reference file itself can be read back in.
     shipped = read_populations_csv(REFERENCE / "stockport_wards.csv")
