@@ -277,9 +277,16 @@ class DashboardFigures:
 
 
 def most_left_to_do(wards: tuple[WardFigures, ...], how_many: int = MOST_LEFT_TO_DO) -> list[WardFigures]:
-    """The wards (not the row with no ward) with the most residents still to include."""
-    placed = [ward for ward in wards if ward.code is not None]
-    return sorted(placed, key=lambda ward: (-ward.left_to_do, ward.name))[:how_many]
+    """The wards (not the row with no ward) with the most residents still to include, ranked by what is
+    published: a ward whose number left to do is withheld ranks by its estimate (the most it could be),
+    so its place in the ranking cannot give the withheld count away."""
+
+    def published_left(row: PublishedWard) -> int:
+        return row.ward.estimated_excluded if row.left_to_do is None else row.left_to_do
+
+    placed = [row for row in published_wards(wards) if row.ward.code is not None]
+    ranked = sorted(placed, key=lambda row: (-published_left(row), row.ward.name))
+    return [row.ward for row in ranked[:how_many]]
 
 
 @dataclass(frozen=True)

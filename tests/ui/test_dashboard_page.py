@@ -259,8 +259,10 @@ def test_the_chart_has_a_name_and_its_figures_in_words(
     choose(page, qtbot, FEBRUARY)
     view = page.chart_view
     assert view.accessibleName() == "Chart of residents included and left to do in each ward"
-    assert (  # Edgeley's 6 included leave it 24, the other four 30 each
-        "Most left to do, most first: Heald Green; Manor; Offerton; Stepping Hill; Edgeley and Cheadle Heath."
+    # Edgeley's 6 included are withheld (to protect Davenport's 2), so it ranks by its estimate of 30,
+    # level with the four wards that have included nobody: its place cannot give the 6 away.
+    assert (
+        "Most left to do, most first: Edgeley and Cheadle Heath; Heald Green; Manor; Offerton; Stepping Hill."
         in view.accessibleDescription()
     )
 

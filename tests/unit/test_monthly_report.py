@@ -32,6 +32,7 @@ from digiknow_desk.domain.reports import (
     SupportFigures,
     Tally,
     WardFigures,
+    most_left_to_do,
     published_group,
 )
 from digiknow_desk.reporting.monthly_report import (
@@ -925,3 +926,20 @@ def test_a_report_made_after_its_month_runs_to_its_end() -> None:
     assert "Loans open at the end of February 2026 312" in text
     assert "Month by month to the end of February 2026" in text
     assert monthly_report_json(report)["period"]["so_far"] is False
+
+
+def test_the_wards_with_most_left_to_do_are_ranked_by_what_is_published() -> None:
+    # Exactly, Bramhall North has 97 left (3 included) and ranks third; but its 3 is withheld, so it
+    # ranks by its estimate of 100, level with Bredbury, and its place gives nothing away.
+    wards = (
+        WardFigures("E05000779", "Bramhall North", 769, 100, 10, 3, 0),
+        WardFigures("E05000781", "Bredbury and Woodley", 769, 100, 10, 0, 0),
+        WardFigures("E05000793", "Manor", 754, 98, 10, 0, 0),
+        WardFigures("E05000794", "Marple North", 700, 91, 10, 30, 0),
+    )
+    assert [ward.name for ward in most_left_to_do(wards, 3)] == [
+        "Bramhall North",
+        "Bredbury and Woodley",
+        "Manor",
+    ]
+    assert [ward.left_to_do for ward in wards] == [97, 100, 98, 61]
