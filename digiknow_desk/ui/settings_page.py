@@ -329,6 +329,33 @@ def _number_box(name: str, suffix: str = " days") -> QSpinBox:
     return box
 
 
+_FULL_WIDTH = Qt.AlignmentFlag(0)  # no alignment: the field takes the cell's width
+
+
+def _add_field(
+    form: QFormLayout,
+    caption_text: str,
+    field: QWidget,
+    problem: QLabel,
+    alignment: Qt.AlignmentFlag = _FULL_WIDTH,
+) -> None:
+    """A form row: the caption (its mnemonic reaching `field`), the field, and its problem under it."""
+    caption = QLabel(caption_text)
+    caption.setBuddy(field)
+    cell = QVBoxLayout()
+    cell.addWidget(field, 0, alignment)
+    cell.addWidget(problem)
+    form.addRow(caption, cell)
+
+
+def _save_row(save: QPushButton, message: QLabel) -> QHBoxLayout:
+    """A section's Save button with the words that say how the last save went beside it."""
+    row = QHBoxLayout()
+    row.addWidget(save)
+    row.addWidget(message, 1)
+    return row
+
+
 def _words_label(name: str) -> QLabel:
     """A label of plain words that keyboard and screen-reader users can reach and select."""
     label = QLabel()
@@ -536,25 +563,17 @@ class SettingsPage(QWidget):
             ("offer_days", "Days an &offer is held:"),
             ("sim_warning_days", "&Warn this many days before a SIM's data runs out:"),
         ):
-            caption = QLabel(caption_text)
-            caption.setBuddy(self._rule_boxes[name])
             self._rule_problems[name] = problem_label()
-            cell = QVBoxLayout()
-            cell.addWidget(self._rule_boxes[name])
-            cell.addWidget(self._rule_problems[name])
-            others.addRow(caption, cell)
+            _add_field(others, caption_text, self._rule_boxes[name], self._rule_problems[name])
         save = QPushButton("Sa&ve rules")
         save.setAccessibleName("Save the lending rules")
         save.clicked.connect(self.save_rules)
         self._rules_message = _words_label("Lending rules saved or not")
-        row = QHBoxLayout()
-        row.addWidget(save)
-        row.addWidget(self._rules_message, 1)
         layout = QVBoxLayout(box)
         layout.addWidget(intro)
         layout.addWidget(self._periods_group)
         layout.addLayout(others)
-        layout.addLayout(row)
+        layout.addLayout(_save_row(save, self._rules_message))
         return box
 
     def _show_rules(self) -> None:
@@ -663,12 +682,7 @@ class SettingsPage(QWidget):
             ("Foundation s&kills done at least:", "foundation", self._foundation),
             ("Other areas do&ne alone:", "areas_alone", self._areas_alone),
         ):
-            caption = QLabel(caption_text)
-            caption.setBuddy(field)
-            cell = QVBoxLayout()
-            cell.addWidget(field)
-            cell.addWidget(self._inclusion_problems[name])
-            form.addRow(caption, cell)
+            _add_field(form, caption_text, field, self._inclusion_problems[name])
         form.addRow("", self._loans_count)
         self._rule_text = _words_label("The rule in words")
         self._save_rule = QPushButton("Save incl&usion rule")
@@ -676,14 +690,11 @@ class SettingsPage(QWidget):
         self._save_rule.setToolTip("Save the rule and work out every resident's status by it")
         self._save_rule.clicked.connect(self.save_inclusion_rule)
         self._inclusion_message = _words_label("Inclusion rule saved or not")
-        row = QHBoxLayout()
-        row.addWidget(self._save_rule)
-        row.addWidget(self._inclusion_message, 1)
         layout = QVBoxLayout(box)
         layout.addWidget(intro)
         layout.addLayout(form)
         layout.addWidget(self._rule_text)
-        layout.addLayout(row)
+        layout.addLayout(_save_row(self._save_rule, self._inclusion_message))
         self._foundation.currentIndexChanged.connect(self._describe_rule)
         self._areas_alone.valueChanged.connect(self._describe_rule)
         self._loans_count.toggled.connect(self._describe_rule)
@@ -778,20 +789,14 @@ class SettingsPage(QWidget):
         self._ward_problems = {name: problem_label() for name in ("excluded_rate", "source", "populations")}
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)  # the source line grows
-        left, full_width = Qt.AlignmentFlag.AlignLeft, Qt.AlignmentFlag(0)
         for caption_text, name, field, alignment in (
-            ("Exclu&ded rate:", "excluded_rate", self._excluded_rate, left),
-            ("Source of the populations:", "source", self._population_source, full_width),
+            ("Exclu&ded rate:", "excluded_rate", self._excluded_rate, Qt.AlignmentFlag.AlignLeft),
+            ("Source of the populations:", "source", self._population_source, _FULL_WIDTH),
         ):
-            caption = QLabel(caption_text)
-            caption.setBuddy(field)
             problem = self._ward_problems[name]
             # The problem takes the row's width, so it is not wrapped into the rate box's width and cut off.
             problem.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-            cell = QVBoxLayout()
-            cell.addWidget(field, 0, alignment)
-            cell.addWidget(problem)
-            form.addRow(caption, cell)
+            _add_field(form, caption_text, field, problem, alignment)
         self._ward_model = WardPopulationModel(self)
         self._ward_table = QTableView()
         self._ward_table.setModel(self._ward_model)
@@ -811,16 +816,13 @@ class SettingsPage(QWidget):
         save.setAccessibleName("Save the ward populations and excluded rate")
         save.clicked.connect(self.save_wards)
         self._wards_message = _words_label("Ward populations saved or not")
-        row = QHBoxLayout()
-        row.addWidget(save)
-        row.addWidget(self._wards_message, 1)
         layout = QVBoxLayout(box)
         layout.addWidget(intro)
         layout.addLayout(form)
         layout.addWidget(self._ward_table)
         layout.addWidget(self._ward_problems["populations"])
         layout.addWidget(self._ward_totals)
-        layout.addLayout(row)
+        layout.addLayout(_save_row(save, self._wards_message))
         self._excluded_rate.valueChanged.connect(self._show_ward_totals)
         self._ward_model.dataChanged.connect(self._show_ward_totals)
         return box
@@ -937,24 +939,16 @@ class SettingsPage(QWidget):
             ("dbs_months", "A DBS check expires after:"),
             ("warn_days", "Warn this many days before either lapses:"),
         ):
-            caption = QLabel(caption_text)
-            caption.setBuddy(self._champion_boxes[name])
             self._champion_problems[name] = problem_label()
-            cell = QVBoxLayout()
-            cell.addWidget(self._champion_boxes[name])
-            cell.addWidget(self._champion_problems[name])
-            form.addRow(caption, cell)
+            _add_field(form, caption_text, self._champion_boxes[name], self._champion_problems[name])
         save = QPushButton("Save champion rules")
         save.setAccessibleName("Save the champions' training and DBS rules")
         save.clicked.connect(self.save_champion_rules)
         self._champion_message = _words_label("Champions' rules saved or not")
-        row = QHBoxLayout()
-        row.addWidget(save)
-        row.addWidget(self._champion_message, 1)
         layout = QVBoxLayout(box)
         layout.addWidget(intro)
         layout.addLayout(form)
-        layout.addLayout(row)
+        layout.addLayout(_save_row(save, self._champion_message))
         return box
 
     def _show_champion_rules(self) -> None:
