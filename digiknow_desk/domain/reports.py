@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from digiknow_desk.domain.sessions import month_bounds
+
 FEWER_THAN_5 = "fewer than 5"
 NOT_SHOWN = "–"  # a figure withheld because it would give away a count from 1 to 4; the report's notes say so
 MOST_LEFT_TO_DO = 5  # how many wards with most left to do stand out
@@ -79,7 +81,7 @@ def percent_text(value: float | None) -> str:
 
 def last_day(month: date) -> date:
     """The last day of the month that `month` falls in."""
-    return (month.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return month_bounds(month)[1] - timedelta(days=1)
 
 
 def month_so_far(month: date, produced_at: datetime) -> bool:

@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from digiknow_desk.domain.champions import add_months
 from digiknow_desk.domain.devices import DeviceStatus, DeviceType
 from digiknow_desk.domain.inclusion import InclusionStatus
 from digiknow_desk.domain.loans import LoanOutcome, WaitStatus
@@ -92,12 +93,6 @@ def monthly_template() -> Path:
 def moment(day: date) -> datetime:
     """Midnight at the start of `day` where the desk is, as a UTC timestamp."""
     return datetime.combine(day, time()).astimezone(UTC)
-
-
-def add_months(month: date, months: int) -> date:
-    """The first day of the month `months` after (or before) `month`."""
-    index = month.year * 12 + month.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 class _Period:
