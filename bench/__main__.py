@@ -73,9 +73,12 @@ def search_timings(db_path: Path, repeat: int) -> None:
     from digiknow_desk.app import open_services
     from digiknow_desk.config import load_config
     from digiknow_desk.domain.devices import DeviceFilter
+    from digiknow_desk.domain.staff import setup_staff
     from digiknow_desk.services.inventory import PAGE_SIZE
 
     services = open_services(load_config(str(db_path)), create=False)
+
+    services.desk.staff = setup_staff("Benchmark")
     raw = sqlite3.connect(db_path)
     for text in SEARCHES:
         device_filter = DeviceFilter(text=text)
@@ -103,11 +106,13 @@ def keystroke_timings(db_path: Path, repeat: int) -> None:
 
     from digiknow_desk.app import open_services
     from digiknow_desk.config import load_config
+    from digiknow_desk.domain.staff import setup_staff
     from digiknow_desk.ui.main_window import MainWindow
     from digiknow_desk.ui.tasks import TaskRunner
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     services = open_services(load_config(str(db_path)), create=False)
+    services.desk.staff = setup_staff("Benchmark")
     window = MainWindow(services, TaskRunner())
     window.show()
     app.processEvents()
@@ -151,10 +156,13 @@ def label_timings(db_path: Path) -> None:
     from digiknow_desk.app import open_services
     from digiknow_desk.config import load_config
     from digiknow_desk.domain.devices import DeviceFilter
+    from digiknow_desk.domain.staff import setup_staff
     from digiknow_desk.labels.qr import qr_matrix
     from digiknow_desk.services.labels import LabelRequest
 
     services = open_services(load_config(str(db_path)), create=False)
+
+    services.desk.staff = setup_staff("Benchmark")
     tags = tuple(device.tag for device in services.inventory.search(DeviceFilter(), limit=1000))
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "labels.pdf"
@@ -192,6 +200,7 @@ def lending_timings(folder: Path, residents: int, devices: int, repeat: int) -> 
     from digiknow_desk.app import open_services
     from digiknow_desk.config import load_config
     from digiknow_desk.domain.devices import DeviceFilter, DeviceStatus
+    from digiknow_desk.domain.staff import setup_staff
 
     db_path = folder / "lending.db"
     if not db_path.exists():  # a kept folder's database is timed again as it is
@@ -202,6 +211,7 @@ def lending_timings(folder: Path, residents: int, devices: int, repeat: int) -> 
                 raise SystemExit(f"building the lending database failed at {args}")
         row(f"build {residents} residents with loans (CLI, bulk)", f"{time.perf_counter() - start:.1f} s")
     services = open_services(load_config(str(db_path)), create=False)
+    services.desk.staff = setup_staff("Benchmark")
     raw = sqlite3.connect(db_path)
     loans = raw.execute("SELECT count(*) FROM loans").fetchone()[0]
     row("loans in the database", f"{loans}")

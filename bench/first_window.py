@@ -69,10 +69,13 @@ def main(kind: str, argument: str) -> None:
     else:
         from digiknow_desk.app import open_services
         from digiknow_desk.config import load_config
+        from digiknow_desk.domain.staff import setup_staff
         from digiknow_desk.ui.main_window import MainWindow
         from digiknow_desk.ui.tasks import TaskRunner
 
         services = open_services(load_config(argument), create=False)
+
+        services.desk.staff = setup_staff("Benchmark")
         window = MainWindow(services, TaskRunner())
     app.installEventFilter(watcher)
     window.show()

@@ -36,8 +36,11 @@ def build(db_path: Path, residents: int, devices: int, sessions: int) -> None:
     """The benchmark's database, made once: a kept folder's database is timed again as it is."""
     from digiknow_desk.app import open_services
     from digiknow_desk.config import load_config
+    from digiknow_desk.domain.staff import setup_staff
 
     services = open_services(load_config(str(db_path)), create=True)
+
+    services.desk.staff = setup_staff("Benchmark")
     start = time.perf_counter()
     summary = services.demo.fill(
         devices=devices, residents=residents, months=MONTHS, sessions=sessions, seed=7
@@ -56,11 +59,13 @@ def support_timings(folder: Path, sessions: int, residents: int, repeat: int) ->
     """Issue 4's figures on a database with `sessions` sessions, built in `folder` unless it is there."""
     from digiknow_desk.app import open_services
     from digiknow_desk.config import load_config
+    from digiknow_desk.domain.staff import setup_staff
 
     db_path = folder / "support.db"
     if not db_path.exists():
         build(db_path, residents, max(1000, residents // 5), sessions)
     services = open_services(load_config(str(db_path)), create=False)
+    services.desk.staff = setup_staff("Benchmark")
     raw = sqlite3.connect(db_path)
     raw.execute("PRAGMA synchronous=FULL")  # as the app writes
     counts = raw.execute(

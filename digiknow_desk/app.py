@@ -15,8 +15,12 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from digiknow_desk.config import Config, load_config
 from digiknow_desk.domain.errors import DomainError
+from digiknow_desk.domain.staff import StaffMember, setup_staff
+from digiknow_desk.services.accounts import AccountService
+from digiknow_desk.services.audit import AuditService
+from digiknow_desk.services.backups import BackupService
 from digiknow_desk.services.champions import ChampionService
-from digiknow_desk.services.context import ServiceContext, system_clock
+from digiknow_desk.services.context import Desk, ServiceContext, system_clock
 from digiknow_desk.services.demo import DemoDataService
 from digiknow_desk.services.device_csv import DeviceCsvService
 from digiknow_desk.services.documents import DocumentService
@@ -31,8 +35,11 @@ from digiknow_desk.services.sessions import SessionService
 from digiknow_desk.services.skills import SkillsService
 from digiknow_desk.services.venues import VenueService
 from digiknow_desk.services.wards import WardService
+from digiknow_desk.storage.backup import backup_before_upgrade
+from digiknow_desk.storage.checks import DatabaseLock, network_share_problem
 from digiknow_desk.storage.database import Database
-from digiknow_desk.storage.migrate import NewerDatabaseError, upgrade_to_head
+from digiknow_desk.storage.encryption import check_new_passphrase
+from digiknow_desk.storage.migrate import HEAD_REVISION, NewerDatabaseError, current_revision, upgrade_to_head
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,10 @@ class Services:
 
     database: Database
     clock: Callable[[], datetime]
+    desk: Desk
+    accounts: AccountService
+    audit: AuditService
+    backups: BackupService
     inventory: InventoryService
     venues: VenueService
     wards: WardService
@@ -58,8 +69,12 @@ class Services:
     demo: DemoDataService
 
 
-def build_services(database: Database, actor: str, clock: Callable[[], datetime] = system_clock) -> Services:
-    context = ServiceContext(db=database, actor=actor, clock=clock)
+def build_services(
+    database: Database, staff: StaffMember | None, clock: Callable[[], datetime] = system_clock
+) -> Services:
+    """The services on `database`, with `staff` signed in (None: no one yet, the GUI asks)."""
+    desk = Desk(staff)
+    context = ServiceContext(db=database, desk=desk, clock=clock)
     inventory = InventoryService(context)
     venues = VenueService(context)
     residents = ResidentService(context)
@@ -67,6 +82,10 @@ def build_services(database: Database, actor: str, clock: Callable[[], datetime]
     return Services(
         database=database,
         clock=clock,
+        desk=desk,
+        accounts=AccountService(context),
+        audit=AuditService(context),
+        backups=BackupService(context),
         inventory=inventory,
         venues=venues,
         wards=WardService(context),
@@ -85,8 +104,8 @@ def build_services(database: Database, actor: str, clock: Callable[[], datetime]
     )
 
 
-def current_actor() -> str:
-    """Who is working, until staff sign-in arrives: the operating-system account name."""
+def computer_user() -> str:
+    """The operating-system account name: who is recorded as acting before any staff account exists."""
     try:
         return getpass.getuser()
     except (OSError, KeyError):
@@ -106,6 +125,7 @@ def open_database(config: Config, *, create: bool) -> Database:
         url = make_url(config.db_url)
     except ArgumentError as error:
         raise DomainError(f"That is not a database path or URL. {_DB_HINT}") from error
+    lock = None
     if url.get_backend_name() == "sqlite":
         if not url.database or url.database == ":memory:":
             raise DomainError(f"DigiKnow Desk keeps its data in a file: give --db a file path. {_DB_HINT}")
@@ -121,15 +141,34 @@ def open_database(config: Config, *, create: bool) -> Database:
                 raise DomainError(
                     f"The folder {path.parent} does not exist; create it or choose another --db."
                 )
+            if config.passphrase is not None:
+                check_new_passphrase(config.passphrase)
+        if problem := network_share_problem(path):
+            raise DomainError(problem)
+        lock = DatabaseLock(path)
+        lock.acquire()
     try:
-        database = Database(config.db_url)
+        database = Database(config.db_url, passphrase=config.passphrase)
     except (ImportError, SQLAlchemyError) as error:
+        if lock is not None:
+            lock.release()
         shown = url.render_as_string(hide_password=True)
         raise DomainError(f"DigiKnow Desk cannot use the database '{shown}': {error}. {_DB_HINT}") from error
+    except DomainError:
+        if lock is not None:
+            lock.release()
+        raise
+    database.file_lock = lock
     try:
+        if database.is_sqlite and current_revision(database) not in (None, HEAD_REVISION):
+            if config.backup_dir_override is None:
+                config.backup_dir.mkdir(parents=True, exist_ok=True)  # ours, in the app's data folder
+            # Never an upgrade without a copy of the data as it was (BackupFailed refuses to go on).
+            backup_before_upgrade(database, config.backup_dir)
         upgrade_to_head(database)
-        InclusionService(ServiceContext(db=database, actor="upgrade")).recompute_if_pending()
-    except NewerDatabaseError as error:
+        upgrade = ServiceContext(db=database, desk=Desk(setup_staff("DigiKnow Desk upgrade")))
+        InclusionService(upgrade).recompute_if_pending()
+    except (NewerDatabaseError, DomainError) as error:
         database.dispose()
         raise DomainError(str(error)) from error
     except SQLAlchemyError as error:
@@ -144,8 +183,8 @@ def open_database(config: Config, *, create: bool) -> Database:
 
 
 def open_services(config: Config, *, create: bool) -> Services:
-    """Open the configured database (see open_database) and the services on it."""
-    return build_services(open_database(config, create=create), actor=current_actor())
+    """Open the configured database (see open_database) and the services on it, no one signed in."""
+    return build_services(open_database(config, create=create), staff=None)
 
 
 def main(argv: Sequence[str]) -> int:

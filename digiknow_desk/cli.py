@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import getpass
 import json
+import os
 import re
 import sys
 import uuid
@@ -14,8 +16,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from digiknow_desk import __version__
-from digiknow_desk.app import Services, build_services, current_actor, open_database
-from digiknow_desk.config import Config
+from digiknow_desk.app import Services, build_services, computer_user, open_database
+from digiknow_desk.config import BACKUP_DIR_ENV, PASSPHRASE_ENV, Config, sqlite_file
 from digiknow_desk.domain.champions import Champion, ChampionDraft, ChampionRules
 from digiknow_desk.domain.devices import (
     KIT_SUGGESTIONS,
@@ -65,13 +67,27 @@ from digiknow_desk.domain.sessions import (
     topic_from,
 )
 from digiknow_desk.domain.skills import LIFE_AREAS, SkillArea, SkillLevel, SkillsCheck, SkillsCheckDraft
+from digiknow_desk.domain.staff import Role, StaffAccount, setup_staff
 from digiknow_desk.domain.venues import Venue, VenueDraft, Ward
+from digiknow_desk.services.audit import AuditFilter
 from digiknow_desk.services.demo import BULK_RESIDENTS, DEFAULT_DEVICES, DEFAULT_RESIDENTS, MAX_SESSIONS
 from digiknow_desk.services.labels import LabelRequest
 from digiknow_desk.services.residents import PossibleDuplicate
 from digiknow_desk.services.wards import estimated_excluded, read_populations_csv
+from digiknow_desk.storage.checks import hold_database_lock
+from digiknow_desk.storage.encryption import (
+    PassphraseNeeded,
+    change_passphrase,
+    check_new_passphrase,
+    decrypt_database,
+    encrypt_database,
+    is_encrypted,
+)
 
 CREATING_COMMANDS = {"init", "demo-data"}
+PASSWORD_ENV = "DIGIKNOW_PASSWORD"
+NEW_PASSPHRASE_ENV = "DIGIKNOW_NEW_PASSPHRASE"
+NEW_PASSWORD_ENV = "DIGIKNOW_NEW_PASSWORD"
 WIPE_CHECKS = (
     ("--accounts-signed-out", "every account is signed out"),
     ("--reset-done", "the factory reset or MDM wipe is done"),
@@ -141,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL-or-path",
         help="the database: a SQLite file path or a database URL (default: $DIGIKNOW_DB, "
         "else a SQLite file in your user data folder)",
+    )
+    parser.add_argument(
+        "--user",
+        metavar="NAME",
+        help="act as this staff account (needed once the database has accounts); the password comes "
+        f"from ${PASSWORD_ENV} or is asked for",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -263,7 +285,73 @@ def build_parser() -> argparse.ArgumentParser:
     import_devices.add_argument(
         "--good-rows", action="store_true", help="import the good rows even if others fail"
     )
+    _add_trust_commands(commands)
     return parser
+
+
+def _add_trust_commands(commands: Any) -> None:
+    """Staff accounts and the audit trail."""
+    users = commands.add_parser("users", help="staff accounts (administrators)").add_subparsers(
+        dest="users_command", metavar="ACTION", required=True
+    )
+    add = users.add_parser(
+        "add", help=f"add a staff account; its password comes from ${NEW_PASSWORD_ENV} or is asked for twice"
+    )
+    add.add_argument("username", help="what they sign in with, e.g. sam.jones")
+    add.add_argument("--name", required=True, help="their name as records show it, e.g. 'Sam Jones'")
+    add.add_argument("--role", required=True, choices=_choices(Role))
+    add.add_argument("--champion", metavar="NAME", help="for a champion's account: the Digital Champion")
+    users.add_parser("list", help="every account, its role and when it last signed in").add_argument(
+        "--json", action="store_true"
+    )
+    for action, text in (("disable", "stop an account signing in"), ("enable", "let it sign in again")):
+        users.add_parser(action, help=text).add_argument("username")
+    role = users.add_parser("role", help="change an account's role")
+    role.add_argument("username")
+    role.add_argument("role", choices=_choices(Role))
+    users.add_parser(
+        "reset-password", help=f"give an account a new password (from ${NEW_PASSWORD_ENV} or asked for)"
+    ).add_argument("username")
+
+    audit = commands.add_parser("audit", help="the audit trail: who changed what, when").add_subparsers(
+        dest="audit_command", metavar="ACTION", required=True
+    )
+    listing = audit.add_parser("list", help="entries, newest first")
+    export = audit.add_parser("export", help="entries, oldest first, to a CSV file")
+    export.add_argument("--out", type=Path, required=True)
+    for parser in (listing, export):
+        parser.add_argument("--by", metavar="USERNAME", default="", help="only this account's changes")
+        parser.add_argument("--action", default="", help="only these actions, e.g. loan or loan.issued")
+        parser.add_argument("--subject", default="", help="only about this tag, reference or account")
+        parser.add_argument("--from", dest="from_day", type=_iso_date, help="from this day (YYYY-MM-DD)")
+        parser.add_argument("--to", dest="to_day", type=_iso_date, help="to this day, inclusive")
+    listing.add_argument("--limit", type=_at_least_one, default=50, help="at most this many (default 50)")
+    listing.add_argument("--json", action="store_true")
+
+    backup = commands.add_parser(
+        "backup", help="copy the database, safely while it is in use, to a file or a backups folder"
+    )
+    backup.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE-or-FOLDER",
+        help="a new file, or a folder where backups are named by time and rotated "
+        f"(default: ${BACKUP_DIR_ENV}, else 'backups' in your user data folder)",
+    )
+    restore = commands.add_parser(
+        "restore", help="check a backup and put it in place of the database, keeping the database as it was"
+    )
+    restore.add_argument("file", type=Path)
+
+    encryption = commands.add_parser(
+        "encryption", help="encrypt the database file on this PC with a passphrase (SQLCipher)"
+    ).add_subparsers(dest="encryption_command", metavar="ACTION", required=True)
+    encryption.add_parser("status", help="whether the database file is encrypted")
+    encryption.add_parser(
+        "on", help=f"encrypt it (the new passphrase from ${NEW_PASSPHRASE_ENV} or asked for)"
+    )
+    encryption.add_parser("change", help="give it a new passphrase")
+    encryption.add_parser("off", help="store it unencrypted again")
 
 
 def _add_ward_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -753,9 +841,13 @@ def execute(
     out = out or sys.stdout
     err = err or sys.stderr
     try:
+        if args.command == "encryption":
+            return _encryption(args, config, out)
+        config = _with_passphrase(config)
         database = open_database(config, create=args.command in CREATING_COMMANDS)
         try:
-            services = build_services(database, actor=current_actor())
+            services = build_services(database, staff=None)
+            _sign_in(args, services)
             return _HANDLERS[args.command](args, services, config, out)
         finally:
             database.dispose()
@@ -766,6 +858,81 @@ def execute(
     except DomainError as error:
         print(f"error: {error}", file=err)
         return 1
+
+
+def _with_passphrase(config: Config) -> Config:
+    """The config with the passphrase of an encrypted database file, asked for when not in the environment."""
+    path = sqlite_file(config.db_url)
+    if config.passphrase is not None or path is None or not is_encrypted(path):
+        return config
+    if not sys.stdin.isatty():
+        raise PassphraseNeeded(f"The database {path} is encrypted: set ${PASSPHRASE_ENV} to its passphrase.")
+    return dataclasses.replace(config, passphrase=getpass.getpass(f"Passphrase for {path.name}: "))
+
+
+def _new_passphrase() -> str:
+    first = os.environ.get(NEW_PASSPHRASE_ENV)
+    if first is None:
+        first = getpass.getpass("New passphrase: ")
+        if getpass.getpass("The same again: ") != first:
+            raise DomainError("The two passphrases are not the same. Nothing was changed; try again.")
+    check_new_passphrase(first)
+    return first
+
+
+def _encryption(args: argparse.Namespace, config: Config, out: TextIO) -> int:
+    """Encryption works on the file itself, with DigiKnow Desk closed everywhere else."""
+    path = sqlite_file(config.db_url)
+    if path is None:
+        raise DomainError("Only a database file on this PC can be encrypted; a server protects its own data.")
+    if not path.exists():
+        raise DomainError(f"There is no database at {path}. Check --db.")
+    command = args.encryption_command
+    if command == "status":
+        print(f"{path} is {'encrypted' if is_encrypted(path) else 'not encrypted'}.", file=out)
+        return 0
+    with hold_database_lock(path):
+        if command == "on":
+            encrypt_database(path, _new_passphrase())
+            print(f"{path} is now encrypted.", file=out)
+            print(
+                "Keep the passphrase safe: without it nobody can read the data, us included. "
+                "Backups made before now are not encrypted: delete them once a new backup is made.",
+                file=out,
+            )
+        elif command == "change":
+            change_passphrase(
+                path, config.passphrase or getpass.getpass("Current passphrase: "), _new_passphrase()
+            )
+            print(f"{path} has its new passphrase.", file=out)
+        else:
+            decrypt_database(path, config.passphrase or getpass.getpass("Passphrase: "))
+            print(f"{path} is no longer encrypted.", file=out)
+    return 0
+
+
+def _sign_in(args: argparse.Namespace, services: Services) -> None:
+    """Act as --user once the database has accounts; before the first one, as the computer's user."""
+    if not services.accounts.has_accounts():
+        if args.user:
+            raise DomainError(
+                "This database has no staff accounts yet, so --user is not needed. Create the first "
+                "administrator with 'users add NAME --role administrator --name \"Full Name\"'."
+            )
+        services.desk.staff = setup_staff(computer_user())
+        return
+    if args.command == "init":
+        return  # upgrading the schema changes no one's data
+    if not args.user:
+        raise DomainError(
+            "This database has staff accounts: say who you are with --user NAME before the command "
+            f"(e.g. digiknow-desk --user sam.jones {args.command} ...); the password comes from "
+            f"${PASSWORD_ENV} or is asked for."
+        )
+    password = os.environ.get(PASSWORD_ENV)
+    if password is None:
+        password = getpass.getpass(f"Password for {args.user}: ")
+    services.accounts.sign_in(args.user, password)
 
 
 def _init(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
@@ -2455,6 +2622,133 @@ def _report(args: argparse.Namespace, services: Services, config: Config, out: T
     return 0
 
 
+# Staff accounts and the audit trail
+
+
+def _new_password(username: str) -> str:
+    password = os.environ.get(NEW_PASSWORD_ENV)
+    if password is not None:
+        return password
+    password = getpass.getpass(f"New password for {username}: ")
+    if getpass.getpass("The same again: ") != password:
+        raise DomainError("The two passwords differ; nothing was changed. Run the command again.")
+    return password
+
+
+def account_json(account: StaffAccount) -> dict[str, object]:
+    return {
+        "username": account.username,
+        "name": account.display_name,
+        "role": account.role.value,
+        "active": account.active,
+        "champion_id": str(account.champion_id) if account.champion_id else None,
+        "created_at": account.created_at.isoformat(),
+        "last_signed_in_at": account.last_signed_in_at.isoformat() if account.last_signed_in_at else None,
+        "locked_until": account.locked_until.isoformat() if account.locked_until else None,
+    }
+
+
+def _users(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    service = services.accounts
+    command = args.users_command
+    if command == "list":
+        accounts = service.accounts()
+        if args.json:
+            _print_json([account_json(account) for account in accounts], out)
+            return 0
+        rows = [["User name", "Name", "Role", "Active", "Last signed in"]]
+        rows += [
+            [
+                account.username,
+                account.display_name,
+                account.role.label,
+                "yes" if account.active else "no",
+                _stamp(account.last_signed_in_at) or "never",
+            ]
+            for account in accounts
+        ]
+        _print_table(rows, out)
+        return 0
+    if command == "add":
+        champion_id = services.champions.find(args.champion).id if args.champion else None
+        role = Role(args.role)
+        password = _new_password(args.username)
+        if (
+            services.desk.staff is not None
+            and services.desk.staff.username == ""
+            and role == Role.ADMINISTRATOR
+        ):
+            # No accounts yet: this is the first administrator.
+            member = service.create_first_administrator(args.username, args.name, password)
+            print(f"Added {member.username} ({member.display_name}), the first administrator.", file=out)
+            print(f"From now on, commands need --user NAME and the password (or ${PASSWORD_ENV}).", file=out)
+            return 0
+        account = service.add(args.username, args.name, role, password, champion_id=champion_id)
+        print(f"Added {account.username} ({account.display_name}), {account.role.label}.", file=out)
+        return 0
+    if command in ("disable", "enable"):
+        account = service.set_active(args.username, command == "enable")
+        print(f"{account.username} is {'enabled' if account.active else 'disabled'}.", file=out)
+        return 0
+    if command == "role":
+        account = service.set_role(args.username, Role(args.role))
+        print(f"{account.username} is now {account.role.label}.", file=out)
+        return 0
+    account = service.reset_password(args.username, _new_password(args.username))
+    print(f"{account.username} has a new password and is unlocked; ask them to change it.", file=out)
+    return 0
+
+
+def _audit(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    chosen = AuditFilter(
+        username=args.by, action=args.action, subject=args.subject, from_day=args.from_day, to_day=args.to_day
+    )
+    if args.audit_command == "export":
+        count = services.audit.export_csv(args.out, chosen)
+        print(f"Wrote {count} audit entries to {args.out}.", file=out)
+        return 0
+    entries = services.audit.entries(chosen, limit=args.limit)
+    if args.json:
+        _print_json([entry.as_json() for entry in entries], out)
+        return 0
+    if not entries:
+        print("No audit entries match.", file=out)
+        return 0
+    rows = [["When", "Who", "Machine", "Action", "About", "Details"]]
+    rows += [
+        [
+            _stamp(entry.at),
+            entry.username or entry.staff_name,
+            entry.machine,
+            entry.action,
+            entry.subject,
+            "(removed)"
+            if entry.redacted
+            else json.dumps(entry.details, ensure_ascii=False)
+            if entry.details
+            else "",
+        ]
+        for entry in entries
+    ]
+    _print_table(rows, out)
+    return 0
+
+
+def _backup(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    made = services.backups.backup_now(args.out or config.backup_dir)
+    print(f"Backed up to {made.path} ({made.size_bytes / 1_000_000:.1f} MB).", file=out)
+    return 0
+
+
+def _restore(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    restored = services.backups.restore(args.file)
+    print(f"Restored {args.file}. The database as it was is kept at {restored.previous_kept_at}.", file=out)
+    # Opened once more, so that a backup made by an older version is upgraded now.
+    services.database.dispose()
+    open_database(config, create=False).dispose()
+    return 0
+
+
 _HANDLERS: dict[str, Callable[[argparse.Namespace, Services, Config, TextIO], int]] = {
     "init": _init,
     "demo-data": _demo_data,
@@ -2476,4 +2770,8 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace, Services, Config, TextIO], in
     "labels": _labels,
     "export": _export,
     "import": _import,
+    "users": _users,
+    "audit": _audit,
+    "backup": _backup,
+    "restore": _restore,
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
@@ -13,6 +13,8 @@ from sqlalchemy.engine import URL, make_url
 APP_NAME = "DigiKnow Desk"
 APP_AUTHOR = "DigiKnow"
 DB_ENV = "DIGIKNOW_DB"
+PASSPHRASE_ENV = "DIGIKNOW_PASSPHRASE"
+BACKUP_DIR_ENV = "DIGIKNOW_BACKUP_DIR"
 DATA_DIR_ENV = "DIGIKNOW_DATA_DIR"
 DEFAULT_DB_FILE = "digiknow.db"
 DEFAULT_LABEL_STOCK = "L7160"
@@ -24,10 +26,20 @@ class Config:
     db_url: str
     db_named: bool = False  # True when --db or DIGIKNOW_DB named the database, not the default file
     default_label_stock: str = DEFAULT_LABEL_STOCK
+    # The SQLCipher passphrase of an encrypted database file; never shown or logged.
+    passphrase: str | None = field(default=None, repr=False)
+    backup_dir_override: Path | None = None
 
     @property
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
+
+    @property
+    def backup_dir(self) -> Path:
+        """Where automatic backups go (and the one made before every upgrade): the folder staff chose
+        ($DIGIKNOW_BACKUP_DIR), else "backups" beside the data. Kept outside the database, as it is
+        needed before the database can be read."""
+        return self.backup_dir_override or self.data_dir / "backups"
 
 
 def database_url(db: str) -> str:
@@ -46,7 +58,14 @@ def load_config(db: str | None = None, environ: Mapping[str, str] = os.environ) 
     data_dir = data_dir.expanduser().resolve()
     named = db or environ.get(DB_ENV)
     chosen = named or str(data_dir / DEFAULT_DB_FILE)
-    return Config(data_dir=data_dir, db_url=database_url(chosen), db_named=bool(named))
+    backups = environ.get(BACKUP_DIR_ENV)
+    return Config(
+        data_dir=data_dir,
+        db_url=database_url(chosen),
+        db_named=bool(named),
+        passphrase=environ.get(PASSPHRASE_ENV) or None,
+        backup_dir_override=Path(backups).expanduser().resolve() if backups else None,
+    )
 
 
 def sqlite_file(db_url: str) -> Path | None:

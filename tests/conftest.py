@@ -12,6 +12,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from digiknow_desk.app import Services, build_services  # noqa: E402  (after the Qt platform is chosen)
+from digiknow_desk.domain.staff import setup_staff
 from digiknow_desk.storage.database import Database  # noqa: E402
 from digiknow_desk.storage.migrate import upgrade_to_head  # noqa: E402
 
@@ -48,4 +49,4 @@ def database(db_path: Path) -> Iterator[Database]:
 
 @pytest.fixture
 def services(database: Database, clock: FakeClock) -> Services:
-    return build_services(database, actor="Test Staff", clock=clock)
+    return build_services(database, staff=setup_staff("Test Staff"), clock=clock)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 
@@ -153,6 +153,17 @@ class ResidentDraft:
     not_in_work_or_education: Answer | None = None  # asked of young people only (YOUNG_AGE_BANDS)
     care_leaver: Answer | None = None
 
+    def without_sensitive(self) -> ResidentDraft:
+        """The draft with the equality answers left unasked (a role that may not see them gave none)."""
+        return replace(
+            self,
+            disability=None,
+            ethnicity="",
+            on_benefits=None,
+            not_in_work_or_education=None,
+            care_leaver=None,
+        )
+
     def cleaned(self) -> ResidentDraft:
         return ResidentDraft(
             name=" ".join(self.name.split()),
@@ -236,6 +247,8 @@ class Resident:
     not_in_work_or_education: Answer | None = None
     care_leaver: Answer | None = None
     inclusion_status: InclusionStatus = InclusionStatus.NOT_YET_SUPPORTED  # derived, never typed
+    # False when the staff member's role may not see the equality answers: then they read as not asked.
+    sensitive_shown: bool = True
 
     @property
     def contact(self) -> str:
@@ -280,3 +293,19 @@ def normalise_reference(text: str) -> str:
     if compact.startswith(REFERENCE_PREFIX) and compact[1:].isdigit():
         return f"{REFERENCE_PREFIX}-{int(compact[1:]):05d}"
     return text.strip().upper()
+
+
+SENSITIVE_FIELDS = ("disability", "ethnicity", "on_benefits", "not_in_work_or_education", "care_leaver")
+
+
+def without_sensitive(resident: Resident) -> Resident:
+    """The resident as a role that may not see equality answers sees them."""
+    return replace(
+        resident,
+        disability=None,
+        ethnicity="",
+        on_benefits=None,
+        not_in_work_or_education=None,
+        care_leaver=None,
+        sensitive_shown=False,
+    )

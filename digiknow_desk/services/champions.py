@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from digiknow_desk.domain.champions import Champion, ChampionDraft, ChampionRules
 from digiknow_desk.domain.errors import NotFound, ValidationError
-from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.domain.staff import Permission
+from digiknow_desk.services import audit
+from digiknow_desk.services.context import ServiceContext, requires
 from digiknow_desk.services.settings import read_setting, write_setting
 from digiknow_desk.storage.models import ChampionRow, ChampionVenueRow, VenueRow
 
@@ -60,10 +62,12 @@ class ChampionService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
 
+    @requires(Permission.LOG_SUPPORT)
     def champions(self, *, active_only: bool = False) -> list[Champion]:
         with self._context.db.read() as session:
             return load_champions(session, active_only=active_only)
 
+    @requires(Permission.LOG_SUPPORT)
     def get(self, champion_id: uuid.UUID) -> Champion:
         with self._context.db.read() as session:
             found = load_champions(session, [champion_id])
@@ -71,6 +75,7 @@ class ChampionService:
             raise NotFound("That champion no longer exists; choose another.")
         return found[0]
 
+    @requires(Permission.LOG_SUPPORT)
     def find(self, name: str) -> Champion:
         """The champion with this name (any case), for the command line."""
         wanted = " ".join(name.split()).casefold()
@@ -79,6 +84,7 @@ class ChampionService:
             raise NotFound(f"No champion is called '{name}'. 'champions list' shows who is registered.")
         return matches[0]
 
+    @requires(Permission.CHANGE_SETTINGS)
     def add(self, draft: ChampionDraft) -> Champion:
         draft = draft.cleaned()
         now = self._context.now()
@@ -97,8 +103,10 @@ class ChampionService:
             session.add(row)
             session.flush()
             self._set_venues(session, row.id, draft.venue_ids)
+            audit.record(session, self._context, "champion.added", row.name[:60])
             return load_champions(session, [row.id])[0]
 
+    @requires(Permission.CHANGE_SETTINGS)
     def update(self, champion_id: uuid.UUID, draft: ChampionDraft) -> Champion:
         draft = draft.cleaned()
         with self._context.db.write() as session:
@@ -106,6 +114,8 @@ class ChampionService:
             if row is None:
                 raise NotFound("That champion no longer exists; choose another.")
             self._check(session, draft, champion_id)
+            before = {"name": row.name, "phone": row.phone, "email": row.email, "active": row.active}
+            before |= {"trained_on": row.trained_on, "dbs_checked_on": row.dbs_checked_on}
             row.name, row.phone, row.email = draft.name, draft.phone, draft.email
             row.trained_on, row.dbs_checked_on, row.active = (
                 draft.trained_on,
@@ -114,20 +124,32 @@ class ChampionService:
             )
             row.updated_at = self._context.now()
             self._set_venues(session, row.id, draft.venue_ids)
+            after = {"name": row.name, "phone": row.phone, "email": row.email, "active": row.active}
+            after |= {"trained_on": row.trained_on, "dbs_checked_on": row.dbs_checked_on}
+            audit.record(
+                session,
+                self._context,
+                "champion.changed",
+                row.name[:60],
+                details={"fields": audit.changed_fields(before, after)},
+            )
             session.flush()
             return load_champions(session, [row.id])[0]
 
     # Training and DBS checks
 
+    @requires(Permission.LOG_SUPPORT)
     def rules(self) -> ChampionRules:
         with self._context.db.read() as session:
             return read_rules(session)
 
+    @requires(Permission.CHANGE_SETTINGS)
     def set_rules(self, rules: ChampionRules) -> None:
         rules.check()
         with self._context.db.write() as session:
             write_setting(
                 session,
+                self._context,
                 RULES_KEY,
                 {
                     "training_months": rules.training_months,
@@ -136,6 +158,7 @@ class ChampionService:
                 },
             )
 
+    @requires(Permission.LOG_SUPPORT)
     def warnings(self, today: date | None = None) -> list[tuple[Champion, list[str]]]:
         """Active champions whose training or DBS check has lapsed, lapses soon, or was never recorded."""
         day = today or self._context.today()

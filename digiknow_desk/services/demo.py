@@ -61,9 +61,11 @@ from digiknow_desk.domain.sessions import (
     Topic,
 )
 from digiknow_desk.domain.skills import LIFE_AREAS, SkillArea, SkillLevel, SkillsCheckDraft, areas_alone
+from digiknow_desk.domain.staff import Permission, Role
 from digiknow_desk.domain.venues import Venue, VenueDraft
+from digiknow_desk.services.accounts import AccountService
 from digiknow_desk.services.champions import ChampionService
-from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.services.context import ServiceContext, before_sign_in, requires
 from digiknow_desk.services.inclusion import InclusionService
 from digiknow_desk.services.inventory import InventoryService
 from digiknow_desk.services.lending import LendingService
@@ -72,6 +74,7 @@ from digiknow_desk.services.residents import PossibleDuplicate, ResidentService,
 # The residents service's own row builders, so that rows written in bulk are the rows `add` writes.
 from digiknow_desk.services.residents import _columns as resident_columns
 from digiknow_desk.services.sessions import SessionService
+from digiknow_desk.services.settings import read_setting, write_setting
 from digiknow_desk.services.skills import SkillsService
 from digiknow_desk.services.venues import VenueService
 from digiknow_desk.storage.models import (
@@ -187,6 +190,15 @@ DEFAULT_RESIDENTS = 326  # the households Stockport's own library has lent to
 MAX_RESIDENTS = 100_000
 BULK_RESIDENTS = 2_000  # above this, the history is written in bulk (see _BulkHistory)
 DEMO_REASON = "Demo data"
+DEMO_KEY = "demo_database"
+# One sign-in account per role, so every screen can be tried; the README lists them. Never on live data:
+# a database that has had demo data says DEMO on every screen and printout.
+DEMO_ACCOUNTS = (
+    ("demo.admin", "Demo Administrator", Role.ADMINISTRATOR, "Stockport-admin"),
+    ("demo.coordinator", "Demo Coordinator", Role.COORDINATOR, "Stockport-coordinator"),
+    ("demo.desk", "Demo Desk", Role.DESK, "Stockport-desk"),
+    ("demo.champion", "Demo Champion", Role.CHAMPION, "Stockport-champion"),
+)
 
 # Made-up people: common first names and surnames drawn at random, never a real person's record.
 # Each group: (weight, first names, surnames, preferred languages with weights).
@@ -566,6 +578,7 @@ class DemoSummary:
     skills_checks_added: int = 0
     included: int = 0  # residents digitally included (or independently) at the end
     champion_warnings: int = 0  # active champions whose training or DBS check lapses soon or has lapsed
+    accounts_added: int = 0  # demo sign-in accounts, one per role
 
 
 def _pick(rng: random.Random, weighted: tuple[tuple[T, int], ...]) -> T:
@@ -597,6 +610,13 @@ class DemoDataService:
         self._inventory = inventory
         self._venues = venues
 
+    @before_sign_in
+    def is_demo(self) -> bool:
+        """Whether demo data was ever put in this database: then every screen and printout says DEMO."""
+        with self._context.db.read() as session:
+            return read_setting(session, DEMO_KEY) is not None
+
+    @requires(Permission.BACKUP)
     def fill(
         self,
         *,
@@ -606,6 +626,41 @@ class DemoDataService:
         residents: int = 0,
         bulk: bool | None = None,
         sessions: int | None = None,
+    ) -> DemoSummary:
+        """The demo data of `_fill` (see there), with the database marked DEMO and one demo account per
+        role (DEMO_ACCOUNTS, passwords in the README)."""
+        with self._context.db.write() as session:
+            write_setting(session, self._context, DEMO_KEY, {"demo": True})
+        summary = self._fill(
+            devices=devices, months=months, seed=seed, residents=residents, bulk=bulk, sessions=sessions
+        )
+        return replace(summary, accounts_added=self._add_demo_accounts())
+
+    def _add_demo_accounts(self) -> int:
+        accounts = AccountService(self._context)
+        existing = {account.username for account in accounts.accounts()}
+        champions = ChampionService(self._context)
+        added = 0
+        for username, display_name, role, password in DEMO_ACCOUNTS:
+            if username in existing:
+                continue
+            champion_id = None
+            if role is Role.CHAMPION:
+                active = champions.champions(active_only=True)
+                champion_id = (active[0] if active else champions.add(ChampionDraft(name=display_name))).id
+            accounts.add(username, display_name, role, password, champion_id=champion_id)
+            added += 1
+        return added
+
+    def _fill(
+        self,
+        *,
+        devices: int,
+        months: int,
+        seed: int,
+        residents: int,
+        bulk: bool | None,
+        sessions: int | None,
     ) -> DemoSummary:
         """Add the demo venues that are missing and `devices` devices acquired over the last `months`
         months. With `residents`, also register that many residents over those months and run the

@@ -7,8 +7,6 @@ row are reported with the line number a person sees in a text editor (the header
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import re
 import uuid
@@ -17,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import TypeVar
 
 from digiknow_desk.domain.devices import (
     AcquisitionSource,
@@ -30,8 +28,9 @@ from digiknow_desk.domain.devices import (
 )
 from digiknow_desk.domain.errors import ValidationError
 from digiknow_desk.domain.spreadsheet import from_spreadsheet_safe, spreadsheet_safe
+from digiknow_desk.domain.staff import Permission
 from digiknow_desk.domain.venues import Venue
-from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.services.context import ServiceContext, requires
 from digiknow_desk.services.csv_files import (
     ImportRefused,
     choose_encoding,
@@ -41,7 +40,7 @@ from digiknow_desk.services.csv_files import (
     shown,
     sniff_delimiter,
 )
-from digiknow_desk.services.files import write_atomically
+from digiknow_desk.services.files import write_csv
 from digiknow_desk.services.inventory import (
     STARTING_STATUSES,
     InventoryService,
@@ -412,6 +411,7 @@ class DeviceCsvService:
 
     # Export
 
+    @requires(Permission.SEE_DEVICES)
     def export_devices(self, out: Path) -> int:
         """Write every device, retired ones too, to `out` as CSV UTF-8; return how many.
 
@@ -420,19 +420,12 @@ class DeviceCsvService:
         with self._context.db.read() as session:
             devices = load_devices(session, devices_query().order_by(DeviceRow.tag))
 
-        def write(stream: BinaryIO) -> None:
-            text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-            writer = csv.writer(text)
-            writer.writerow(EXPORT_COLUMNS)
-            writer.writerows(_export_cells(device) for device in devices)
-            text.flush()
-            text.detach()  # the stream stays open for write_atomically to sync and close
-
-        write_atomically(out, write)
+        write_csv(out, EXPORT_COLUMNS, (_export_cells(device) for device in devices))
         return len(devices)
 
     # Import
 
+    @requires(Permission.MANAGE_DEVICES)
     def import_devices(
         self, source: Path, *, dry_run: bool = False, import_good_rows: bool = False
     ) -> ImportReport:

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, BinaryIO
 from digiknow_desk.domain.devices import normalise_tag
 from digiknow_desk.domain.errors import DomainError, NotFound
 from digiknow_desk.domain.loans import Loan, Wipe
+from digiknow_desk.domain.staff import Permission
 from digiknow_desk.paths import shipped_dir
-from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.services.context import ServiceContext, requires
 from digiknow_desk.services.files import write_atomically
 from digiknow_desk.services.lending import LendingService
 from digiknow_desk.services.residents import ResidentService
@@ -50,6 +51,7 @@ class DocumentService:
         self._wording_folder = wording_folder
         self._font_files = font_files
 
+    @requires(Permission.LEND)
     def loan_agreement(self, tag: str, out: Path) -> None:
         """Save the agreement and due-date slip of the device's open loan."""
         loan = self._lending.open_loan(tag)
@@ -60,6 +62,7 @@ class DocumentService:
             )
         self.loan_agreement_for(loan, out)
 
+    @requires(Permission.LEND)
     def loan_agreement_for(self, loan: Loan, out: Path) -> None:
         """Save the agreement and due-date slip of `loan`, open or not (a reprint from the history)."""
         from digiknow_desk.reporting.desk_documents import render_loan_agreement
@@ -75,10 +78,12 @@ class DocumentService:
             ),
         )
 
+    @requires(Permission.LEND)
     def wipe_certificate(self, tag: str, out: Path) -> None:
         """Save the certificate of the device's latest wipe."""
         self.wipe_certificate_for(self._lending.last_wipe(tag), out)
 
+    @requires(Permission.LEND)
     def wipe_certificate_for(self, wipe: Wipe, out: Path) -> None:
         """Save the certificate of `wipe` (as returned when the wipe is recorded)."""
         from digiknow_desk.reporting.desk_documents import render_wipe_certificate
@@ -89,6 +94,7 @@ class DocumentService:
             out, lambda stream: render_wipe_certificate(wipe, wording, stream, printed_on=today, fonts=fonts)
         )
 
+    @requires(Permission.LEND)
     def resident_card(self, reference: str, out: Path) -> None:
         """Save the resident's card: credit-card size, with the QR code of their reference."""
         from digiknow_desk.reporting.desk_documents import render_resident_card

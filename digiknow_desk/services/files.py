@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -45,3 +47,18 @@ def write_atomically(out: Path, write: Callable[[BinaryIO], object]) -> None:
         ) from error
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def write_csv(out: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """Write a CSV file (UTF-8 with the mark Excel looks for) the safe way of `write_atomically`.
+    The cells must already be spreadsheet-safe."""
+
+    def write(stream: BinaryIO) -> None:
+        text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+        writer = csv.writer(text)
+        writer.writerow(header)
+        writer.writerows(rows)
+        text.flush()
+        text.detach()  # the stream stays open for write_atomically to sync and close
+
+    write_atomically(out, write)

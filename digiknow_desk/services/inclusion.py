@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session, aliased
 from digiknow_desk.domain.devices import DeviceType
 from digiknow_desk.domain.inclusion import InclusionRule, InclusionStatus, ResidentFacts
 from digiknow_desk.domain.skills import SkillLevel
-from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.domain.staff import Permission
+from digiknow_desk.services import audit
+from digiknow_desk.services.context import ServiceContext, requires
 from digiknow_desk.services.settings import read_setting, write_setting
 from digiknow_desk.storage.models import (
     DeviceRow,
@@ -203,16 +205,19 @@ class InclusionService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
 
+    @requires(Permission.SIGNED_IN)
     def rule(self) -> InclusionRule:
         with self._context.db.read() as session:
             return read_rule(session)
 
+    @requires(Permission.CHANGE_SETTINGS)
     def set_rule(self, rule: InclusionRule) -> int:
         """Save a coordinator's rule and work out every resident's status by it; how many changed."""
         rule.check()
         with self._context.db.write() as session:
             write_setting(
                 session,
+                self._context,
                 RULE_KEY,
                 {
                     "foundation": rule.foundation.value,
@@ -222,12 +227,16 @@ class InclusionService:
             )
             return update_statuses(session, self._context.now(), rule=rule)
 
+    @requires(Permission.CHANGE_SETTINGS)
     def recompute_all(self) -> int:
         """Work out every resident's status again (after an upgrade or an import); how many changed."""
         with self._context.db.write() as session:
             session.execute(delete(SettingRow).where(SettingRow.key == RECOMPUTE_PENDING_KEY))
-            return update_statuses(session, self._context.now())
+            changed = update_statuses(session, self._context.now())
+            audit.record(session, self._context, "inclusion.recomputed", details={"changed": changed})
+            return changed
 
+    @requires(Permission.SIGNED_IN)
     def recompute_if_pending(self) -> bool:
         """Work out every status if an upgrade asked for it (migration 0004 on existing residents)."""
         with self._context.db.read() as session:
@@ -236,6 +245,7 @@ class InclusionService:
         self.recompute_all()
         return True
 
+    @requires(Permission.SEE_REPORTS)
     def counts(self) -> dict[InclusionStatus, int]:
         with self._context.db.read() as session:
             found = {

@@ -24,7 +24,9 @@ from digiknow_desk.domain.devices import (
 )
 from digiknow_desk.domain.errors import NotFound, ValidationError
 from digiknow_desk.domain.loans import WaitStatus
-from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.domain.staff import Permission
+from digiknow_desk.services import audit
+from digiknow_desk.services.context import ServiceContext, requires
 from digiknow_desk.storage.models import (
     DeviceKitItemRow,
     DeviceRow,
@@ -191,12 +193,16 @@ def move_device(
     row.updated_at = at
 
 
+AUDITED_TAGS = 50
+
+
 class InventoryService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
 
     # Finding devices
 
+    @requires(Permission.SEE_DEVICES)
     def search(self, device_filter: DeviceFilter, *, limit: int = PAGE_SIZE, offset: int = 0) -> list[Device]:
         """One page of the devices that match, in tag order."""
         with self._context.db.read() as session:
@@ -205,11 +211,13 @@ class InventoryService:
             )
             return load_devices(session, query)
 
+    @requires(Permission.SEE_DEVICES)
     def count(self, device_filter: DeviceFilter) -> int:
         with self._context.db.read() as session:
             query = _filtered(select(func.count()).select_from(DeviceRow), device_filter)
             return int(session.scalar(query) or 0)
 
+    @requires(Permission.SEE_DEVICES)
     def get(self, tag: str) -> Device:
         """The device with this asset tag (any case, surrounding spaces ignored)."""
         device = self.find(tag)
@@ -217,12 +225,14 @@ class InventoryService:
             raise NotFound(_unknown_tag(tag))
         return device
 
+    @requires(Permission.SEE_DEVICES)
     def find(self, tag: str) -> Device | None:
         """The device a scanned or typed code names, or None when no device has that tag."""
         with self._context.db.read() as session:
             found = load_devices(session, devices_query().where(DeviceRow.tag == normalise_tag(tag)))
             return found[0] if found else None
 
+    @requires(Permission.MANAGE_DEVICES)
     def for_labels(self, tags: Sequence[str] = (), status: DeviceStatus | None = None) -> list[Device]:
         """The devices to print labels for: the tags named, or by status, or every device not retired."""
         with self._context.db.read() as session:
@@ -242,6 +252,7 @@ class InventoryService:
             device_filter = DeviceFilter(status=status, include_retired=False)
             return load_devices(session, _filtered(devices_query(), device_filter).order_by(DeviceRow.tag))
 
+    @requires(Permission.SEE_DEVICES)
     def history(self, tag: str) -> list[StatusChange]:
         """Every status change of the device, oldest first."""
         with self._context.db.read() as session:
@@ -264,11 +275,13 @@ class InventoryService:
 
     # Tags and checks
 
+    @requires(Permission.MANAGE_DEVICES)
     def next_tag(self, device_type: DeviceType) -> str:
         """The next free tag for this type, e.g. TAB-0043 after TAB-0042."""
         with self._context.db.read() as session:
             return format_tag(device_type, self._last_number(session, device_type.tag_prefix) + 1)
 
+    @requires(Permission.MANAGE_DEVICES)
     def reserve_blank_tags(self, count: int) -> list[str]:
         """`count` new tags for blank labels, never handed out before (DK-00001, DK-00002, ...)."""
         if not 1 <= count <= 5000:
@@ -279,8 +292,16 @@ class InventoryService:
             assert counter is not None, "migration 0001 seeds the blank-tag counter"
             first = max(counter.last_number, self._last_number(session, BLANK_TAG_PREFIX)) + 1
             counter.last_number = first + count - 1
+            audit.record(
+                session,
+                self._context,
+                "device.blank_tags",
+                f"{BLANK_TAG_PREFIX}-{first:05d}",
+                details={"count": count},
+            )
             return [f"{BLANK_TAG_PREFIX}-{number:05d}" for number in range(first, first + count)]
 
+    @requires(Permission.MANAGE_DEVICES)
     def problems(self, draft: DeviceDraft, device_id: uuid.UUID | None = None) -> dict[str, str]:
         """Everything wrong with `draft`, including a tag or serial that another device has."""
         draft = draft.cleaned()
@@ -289,17 +310,20 @@ class InventoryService:
 
     # Changes
 
+    @requires(Permission.MANAGE_DEVICES)
     def add(
         self, draft: DeviceDraft, status: DeviceStatus = DeviceStatus.AVAILABLE, reason: str = ""
     ) -> Device:
         return self.add_many([draft], status=status, reason=reason)[0]
 
+    @requires(Permission.MANAGE_DEVICES)
     def add_many(
         self, drafts: Sequence[DeviceDraft], status: DeviceStatus = DeviceStatus.AVAILABLE, reason: str = ""
     ) -> list[Device]:
         """Add devices in one transaction: all of them, or (with the reasons) none."""
         return self.add_with_statuses([(draft, status) for draft in drafts], reason)
 
+    @requires(Permission.MANAGE_DEVICES)
     def add_with_statuses(
         self, entries: Sequence[tuple[DeviceDraft, DeviceStatus]], reason: str
     ) -> list[Device]:
@@ -381,8 +405,18 @@ class InventoryService:
                 if kit_rows:
                     session.execute(insert(DeviceKitItemRow), kit_rows)
                 session.execute(insert(DeviceStatusEventRow), event_rows)
+                tags = [str(row["tag"]) for row in device_rows]
+                audit.record(
+                    session,
+                    self._context,
+                    "device.added",
+                    tags[0] if len(tags) == 1 else f"{len(tags)} devices",
+                    # A big import names its first tags only: the devices' own history holds the rest.
+                    details={"count": len(tags), "tags": tags[:AUDITED_TAGS]},
+                )
         return self._by_ids(ids)
 
+    @requires(Permission.MANAGE_DEVICES)
     def update(self, device_id: uuid.UUID, draft: DeviceDraft) -> Device:
         """Save edits to a device's details (its status changes only through `change_status`)."""
         draft = draft.cleaned()
@@ -392,13 +426,22 @@ class InventoryService:
                 raise NotFound("That device no longer exists; refresh the list.")
             if problems := self._problems(session, draft, device_id):
                 raise ValidationError(problems)
+            before = {name: getattr(row, name) for name in self._columns(draft)}
             for name, value in self._columns(draft).items():
                 setattr(row, name, value)
             row.updated_at = self._context.now()
+            audit.record(
+                session,
+                self._context,
+                "device.changed",
+                row.tag,
+                details=audit.changes(before, self._columns(draft)),
+            )
             row.kit_items = [DeviceKitItemRow(position=i, name=name) for i, name in enumerate(draft.kit)]
             session.flush()
             return self._device(session, row.id)
 
+    @requires(Permission.MANAGE_DEVICES)
     def change_status(self, tag: str, new_status: DeviceStatus, reason: str) -> Device:
         """Move a device to `new_status` if the state machine allows it, recording who, when and why."""
         reason = reason.strip()
@@ -410,8 +453,16 @@ class InventoryService:
             row = self._row_by_tag(session, tag, for_update=True)
             check_manual_change(row.status, new_status)
             now = self._context.now()
+            before = row.status
             move_device(session, row, new_status, self._context.actor, reason, now)
             self._withdraw_offer(session, row, reason, now)
+            audit.record(
+                session,
+                self._context,
+                "device.status_changed",
+                row.tag,
+                details={"status": [before, new_status], "reason": reason},
+            )
             session.flush()
             return self._device(session, row.id)
 

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from digiknow_desk.domain.devices import Device, DeviceStatus
 from digiknow_desk.domain.errors import DomainError, ValidationError
+from digiknow_desk.domain.staff import Permission
 from digiknow_desk.labels.stock import LabelStock, LabelStockError, list_stocks, load_stock
 from digiknow_desk.paths import shipped_dir
-from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.services.context import ServiceContext, requires
 from digiknow_desk.services.files import write_atomically
 from digiknow_desk.services.inventory import InventoryService
 
@@ -55,17 +56,18 @@ class LabelService:
         self._context = context
         self._inventory = inventory
 
-    @staticmethod
-    def stocks() -> list[LabelStock]:
+    @requires(Permission.SIGNED_IN)
+    def stocks(self) -> list[LabelStock]:
         return list_stocks(label_stock_folder())
 
-    @staticmethod
-    def stock(name: str) -> LabelStock:
+    @requires(Permission.SIGNED_IN)
+    def stock(self, name: str) -> LabelStock:
         try:
             return load_stock(name, label_stock_folder())
         except LabelStockError as error:
             raise DomainError(str(error)) from error
 
+    @requires(Permission.MANAGE_DEVICES)
     def labels_for(self, request: LabelRequest) -> list[Label]:
         """The device labels the request asks for (blank tags are reserved only when printing)."""
         if not request.wants_devices:
@@ -73,6 +75,7 @@ class LabelService:
         devices = self._inventory.for_labels(request.tags, request.status)
         return [device_label(device) for device in devices]
 
+    @requires(Permission.MANAGE_DEVICES)
     def write_pdf(
         self,
         request: LabelRequest,
@@ -106,6 +109,7 @@ class LabelService:
             raise DomainError(f"{cancelled} No PDF was saved.") from cancelled
         return len(labels) + len(blank_tags)
 
+    @requires(Permission.MANAGE_DEVICES)
     def write_calibration_page(self, stock_name: str, out: Path) -> None:
         from digiknow_desk.labels.sheet import render_calibration_page
 

@@ -33,10 +33,13 @@ from digiknow_desk.domain.loans import (
     is_backdated,
     match_kit,
 )
-from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.domain.staff import Permission
+from digiknow_desk.services import audit
+from digiknow_desk.services.context import ServiceContext, requires
 from digiknow_desk.services.inclusion import update_statuses
 from digiknow_desk.services.inventory import move_device
 from digiknow_desk.services.residents import normalise_reference
+from digiknow_desk.services.settings import write_setting
 from digiknow_desk.storage.models import (
     DataPlanRow,
     DeviceKitItemRow,
@@ -131,10 +134,12 @@ class LendingService:
 
     # Rules
 
+    @requires(Permission.SIGNED_IN)
     def rules(self) -> LendingRules:
         with self._context.db.read() as session:
             return self._rules(session)
 
+    @requires(Permission.CHANGE_SETTINGS)
     def set_rules(self, rules: LendingRules) -> None:
         problems = {}
         if any(not 1 <= days <= 365 for days in rules.loan_days.values()):
@@ -147,19 +152,18 @@ class LendingService:
             problems["sim_warning_days"] = "Warn between 1 and 90 days before a SIM expires."
         if problems:
             raise ValidationError(problems)
-        value = json.dumps(
-            {
-                "loan_days": {kind.value: days for kind, days in rules.loan_days.items()},
-                "renewal_limit": rules.renewal_limit,
-                "offer_days": rules.offer_days,
-                "sim_warning_days": rules.sim_warning_days,
-            }
-        )
+        value = {
+            "loan_days": {kind.value: days for kind, days in rules.loan_days.items()},
+            "renewal_limit": rules.renewal_limit,
+            "offer_days": rules.offer_days,
+            "sim_warning_days": rules.sim_warning_days,
+        }
         with self._context.db.write() as session:
-            session.merge(SettingRow(key=RULES_KEY, value=value))
+            write_setting(session, self._context, RULES_KEY, value)
 
     # Loans
 
+    @requires(Permission.LEND)
     def issue(
         self,
         tag: str,
@@ -230,6 +234,14 @@ class LendingService:
                 self._fulfil_wait(session, resident.id, device)
                 session.flush()
                 update_statuses(session, when, [resident.id])
+                audit.record(
+                    session,
+                    self._context,
+                    "loan.issued",
+                    device.tag,
+                    resident_id=resident.id,
+                    details={"resident": resident.reference, "due_on": due, "issued_at": when},
+                )
                 return _load_loans(session, _loan_query().where(LoanRow.id == loan.id))[0]
         except IntegrityError as error:
             if not _is_open_loan_clash(error):
@@ -237,6 +249,7 @@ class LendingService:
             # Another desk issued the same device a moment ago: the open-loan index refused this one.
             raise LoanRefused(f"{normalise_tag(tag)} has just been issued at another desk.") from error
 
+    @requires(Permission.LEND)
     def return_device(
         self,
         tag: str,
@@ -294,8 +307,21 @@ class LendingService:
             move_device(session, device, DeviceStatus.AWAITING_WIPE, self._context.actor, reason, when)
             session.flush()
             update_statuses(session, when, [loan.resident_id])
+            audit.record(
+                session,
+                self._context,
+                "loan.returned",
+                device.tag,
+                resident_id=loan.resident_id,
+                details={
+                    "returned_at": when,
+                    "missing_kit": missing,
+                    "condition": loan.condition_back or None,
+                },
+            )
             return _load_loans(session, _loan_query().where(LoanRow.id == loan.id))[0]
 
+    @requires(Permission.LEND)
     def renew(self, tag: str) -> Loan:
         """Extend the open loan by the device type's loan period, up to the renewal limit; the renewal is
         kept with its time, who made it and the due dates it moved between (the monthly report counts
@@ -322,9 +348,18 @@ class LendingService:
                     renewed_by=self._context.actor,
                 )
             )
+            audit.record(
+                session,
+                self._context,
+                "loan.renewed",
+                device.tag,
+                resident_id=loan.resident_id,
+                details={"due_on": [due_before, loan.due_on]},
+            )
             session.flush()
             return _load_loans(session, _loan_query().where(LoanRow.id == loan.id))[0]
 
+    @requires(Permission.LEND)
     def record_lost(self, tag: str, outcome: LoanOutcome, reason: str) -> Loan:
         """Close the open loan as lost or stolen; the device is quarantined."""
         if outcome == LoanOutcome.RETURNED:
@@ -349,8 +384,17 @@ class LendingService:
             )
             session.flush()
             update_statuses(session, now, [loan.resident_id])
+            audit.record(
+                session,
+                self._context,
+                "loan.closed_lost",
+                device.tag,
+                resident_id=loan.resident_id,
+                details={"outcome": outcome.value},
+            )
             return _load_loans(session, _loan_query().where(LoanRow.id == loan.id))[0]
 
+    @requires(Permission.LEND)
     def open_loan(self, tag: str) -> Loan | None:
         with self._context.db.read() as session:
             found = _load_loans(
@@ -358,6 +402,7 @@ class LendingService:
             )
             return found[0] if found else None
 
+    @requires(Permission.LEND)
     def loans_of(self, reference: str) -> list[Loan]:
         """Every loan of the resident, newest first."""
         with self._context.db.read() as session:
@@ -365,6 +410,7 @@ class LendingService:
             query = _loan_query().where(LoanRow.resident_id == resident.id).order_by(LoanRow.issued_at.desc())
             return _load_loans(session, query)
 
+    @requires(Permission.LEND)
     def overdue(self, today: date | None = None) -> list[Loan]:
         """Open loans past their due date, most overdue first."""
         day = today or self._context.today()
@@ -376,6 +422,7 @@ class LendingService:
             )
             return _load_loans(session, query)
 
+    @requires(Permission.LEND)
     def open_loans(
         self, *, due_by: date | None = None, limit: int = PAGE_SIZE, offset: int = 0
     ) -> list[Loan]:
@@ -388,6 +435,7 @@ class LendingService:
                 session, query.order_by(LoanRow.due_on, LoanRow.id).limit(limit).offset(offset)
             )
 
+    @requires(Permission.LEND)
     def count_open(self, *, due_by: date | None = None) -> int:
         with self._context.db.read() as session:
             query = select(func.count()).select_from(LoanRow).where(LoanRow.closed_at.is_(None))
@@ -397,6 +445,7 @@ class LendingService:
 
     # Wipes
 
+    @requires(Permission.LEND)
     def record_wipe(
         self, tag: str, method: WipeMethod, checklist: WipeChecklist, notes: str = ""
     ) -> WipeResult:
@@ -425,9 +474,11 @@ class LendingService:
                 session, device, DeviceStatus.AVAILABLE, self._context.actor, f"Wiped ({method.label})", now
             )
             offered = self._offer_next(session, device)
+            audit.record(session, self._context, "device.wiped", device.tag, details={"method": method.value})
             session.flush()
             return WipeResult(wipe=self._wipe_record(wipe, device), offered_to=offered)
 
+    @requires(Permission.LEND)
     def last_wipe(self, tag: str) -> Wipe:
         with self._context.db.read() as session:
             device = self._device(session, tag)
@@ -443,6 +494,7 @@ class LendingService:
 
     # Data plans
 
+    @requires(Permission.LEND)
     def set_data_plan(self, tag: str, plan: DataPlan) -> None:
         with self._context.db.write() as session:
             device = self._device(session, tag)
@@ -463,7 +515,15 @@ class LendingService:
                     expires_on=plan.expires_on,
                 )
             )
+            audit.record(
+                session,
+                self._context,
+                "device.data_plan",
+                device.tag,
+                details={"network": plan.network.strip(), "expires_on": plan.expires_on},
+            )
 
+    @requires(Permission.LEND)
     def data_plan(self, tag: str) -> DataPlan | None:
         with self._context.db.read() as session:
             device = self._device(session, tag)
@@ -474,6 +534,7 @@ class LendingService:
                 else DataPlan(row.network, row.source, row.allowance, row.activated_on, row.expires_on)
             )
 
+    @requires(Permission.LEND)
     def sims_expiring(self, today: date | None = None) -> list[tuple[Loan, DataPlan]]:
         """Open loans whose data plan expires within the warning period (14 days by default)."""
         day = today or self._context.today()
@@ -500,6 +561,7 @@ class LendingService:
 
     # Waiting list
 
+    @requires(Permission.LEND)
     def join_waiting_list(self, reference: str, device_type: DeviceType) -> WaitEntry:
         now = self._context.now()
         with self._context.db.write() as session:
@@ -530,6 +592,7 @@ class LendingService:
             self._event(session, entry, "joined", "", now)
             return self._wait_entries(session, select(WaitEntryRow).where(WaitEntryRow.id == entry.id))[0]
 
+    @requires(Permission.LEND)
     def waiting_list(self, device_type: DeviceType | None = None) -> list[WaitEntry]:
         """Everyone waiting or holding an offer, in priority order within each type."""
         with self._context.db.read() as session:
@@ -542,6 +605,7 @@ class LendingService:
                 session, query.order_by(WaitEntryRow.device_type, WaitEntryRow.position)
             )
 
+    @requires(Permission.PRIORITISE)
     def move_in_waiting_list(self, entry_id: uuid.UUID, new_place: int, reason: str) -> list[WaitEntry]:
         """Put one entry at `new_place` (1 = next) among those waiting for its type, saying why."""
         if not reason.strip():
@@ -582,6 +646,7 @@ class LendingService:
                 .order_by(WaitEntryRow.position),
             )
 
+    @requires(Permission.LEND)
     def withdraw_from_waiting_list(self, entry_id: uuid.UUID, reason: str) -> None:
         now = self._context.now()
         with self._context.db.write() as session:
@@ -596,6 +661,7 @@ class LendingService:
                 if device is not None and device.status == DeviceStatus.AVAILABLE:
                     self._offer_next(session, device)
 
+    @requires(Permission.LEND)
     def expire_offers(self, today: date | None = None) -> list[WaitEntry]:
         """Pass each offer not collected in time to the next resident waiting; returns the new offers."""
         day = today or self._context.today()
@@ -749,7 +815,17 @@ class LendingService:
         return self._wait_entries(session, select(WaitEntryRow).where(WaitEntryRow.id == entry.id))[0]
 
     def _event(self, session: Session, entry: WaitEntryRow, what: str, reason: str, at: datetime) -> None:
+        """A waiting-list event, kept on the entry and in the audit trail (without the reason, which may
+        name the resident's circumstances)."""
         session.add(WaitEventRow(entry_id=entry.id, at=at, by=self._context.actor, what=what, reason=reason))
+        audit.record(
+            session,
+            self._context,
+            "waitlist." + what.split()[0],
+            entry.device_type.value,
+            resident_id=entry.resident_id,
+            details={"event": what},
+        )
 
     @staticmethod
     def _wait_entries(session: Session, query: Select[Any]) -> list[WaitEntry]:
@@ -806,10 +882,12 @@ class LendingService:
     # The Loans screen: loans a block at a time, by keyset, so the last block of 500,000 loans costs
     # what the first does (an OFFSET that deep takes seconds). Added for ui/loan_table_model.py.
 
+    @requires(Permission.SIGNED_IN)
     def today(self) -> date:
         """The desk's date by the service clock: what due dates and days overdue count from."""
         return self._context.today()
 
+    @requires(Permission.LEND)
     def loan_block(
         self,
         after: Loan | None = None,
@@ -834,6 +912,7 @@ class LendingService:
         with self._context.db.read() as session:
             return _load_loans(session, query.limit(limit))
 
+    @requires(Permission.LEND)
     def count_loans(
         self, *, include_returned: bool = False, due_from: date | None = None, due_by: date | None = None
     ) -> int:

@@ -26,8 +26,10 @@ from digiknow_desk.domain.postcodes import (
     postcode_key,
     unknown_wards_words,
 )
+from digiknow_desk.domain.staff import Permission
 from digiknow_desk.domain.venues import Ward
-from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.services import audit
+from digiknow_desk.services.context import ServiceContext, requires
 from digiknow_desk.services.csv_files import (
     ImportRefused,
     choose_encoding,
@@ -150,6 +152,7 @@ class PostcodeService:
         self._context = context
         self._venues = venues
 
+    @requires(Permission.SIGNED_IN)
     def ward_for(self, postcode: str) -> Ward | None:
         """The ward the imported table gives a postcode (any case and spacing); None when it has none."""
         key = postcode_key(postcode)
@@ -163,18 +166,22 @@ class PostcodeService:
             )
             return None if row is None else Ward(code=row.code, name=row.name, population=row.population)
 
+    @requires(Permission.SIGNED_IN)
     def count(self) -> int:
         """How many postcodes the table holds (0 when none has been imported)."""
         with self._context.db.read() as session:
             return session.scalar(select(func.count()).select_from(PostcodeWardRow)) or 0
 
+    @requires(Permission.CHANGE_SETTINGS)
     def clear(self) -> int:
         """Empty the table; how many postcodes it held."""
         with self._context.db.write() as session:
             held = session.scalar(select(func.count()).select_from(PostcodeWardRow)) or 0
             session.execute(delete(PostcodeWardRow))
+            audit.record(session, self._context, "postcodes.cleared", details={"held": held})
             return held
 
+    @requires(Permission.CHANGE_SETTINGS)
     def import_table(
         self,
         source: Path,
@@ -205,6 +212,13 @@ class PostcodeService:
                     raise ImportCancelled(CANCELLED)
                 progress(_READ_SHARE + (1000 - _READ_SHARE) * (start + len(batch)) // len(rows), 1000)
             table_size = session.scalar(select(func.count()).select_from(PostcodeWardRow)) or 0
+            audit.record(
+                session,
+                self._context,
+                "postcodes.imported",
+                source.name[:60],
+                details={"imported": len(rows), "replace": replace},
+            )
         return ImportSummary(
             file_name=source.name,
             imported=len(rows),

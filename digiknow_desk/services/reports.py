@@ -53,8 +53,9 @@ from digiknow_desk.domain.reports import (
 from digiknow_desk.domain.residents import YOUNG_AGE_BANDS, AgeBand, Answer
 from digiknow_desk.domain.sessions import CommonTask, month_bounds
 from digiknow_desk.domain.skills import SkillArea
+from digiknow_desk.domain.staff import Permission
 from digiknow_desk.paths import shipped_dir
-from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.services.context import ServiceContext, requires
 from digiknow_desk.services.files import check_folder, write_atomically
 from digiknow_desk.services.inclusion import read_rule
 from digiknow_desk.services.wards import estimated_excluded, read_excluded_rate, read_population_source
@@ -116,6 +117,7 @@ class ReportService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
 
+    @requires(Permission.SEE_REPORTS)
     def save_monthly(self, month: date, pdf_out: Path, csv_out: Path | None = None) -> MonthlyReport:
         """Read the month's figures and save them as the monthly report (PDF), and every figure as CSV
         (safe to open in a spreadsheet) when `csv_out` is given; the figures saved. Both places are
@@ -133,13 +135,14 @@ class ReportService:
             write_atomically(csv_out, lambda stream: stream.write(table))
         return report
 
-    @staticmethod
-    def as_json(report: MonthlyReport) -> dict[str, object]:
+    @requires(Permission.SEE_REPORTS)
+    def as_json(self, report: MonthlyReport) -> dict[str, object]:
         """Every headline and table figure of `report`, ready for json.dumps, counts 1 to 4 withheld."""
         from digiknow_desk.reporting.monthly_report import monthly_report_json
 
         return monthly_report_json(report)
 
+    @requires(Permission.SEE_REPORTS)
     def dashboard(self, month: date) -> DashboardFigures:
         """The Dashboard's figures for the month `month` falls in: the report's headline and wards, and
         the few lending and support counts it shows, without the report's detail (a quarter the work)."""
@@ -167,6 +170,7 @@ class ReportService:
                 volunteer_hours=(session_minutes + other_minutes) / 60,
             )
 
+    @requires(Permission.SEE_REPORTS)
     def monthly(self, month: date) -> MonthlyReport:
         """Every figure of the monthly report for the month `month` falls in, read in one transaction."""
         period = _Period(month, self._context.now())

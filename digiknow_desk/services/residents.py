@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import (
@@ -24,11 +25,14 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from digiknow_desk.domain.errors import DomainError, NotFound, ValidationError
 from digiknow_desk.domain.residents import (
     REFERENCE_PREFIX,
+    SENSITIVE_FIELDS,
     Consent,
+    ConsentPurpose,
     Resident,
     ResidentDraft,
     looks_like_reference,
     normalise_reference,
+    without_sensitive,
 )
 from digiknow_desk.domain.search_terms import (
     MAX_TERM,
@@ -38,11 +42,15 @@ from digiknow_desk.domain.search_terms import (
     resident_terms,
     search_words,
 )
-from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.domain.staff import Permission
+from digiknow_desk.services import audit
+from digiknow_desk.services.context import ServiceContext, requires
 from digiknow_desk.storage.models import (
     ResidentConsentRow,
     ResidentRow,
     ResidentSearchTermRow,
+    SessionAttendeeRow,
+    SessionChampionRow,
     TagCounterRow,
     WardRow,
 )
@@ -163,6 +171,7 @@ class ResidentService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
 
+    @requires(Permission.SEE_SUPPORTED_RESIDENTS)
     def search(self, text: str = "", *, limit: int = PAGE_SIZE, offset: int = 0) -> list[Resident]:
         """Residents with a word starting with each word typed (name, reference, phone, postcode,
         email), by name."""
@@ -174,13 +183,17 @@ class ResidentService:
                 # Residents in name order, each checked: a page of a common word's matches comes quickly.
                 found = select(
                     ResidentRow.id.label("resident_id"), ResidentRow.name, ResidentRow.reference
-                ).where(*(_has_term(ResidentRow.id, word) for word in words))
+                ).where(*(_has_term(ResidentRow.id, word) for word in words), *self._scope(ResidentRow.id))
                 name, reference = ResidentRow.name, ResidentRow.reference
             else:
                 term = ResidentSearchTermRow
                 found = (
                     select(term.resident_id, term.name, term.reference)
-                    .where(_starts_with(term.term, rarest), *(_has_term(term.resident_id, w) for w in others))
+                    .where(
+                        _starts_with(term.term, rarest),
+                        *(_has_term(term.resident_id, w) for w in others),
+                        *self._scope(term.resident_id),
+                    )
                     .group_by(term.resident_id, term.name, term.reference)
                 )
                 name, reference = term.name, term.reference
@@ -194,20 +207,23 @@ class ResidentService:
                 .subquery()
             )
             # One statement reads the page's residents, so their ids need not travel back as parameters.
-            return _load(
-                session,
-                select(ResidentRow.__table__)
-                .join(page, ResidentRow.id == page.c.resident_id)
-                .order_by(page.c.rank, page.c.name, page.c.reference),
+            return self._as_seen(
+                _load(
+                    session,
+                    select(ResidentRow.__table__)
+                    .join(page, ResidentRow.id == page.c.resident_id)
+                    .order_by(page.c.rank, page.c.name, page.c.reference),
+                )
             )
 
+    @requires(Permission.SEE_SUPPORTED_RESIDENTS)
     def count(self, text: str = "", *, at_most: int | None = None) -> int:
         """How many residents `search` finds; with `at_most`, counting stops there (a list says "more
         than 1,000" rather than counting every resident with an S in their postcode)."""
         with self._context.db.read() as session:
             words = search_words(text)
             if not words:
-                counted = select(ResidentRow.id).limit(at_most).subquery()
+                counted = select(ResidentRow.id).where(*self._scope(ResidentRow.id)).limit(at_most).subquery()
                 return int(session.scalar(select(func.count()).select_from(counted)) or 0)
             rarest, others, _common = self._plan(session, words)
             # Counted over the rarest word's matches in the index, common or not: never a scan of residents.
@@ -215,7 +231,9 @@ class ResidentService:
             matches = (
                 select(term.resident_id)
                 .where(
-                    _starts_with(term.term, rarest), *(_has_term(term.resident_id, word) for word in others)
+                    _starts_with(term.term, rarest),
+                    *(_has_term(term.resident_id, word) for word in others),
+                    *self._scope(term.resident_id),
                 )
                 .distinct()
                 .limit(at_most)
@@ -223,15 +241,19 @@ class ResidentService:
             )
             return int(session.scalar(select(func.count()).select_from(matches)) or 0)
 
+    @requires(Permission.SEE_SUPPORTED_RESIDENTS)
     def get(self, reference: str) -> Resident:
+        """One resident by their reference. A Digital Champion may look up anyone by the reference on
+        their card (to add them to a session), though their lists hold only the residents they support."""
         with self._context.db.read() as session:
             found = load_residents(session, ResidentRow.reference == normalise_reference(reference))
         if not found:
             raise NotFound(
                 f"No resident has the reference {normalise_reference(reference)}. Search by name instead."
             )
-        return found[0]
+        return self._as_seen(found)[0]
 
+    @requires(Permission.EDIT_RESIDENTS)
     def likely_duplicates(self, draft: ResidentDraft, resident_id: uuid.UUID | None = None) -> list[Resident]:
         """Residents with the same name and the same postcode or phone (the form warns before adding)."""
         draft = draft.cleaned()
@@ -251,22 +273,27 @@ class ResidentService:
                 where = and_(where, ResidentRow.id != resident_id)
             candidates = load_residents(session, where)
         # Phones are compared as digits: '0161 474 4444' is the same number as '01614744444'.
-        return [
-            match
-            for match in candidates
-            if match.name.casefold() == draft.name.casefold()
-            and (
-                (draft.postcode and match.postcode == draft.postcode)
-                or (phone and phone_key(match.phone) == phone)
-            )
-        ]
+        return self._as_seen(
+            [
+                match
+                for match in candidates
+                if match.name.casefold() == draft.name.casefold()
+                and (
+                    (draft.postcode and match.postcode == draft.postcode)
+                    or (phone and phone_key(match.phone) == phone)
+                )
+            ]
+        )
 
+    @requires(Permission.EDIT_RESIDENTS)
     def add(self, draft: ResidentDraft, *, duplicate_checked: bool = False) -> Resident:
         """Register a resident with a new reference. A likely duplicate is refused with PossibleDuplicate
         unless staff have looked and said it is someone else (`duplicate_checked`)."""
         draft = draft.cleaned()
         if problems := draft.problems():
             raise ValidationError(problems)
+        if not self._context.may(Permission.SEE_SENSITIVE):
+            draft = draft.without_sensitive()
         if not duplicate_checked and (matches := self.likely_duplicates(draft)):
             raise PossibleDuplicate(matches)
         now = self._context.now()
@@ -286,9 +313,11 @@ class ResidentService:
             session.flush()
             session.execute(insert(ResidentSearchTermRow), term_rows(row.id, reference, draft))
             self._set_consents(session, row.id, draft)
+            audit.record(session, self._context, "resident.added", reference, resident_id=row.id)
             session.flush()
-            return load_residents(session, ResidentRow.id == row.id)[0]
+            return self._as_seen(load_residents(session, ResidentRow.id == row.id))[0]
 
+    @requires(Permission.EDIT_RESIDENTS)
     def update(self, reference: str, draft: ResidentDraft) -> Resident:
         draft = draft.cleaned()
         if problems := draft.problems():
@@ -302,16 +331,59 @@ class ResidentService:
             if row is None:
                 raise NotFound("That resident no longer exists; search again.")
             self._check_ward(session, draft)
+            if not self._context.may(Permission.SEE_SENSITIVE):
+                # The form hid the answers from this role: keep the ones on record.
+                draft = replace(draft, **{name: getattr(row, name) for name in SENSITIVE_FIELDS})
+            before = {name: getattr(row, name) for name in _columns(draft)}
+            consents_before = self._consents(session, row.id)
             for name, value in _columns(draft).items():
                 setattr(row, name, value)
             session.execute(delete(ResidentSearchTermRow).where(ResidentSearchTermRow.resident_id == row.id))
             session.execute(insert(ResidentSearchTermRow), term_rows(row.id, row.reference, draft))
             row.updated_at = self._context.now()
             self._set_consents(session, row.id, draft)
+            changed = audit.changed_fields(before, _columns(draft))
+            if consents_before != set(draft.consents):
+                changed.append("consents")
+            # Which fields changed, never their values: the trail must not become a copy of the record.
+            audit.record(
+                session,
+                self._context,
+                "resident.changed",
+                row.reference,
+                resident_id=row.id,
+                details={"fields": changed},
+            )
             session.flush()
-            return load_residents(session, ResidentRow.id == row.id)[0]
+            return self._as_seen(load_residents(session, ResidentRow.id == row.id))[0]
 
     # Helpers
+
+    def _scope(self, resident_id: InstrumentedAttribute[uuid.UUID]) -> list[ColumnElement[bool]]:
+        """No condition for roles that see every resident; for a Digital Champion, the residents who came
+        to a session they helped at."""
+        if self._context.may(Permission.SEE_RESIDENTS):
+            return []
+        supported = (
+            select(SessionAttendeeRow.resident_id)
+            .join(SessionChampionRow, SessionChampionRow.session_id == SessionAttendeeRow.session_id)
+            .where(SessionChampionRow.champion_id == self._context.staff.champion_id)
+        )
+        return [resident_id.in_(supported)]
+
+    def _as_seen(self, residents: list[Resident]) -> list[Resident]:
+        """The residents with the equality answers withheld from roles that may not see them."""
+        if self._context.may(Permission.SEE_SENSITIVE):
+            return residents
+        return [without_sensitive(resident) for resident in residents]
+
+    @staticmethod
+    def _consents(session: Session, resident_id: uuid.UUID) -> set[ConsentPurpose]:
+        return set(
+            session.scalars(
+                select(ResidentConsentRow.purpose).where(ResidentConsentRow.resident_id == resident_id)
+            )
+        )
 
     @staticmethod
     def _plan(

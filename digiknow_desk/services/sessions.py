@@ -30,7 +30,9 @@ from digiknow_desk.domain.sessions import (
     month_bounds,
     topic_from,
 )
-from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.domain.staff import Permission
+from digiknow_desk.services import audit
+from digiknow_desk.services.context import ServiceContext, requires
 from digiknow_desk.services.inclusion import day_moment, update_statuses
 from digiknow_desk.storage.models import (
     ChampionHoursRow,
@@ -178,11 +180,17 @@ class SessionService:
 
     # Logging
 
+    @requires(Permission.LOG_SUPPORT)
     def log(self, draft: SessionDraft) -> Session:
         """Record a session that has happened (today or earlier), with everyone it helped, in one go."""
         draft = draft.cleaned()
         problems = draft.problems(self._context.now().astimezone().replace(tzinfo=None))
         now = self._context.now()
+        champion_id = self._own_champion()
+        if champion_id is not None and champion_id not in draft.champion_ids:
+            problems["champions"] = (
+                "Add yourself to the champions who ran the session: you log your own sessions."
+            )
         with self._context.db.write() as session:
             residents = self._residents(session, draft.resident_references, problems)
             self._check_references(session, draft, list(residents.values()), problems)
@@ -247,8 +255,10 @@ class SessionService:
                     ],
                 )
             update_statuses(session, day_moment(draft.held_on, now), [r[0] for r in residents.values()])
+            self._audit(session, "session.logged", row, list(residents), [r[0] for r in residents.values()])
             return load_sessions(session, select(SessionRow.id).where(SessionRow.id == row.id))[0]
 
+    @requires(Permission.LOG_SUPPORT)
     def delete(self, session_id: uuid.UUID) -> None:
         """Remove a session logged by mistake; its residents' statuses are worked out again."""
         with self._context.db.write() as session:
@@ -263,10 +273,16 @@ class SessionService:
                     )
                 )
             )
+            self._check_own(session, session_id)
+            references = list(
+                session.scalars(select(ResidentRow.reference).where(ResidentRow.id.in_(residents)))
+            )
+            self._audit(session, "session.deleted", row, references, [r for r in residents if r is not None])
             session.delete(row)
             session.flush()
             update_statuses(session, self._context.now(), [r for r in residents if r is not None])
 
+    @requires(Permission.LOG_SUPPORT)
     def follow_up_done(self, session_id: uuid.UUID, done_on: date | None = None) -> Session:
         """Mark the session's follow-up done on `done_on` (today when None): it leaves the follow-ups
         due. Refused when the session has gone, has no follow-up (or it is already done), or the day is in
@@ -277,21 +293,26 @@ class SessionService:
             row = session.get(SessionRow, session_id, with_for_update=True)
             if row is None:
                 raise NotFound("That session no longer exists.")
+            self._check_own(session, session_id)
             found = load_sessions(session, select(SessionRow.id).where(SessionRow.id == session_id))[0]
             if problems := found.follow_up_done_problems(day, today):
                 raise ValidationError(problems)
             row.follow_up_done_on = day
+            audit.record(session, self._context, "session.follow_up_done", _subject(row), details={"on": day})
             return replace(found, follow_up_done_on=day)
 
     # Finding
 
+    @requires(Permission.LOG_SUPPORT)
     def get(self, session_id: uuid.UUID) -> Session:
         with self._context.db.read() as session:
+            self._check_own(session, session_id)
             found = load_sessions(session, select(SessionRow.id).where(SessionRow.id == session_id))
         if not found:
             raise NotFound("That session no longer exists.")
         return found[0]
 
+    @requires(Permission.LOG_SUPPORT)
     def sessions(
         self,
         session_filter: SessionFilter = EVERY_SESSION,
@@ -299,8 +320,8 @@ class SessionService:
         limit: int = PAGE_SIZE,
         offset: int = 0,  # noqa: B008
     ) -> list[Session]:
-        """One page of the sessions that match, newest first."""
-        keys, query = _matching(session_filter)
+        """One page of the sessions that match, newest first (a Digital Champion's own only)."""
+        keys, query = _matching(self._scoped(session_filter))
         with self._context.db.read() as session:
             return load_sessions(
                 session,
@@ -309,11 +330,13 @@ class SessionService:
                 .offset(offset),
             )
 
+    @requires(Permission.LOG_SUPPORT)
     def count(self, session_filter: SessionFilter = EVERY_SESSION) -> int:
-        _keys, query = _matching(session_filter)
+        _keys, query = _matching(self._scoped(session_filter))
         with self._context.db.read() as session:
             return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
+    @requires(Permission.LOG_SUPPORT)
     def follow_ups(self, until: date) -> list[Session]:
         """Sessions with a follow-up still to do, due on or before `until`, soonest first (those already
         passed too); follow-ups marked done are left out."""
@@ -327,10 +350,50 @@ class SessionService:
                 )
                 .order_by(SessionRow.follow_up_on, SessionRow.id)
             )
+            if (champion_id := self._own_champion()) is not None:
+                query = query.where(SessionRow.id.in_(_sessions_of(champion_id)))
             return load_sessions(session, query)
+
+    # Whose sessions
+
+    def _own_champion(self) -> uuid.UUID | None:
+        """The signed-in Digital Champion's own champion record, when their role limits them to their own
+        sessions; None for roles that see every session."""
+        if self._context.may(Permission.SEE_RESIDENTS):
+            return None
+        return self._context.staff.champion_id
+
+    def _scoped(self, session_filter: SessionFilter) -> SessionFilter:
+        champion_id = self._own_champion()
+        return session_filter if champion_id is None else replace(session_filter, champion_id=champion_id)
+
+    def _check_own(self, session: DbSession, session_id: uuid.UUID) -> None:
+        champion_id = self._own_champion()
+        if champion_id is not None and session_id not in set(session.scalars(_sessions_of(champion_id))):
+            raise NotFound("That session is not one of yours: a coordinator can see it.")
+
+    def _audit(
+        self,
+        session: DbSession,
+        action: str,
+        row: SessionRow,
+        references: list[str],
+        resident_ids: list[uuid.UUID],
+    ) -> None:
+        """A session in the audit trail: its residents by reference (and by id when there is one, so that
+        their subject access finds it)."""
+        audit.record(
+            session,
+            self._context,
+            action,
+            _subject(row),
+            resident_id=resident_ids[0] if len(resident_ids) == 1 else None,
+            details={"residents": sorted(references), "kind": row.kind.value, "minutes": row.minutes},
+        )
 
     # Volunteer hours
 
+    @requires(Permission.LOG_SUPPORT)
     def add_hours(
         self, champion_id: uuid.UUID, worked_on: date, minutes: int, kind: HoursKind, note: str = ""
     ) -> OtherHours:
@@ -343,6 +406,8 @@ class SessionService:
         with self._context.db.write() as session:
             if session.get(ChampionRow, champion_id) is None:
                 problems["champion"] = "That champion no longer exists; choose another."
+            if self._own_champion() not in (None, champion_id):
+                problems["champion"] = "You record your own hours; a coordinator records other champions'."
             if problems:
                 raise ValidationError(problems)
             row = ChampionHoursRow(
@@ -355,8 +420,16 @@ class SessionService:
             )
             session.add(row)
             session.flush()
+            audit.record(
+                session,
+                self._context,
+                "hours.added",
+                worked_on.isoformat(),
+                details={"champion_id": champion_id, "minutes": minutes, "kind": kind.value},
+            )
             return OtherHours(row.id, row.champion_id, row.worked_on, row.minutes, row.kind, row.note)
 
+    @requires(Permission.LOG_SUPPORT)
     def hours(self, month: date) -> list[ChampionHours]:
         """Each champion's volunteer time in the month (sessions and other work), by name; champions
         with no time that month are left out."""
@@ -461,3 +534,11 @@ class SessionService:
             )
             if loan is None:
                 problems["loan"] = "That loan is not one of the attending residents' loans."
+
+
+def _subject(row: SessionRow) -> str:
+    return f"session {row.held_on.isoformat()} {row.kind.value}"
+
+
+def _sessions_of(champion_id: uuid.UUID) -> Select[uuid.UUID]:
+    return select(SessionChampionRow.session_id).where(SessionChampionRow.champion_id == champion_id)

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from digiknow_desk.services import audit
+from digiknow_desk.services.context import ServiceContext
 from digiknow_desk.storage.models import SettingRow
 
 
@@ -20,5 +22,8 @@ def read_setting(session: Session, key: str) -> dict[str, Any] | None:
     return value
 
 
-def write_setting(session: Session, key: str, value: Mapping[str, Any]) -> None:
+def write_setting(session: Session, context: ServiceContext, key: str, value: Mapping[str, Any]) -> None:
+    """Save a setting; the audit trail keeps what it was and what it became."""
+    before = read_setting(session, key)
     session.merge(SettingRow(key=key, value=json.dumps(value, sort_keys=True)))
+    audit.record(session, context, "setting.changed", key, details={"before": before, "after": dict(value)})

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from digiknow_desk.domain.errors import NotFound, ValidationError
 from digiknow_desk.domain.residents import ConsentPurpose, normalise_reference, support_consent_missing
 from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheck, SkillsCheckDraft, areas_alone
-from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.domain.staff import Permission
+from digiknow_desk.services import audit
+from digiknow_desk.services.context import ServiceContext, requires
 from digiknow_desk.services.inclusion import day_moment, update_statuses
 from digiknow_desk.storage.models import ResidentConsentRow, ResidentRow, SkillsCheckLevelRow, SkillsCheckRow
 
@@ -51,6 +53,7 @@ class SkillsService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
 
+    @requires(Permission.LOG_SUPPORT)
     def record(self, reference: str, draft: SkillsCheckDraft) -> SkillsCheck:
         """Keep a skills check (the first one is the resident's baseline) and update their status."""
         if problems := draft.problems(self._context.today()):
@@ -83,8 +86,17 @@ class SkillsService:
                 [{"check_id": row.id, "area": area, "level": level} for area, level in draft.levels.items()],
             )
             update_statuses(session, day_moment(draft.checked_on, self._context.now()), [resident_id])
+            audit.record(
+                session,
+                self._context,
+                "skills.recorded",
+                normalise_reference(reference),
+                resident_id=resident_id,
+                details={"checked_on": draft.checked_on},
+            )
             return next(check for check in _checks(session, resident_id) if check.id == row.id)
 
+    @requires(Permission.LOG_SUPPORT)
     def checks_of(self, reference: str) -> list[SkillsCheck]:
         """The resident's skills checks, oldest (the baseline) first."""
         with self._context.db.read() as session:

@@ -8,8 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from digiknow_desk.domain.errors import NotFound, ValidationError
+from digiknow_desk.domain.staff import Permission
 from digiknow_desk.domain.venues import Venue, VenueDraft, Ward
-from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.services import audit
+from digiknow_desk.services.context import ServiceContext, requires
 from digiknow_desk.services.wards import read_wards
 from digiknow_desk.storage.models import VenueRow, WardRow
 
@@ -24,11 +26,13 @@ class VenueService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
 
+    @requires(Permission.SIGNED_IN)
     def wards(self) -> list[Ward]:
         """Every ward, by name, for choosing a venue's or a resident's ward."""
         with self._context.db.read() as session:
             return read_wards(session)
 
+    @requires(Permission.SIGNED_IN)
     def venues(self, *, active_only: bool = False) -> list[Venue]:
         with self._context.db.read() as session:
             query = select(VenueRow).order_by(VenueRow.name)
@@ -36,6 +40,7 @@ class VenueService:
                 query = query.where(VenueRow.active.is_(True))
             return [venue_record(row) for row in session.scalars(query)]
 
+    @requires(Permission.CHANGE_SETTINGS)
     def add(self, draft: VenueDraft) -> Venue:
         draft = draft.cleaned()
         with self._context.db.write() as session:
@@ -48,8 +53,12 @@ class VenueService:
             )
             session.add(row)
             session.flush()
+            audit.record(
+                session, self._context, "venue.added", row.name[:60], details={"ward": row.ward_code}
+            )
             return venue_record(row)
 
+    @requires(Permission.CHANGE_SETTINGS)
     def update(self, venue_id: uuid.UUID, draft: VenueDraft) -> Venue:
         draft = draft.cleaned()
         with self._context.db.write() as session:
@@ -57,7 +66,12 @@ class VenueService:
             if row is None:
                 raise NotFound("That venue no longer exists; refresh the list.")
             self._check(session, draft, venue_id)
+            before = {"name": row.name, "ward": row.ward_code, "active": row.active}
             row.name, row.ward_code, row.active = draft.name, draft.ward_code, draft.active
+            after = {"name": row.name, "ward": row.ward_code, "active": row.active}
+            audit.record(
+                session, self._context, "venue.changed", row.name[:60], details=audit.changes(before, after)
+            )
             session.flush()
             session.refresh(row)  # reloads `ward`, which still holds the old ward after a move
             return venue_record(row)

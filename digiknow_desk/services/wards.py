@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from digiknow_desk.domain.errors import ValidationError
 from digiknow_desk.domain.reports import DEFAULT_EXCLUDED_RATE, check_excluded_rate
+from digiknow_desk.domain.staff import Permission
 from digiknow_desk.domain.venues import Ward
-from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.services import audit
+from digiknow_desk.services.context import ServiceContext, requires
 from digiknow_desk.services.csv_files import (
     ImportRefused,
     choose_encoding,
@@ -115,10 +117,17 @@ def _estimate_problems(session: Session, populations: dict[str, int], source: st
     return problems
 
 
-def _write_populations(session: Session, populations: dict[str, int], source: str) -> None:
+def _write_populations(
+    session: Session, context: ServiceContext, populations: dict[str, int], source: str
+) -> None:
+    changed = {}
     for row in session.scalars(select(WardRow).where(WardRow.code.in_(populations))):
+        if row.population != populations[row.code]:
+            changed[row.code] = [row.population, populations[row.code]]
         row.population = populations[row.code]
-    write_setting(session, POPULATION_SOURCE_KEY, {"source": source})
+    if changed:
+        audit.record(session, context, "wards.populations", source[:60], details=changed)
+    write_setting(session, context, POPULATION_SOURCE_KEY, {"source": source})
 
 
 def read_populations_csv(source: Path) -> dict[str, int]:
@@ -164,15 +173,18 @@ class WardService:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
 
+    @requires(Permission.SIGNED_IN)
     def wards(self) -> list[Ward]:
         with self._context.db.read() as session:
             return read_wards(session)
 
+    @requires(Permission.SIGNED_IN)
     def population_source(self) -> str:
         """Where the ward populations come from, as reports cite it."""
         with self._context.db.read() as session:
             return read_population_source(session)
 
+    @requires(Permission.CHANGE_SETTINGS)
     def set_populations(self, populations: dict[str, int], source: str) -> None:
         """Give the wards in `populations` (ONS code -> residents) new populations from `source`, which
         stands for the whole table: a new source needs every ward's figure, fewer wards keep the source
@@ -182,19 +194,22 @@ class WardService:
         with self._context.db.write() as session:
             if problems := _estimate_problems(session, tidied, source):
                 raise ValidationError(problems)
-            _write_populations(session, tidied, source)
+            _write_populations(session, self._context, tidied, source)
 
+    @requires(Permission.SIGNED_IN)
     def excluded_rate(self) -> float:
         """The share of residents estimated to be digitally excluded, from 0 to 1 (0.13 is 13%)."""
         with self._context.db.read() as session:
             return read_excluded_rate(session)
 
+    @requires(Permission.CHANGE_SETTINGS)
     def set_excluded_rate(self, rate: float) -> None:
         if problem := check_excluded_rate(rate):
             raise ValidationError({"excluded_rate": problem})
         with self._context.db.write() as session:
-            write_setting(session, EXCLUDED_RATE_KEY, {"rate": rate})
+            write_setting(session, self._context, EXCLUDED_RATE_KEY, {"rate": rate})
 
+    @requires(Permission.CHANGE_SETTINGS)
     def save_estimate(self, populations: dict[str, int], source: str, rate: float) -> None:
         """Save new populations (as set_populations) and the excluded rate together, in one transaction:
         every problem with any of them is found first, and then all are saved or nothing is."""
@@ -206,5 +221,5 @@ class WardService:
                 problems["excluded_rate"] = problem
             if problems:
                 raise ValidationError(problems)
-            _write_populations(session, tidied, source)
-            write_setting(session, EXCLUDED_RATE_KEY, {"rate": rate})
+            _write_populations(session, self._context, tidied, source)
+            write_setting(session, self._context, EXCLUDED_RATE_KEY, {"rate": rate})

@@ -30,6 +30,7 @@ from digiknow_desk.domain.loans import LoanOutcome, ReasonMet, WaitStatus, WipeM
 from digiknow_desk.domain.residents import AgeBand, Answer, ConsentPurpose, ReferralReason
 from digiknow_desk.domain.sessions import HoursKind, SessionKind
 from digiknow_desk.domain.skills import SkillArea, SkillLevel
+from digiknow_desk.domain.staff import Role
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -200,6 +201,8 @@ class ResidentRow(Base):
     )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Set when retention or an erasure request removed the personal data; the row stays for the counts.
+    anonymised_at: Mapped[datetime | None]
 
 
 # Compared byte by byte on every database, so a search word's range of terms is the same everywhere.
@@ -543,3 +546,45 @@ class SkillsCheckLevelRow(Base):
     )
     area: Mapped[SkillArea] = mapped_column(_enum(SkillArea), primary_key=True)
     level: Mapped[SkillLevel] = mapped_column(_enum(SkillLevel))
+
+
+class StaffAccountRow(Base):
+    """A staff member's sign-in account; the password only as an Argon2id hash."""
+
+    __tablename__ = "staff_accounts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    champion_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("champions.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    last_signed_in_at: Mapped[datetime | None]
+
+
+class AuditEntryRow(Base):
+    """One change: who, when, from which machine, what. Append-only: database triggers refuse to
+    delete an entry or change it, except to blank its details when the resident they name is erased or
+    anonymised (then `redacted` is set)."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_entries_at", "at"),
+        Index("ix_audit_entries_resident_id", "resident_id"),
+        Index("ix_audit_entries_username_at", "username", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    username: Mapped[str] = mapped_column(String(40), default="")  # "" before any account existed
+    staff_name: Mapped[str] = mapped_column(String(120))
+    machine: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    subject: Mapped[str] = mapped_column(String(60), default="")  # a tag, reference or user name
+    resident_id: Mapped[uuid.UUID | None]  # no foreign key: the entry outlives nothing it names
+    details: Mapped[str] = mapped_column(Text, default="")  # JSON: what changed
+    redacted: Mapped[bool] = mapped_column(default=False)

@@ -13,6 +13,7 @@ import pypdfium2 as pdfium
 import pytest
 
 from digiknow_desk.app import main
+from tests.e2e.cli_runner import DEMO_ADMIN_PASSWORD, Cli
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,31 +25,13 @@ def desk_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DIGIKNOW_DATA_DIR", str(data_dir))
     monkeypatch.delenv("DIGIKNOW_DB", raising=False)
     monkeypatch.setenv("LOGNAME", "desk-tester")
+    monkeypatch.setenv("DIGIKNOW_PASSWORD", DEMO_ADMIN_PASSWORD)
     return data_dir
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "desk.db"
-
-
-class Cli:
-    """Runs `digiknow-desk --db DB ...` in this process and keeps what it printed."""
-
-    def __init__(self, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.db = db
-        self._capsys = capsys
-        self.out = self.err = ""
-
-    def __call__(self, *args: str, db: Path | None = None, use_db: bool = True) -> int:
-        target = self.db if db is None else db
-        code = main(["digiknow-desk", *(["--db", str(target)] if use_db else []), *args])
-        self.out, self.err = self._capsys.readouterr()
-        return code
-
-    def json(self, *args: str) -> object:
-        assert self(*args, "--json") == 0, self.err
-        return json.loads(self.out)
 
 
 @pytest.fixture

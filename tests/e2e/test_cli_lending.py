@@ -3,7 +3,6 @@ the waiting list and data SIMs, with their refusals (stderr, exit 1) and JSON sh
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from datetime import date, datetime, timedelta
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from digiknow_desk.app import main
+from tests.e2e.cli_runner import DEMO_ADMIN_PASSWORD, Cli
 
 RESIDENT_KEYS = {
     "reference",
@@ -76,38 +76,8 @@ def desk_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DIGIKNOW_DATA_DIR", str(data_dir))
     monkeypatch.delenv("DIGIKNOW_DB", raising=False)
     monkeypatch.setenv("LOGNAME", "desk-tester")
+    monkeypatch.setenv("DIGIKNOW_PASSWORD", DEMO_ADMIN_PASSWORD)
     return data_dir
-
-
-class Cli:
-    """Runs `digiknow-desk --db DB ...` in this process and keeps what it printed."""
-
-    def __init__(self, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.db = db
-        self._capsys = capsys
-        self.out = self.err = ""
-
-    def __call__(self, *args: str) -> int:
-        code = main(["digiknow-desk", "--db", str(self.db), *args])
-        self.out, self.err = self._capsys.readouterr()
-        return code
-
-    def ok(self, *args: str) -> str:
-        """Run a command that must succeed quietly on stderr; its output."""
-        assert self(*args) == 0, self.err
-        assert self.err == ""
-        return self.out
-
-    def refused(self, *args: str) -> str:
-        """Run a command that must be refused: exit 1, nothing on stdout; the error."""
-        assert self(*args) == 1, self.out
-        assert self.out == ""
-        assert self.err.startswith("error: ") and "Traceback" not in self.err
-        return self.err
-
-    def json(self, *args: str) -> object:
-        assert self(*args, "--json") == 0, self.err
-        return json.loads(self.out)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ command line, end to end on a temporary database, with their refusals (stderr, e
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 import uuid
@@ -14,6 +13,7 @@ import pytest
 
 from digiknow_desk import cli as cli_module
 from digiknow_desk.app import main
+from tests.e2e.cli_runner import DEMO_ADMIN_PASSWORD, Cli
 
 RULE_START = "A resident is digitally included when their latest skills check shows Foundation skills"
 AREAS = (
@@ -34,42 +34,7 @@ def desk_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DIGIKNOW_DATA_DIR", str(tmp_path / "user-data"))
     monkeypatch.delenv("DIGIKNOW_DB", raising=False)
     monkeypatch.setenv("LOGNAME", "desk-tester")
-
-
-class Cli:
-    """Runs `digiknow-desk --db DB ...` in this process and keeps what it printed."""
-
-    def __init__(self, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.db = db
-        self._capsys = capsys
-
-    def ok(self, *args: str) -> str:
-        """Run a command that must succeed quietly on stderr; its output."""
-        code = main(["digiknow-desk", "--db", str(self.db), *args])
-        out, err = self._capsys.readouterr()
-        assert (code, err) == (0, ""), err
-        return out
-
-    def refused(self, *args: str) -> str:
-        """Run a command that must be refused: exit 1, nothing on stdout; the error."""
-        code = main(["digiknow-desk", "--db", str(self.db), *args])
-        out, err = self._capsys.readouterr()
-        assert (code, out) == (1, ""), out
-        assert err.startswith("error: ") and "Traceback" not in err
-        return err
-
-    def json(self, *args: str) -> object:
-        return json.loads(self.ok(*args, "--json"))
-
-    def records(self, *args: str) -> list[dict[str, object]]:
-        found = self.json(*args)
-        assert isinstance(found, list)
-        return found
-
-    def record(self, *args: str) -> dict[str, object]:
-        found = self.json(*args)
-        assert isinstance(found, dict)
-        return found
+    monkeypatch.setenv("DIGIKNOW_PASSWORD", DEMO_ADMIN_PASSWORD)
 
 
 def _words(line: str) -> list[str]:

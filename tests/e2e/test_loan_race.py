@@ -19,6 +19,7 @@ from digiknow_desk.app import Services, build_services
 from digiknow_desk.domain.devices import DeviceDraft, DeviceStatus, DeviceType
 from digiknow_desk.domain.loans import LoanOutcome, LoanRefused
 from digiknow_desk.domain.residents import ResidentDraft
+from digiknow_desk.domain.staff import setup_staff
 from digiknow_desk.storage.database import Database
 from digiknow_desk.storage.models import DeviceRow, LoanRow
 
@@ -34,7 +35,7 @@ def _desk(
 ) -> None:
     """One desk in its own process: for each tag, wait for the other desk, then both issue at once."""
     database = Database(url)
-    services = build_services(database, actor=actor, clock=lambda: now)
+    services = build_services(database, staff=setup_staff(actor), clock=lambda: now)
     try:
         for tag in tags:
             barrier.wait(timeout=60)

@@ -29,6 +29,7 @@ from digiknow_desk.domain.residents import (
 )
 from digiknow_desk.domain.sessions import ALL_TOPICS, HoursKind, Session, SessionFilter, SessionKind
 from digiknow_desk.domain.skills import SkillArea
+from digiknow_desk.domain.staff import setup_staff
 from digiknow_desk.domain.venues import VenueDraft
 from digiknow_desk.services.demo import (
     BULK_RESIDENTS,
@@ -85,7 +86,7 @@ def _fill_fresh(tmp_path: Path, name: str, clock: FakeClock, **options: int) -> 
     database = Database("sqlite:///" + (tmp_path / name).as_posix())
     try:
         upgrade_to_head(database)
-        services = build_services(database, actor="Demo", clock=clock)
+        services = build_services(database, staff=setup_staff("Demo"), clock=clock)
         services.demo.fill(**options)
         return [_fingerprint(device) for device in _all(services)]
     finally:
@@ -277,7 +278,7 @@ def _renewal_dates(services: Services) -> list[tuple[object, ...]]:
 def _history(tmp_path: Path, name: str, **options: int | bool) -> tuple[Services, Database, DemoSummary]:
     database = Database("sqlite:///" + (tmp_path / name).as_posix())
     upgrade_to_head(database)
-    services = build_services(database, actor="Demo", clock=lambda: HISTORY_NOW)
+    services = build_services(database, staff=setup_staff("Demo"), clock=lambda: HISTORY_NOW)
     return services, database, services.demo.fill(**options)
 
 

@@ -21,6 +21,7 @@ from digiknow_desk.domain.devices import DeviceDraft, DeviceType
 from digiknow_desk.domain.errors import DomainError, NotFound
 from digiknow_desk.domain.loans import DataPlan, KitLine, Loan, Wipe, WipeChecklist, WipeMethod
 from digiknow_desk.domain.residents import AgeBand, ReferralReason, Resident, ResidentDraft
+from digiknow_desk.domain.staff import setup_staff
 from digiknow_desk.reporting.desk_documents import (
     CARD_SIZE,
     DeskWording,
@@ -33,7 +34,7 @@ from digiknow_desk.reporting.desk_documents import (
     render_resident_card,
     render_wipe_certificate,
 )
-from digiknow_desk.services.context import ServiceContext
+from digiknow_desk.services.context import Desk, ServiceContext
 from digiknow_desk.services.documents import DocumentService, desk_wording_folder
 from digiknow_desk.storage.database import Database
 
@@ -504,7 +505,7 @@ def test_wording_too_long_for_one_page_is_refused_with_advice(wording_folder: Pa
 
 @pytest.fixture
 def documents(database: Database, services: Services, clock: FakeClock) -> DocumentService:
-    context = ServiceContext(db=database, actor="Test Staff", clock=clock)
+    context = ServiceContext(db=database, desk=Desk(setup_staff("Test Staff")), clock=clock)
     return DocumentService(context, services.residents, services.lending)
 
 
@@ -568,7 +569,7 @@ def test_the_service_reports_broken_wording_and_saves_nothing(
 ) -> None:
     resident, _ = _lend(services)
     (wording_folder / "resident_card.toml").unlink()
-    context = ServiceContext(db=database, actor="Test Staff", clock=clock)
+    context = ServiceContext(db=database, desk=Desk(setup_staff("Test Staff")), clock=clock)
     documents = DocumentService(context, services.residents, services.lending, wording_folder=wording_folder)
     out = tmp_path / "card.pdf"
 

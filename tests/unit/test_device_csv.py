@@ -26,6 +26,7 @@ from digiknow_desk.domain.devices import (
     DeviceType,
 )
 from digiknow_desk.domain.spreadsheet import from_spreadsheet_safe, spreadsheet_safe
+from digiknow_desk.domain.staff import setup_staff
 from digiknow_desk.domain.venues import Venue, VenueDraft
 from digiknow_desk.services import device_csv
 from digiknow_desk.services.csv_files import ImportRefused
@@ -97,7 +98,7 @@ def other_services(tmp_path: Path, clock: FakeClock) -> Iterator[Services]:
     """A second, empty database: where an export is imported again."""
     database = Database("sqlite:///" + (tmp_path / "other.db").as_posix())
     upgrade_to_head(database)
-    yield build_services(database, actor="Other Staff", clock=clock)
+    yield build_services(database, staff=setup_staff("Other Staff"), clock=clock)
     database.dispose()
 
 

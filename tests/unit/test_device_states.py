@@ -12,6 +12,7 @@ from sqlalchemy import update
 from digiknow_desk.app import Services, build_services
 from digiknow_desk.domain.devices import DeviceDraft, DeviceStatus, DeviceType, check_transition, manual_moves
 from digiknow_desk.domain.errors import InvalidTransition, NotFound, ValidationError
+from digiknow_desk.domain.staff import setup_staff
 from digiknow_desk.storage.database import Database
 from digiknow_desk.storage.models import DeviceRow
 
@@ -177,7 +178,7 @@ def test_every_change_is_kept_with_who_when_and_why_in_order(
     for hours, (status, reason) in enumerate(moves, start=1):
         clock.now = start + timedelta(hours=hours)
         actor = f"Staff {hours}"
-        build_services(database, actor=actor, clock=clock).inventory.change_status(
+        build_services(database, staff=setup_staff(actor), clock=clock).inventory.change_status(
             "lap-0007 ", status, reason
         )
 

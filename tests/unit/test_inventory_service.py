@@ -21,6 +21,7 @@ from digiknow_desk.domain.devices import (
     StatusChange,
 )
 from digiknow_desk.domain.errors import NotFound, ValidationError
+from digiknow_desk.domain.staff import setup_staff
 from digiknow_desk.domain.venues import Venue, VenueDraft
 from digiknow_desk.storage.database import Database
 from digiknow_desk.storage.models import Base
@@ -140,7 +141,7 @@ def test_blank_tags_are_never_handed_out_twice(
     assert services.inventory.reserve_blank_tags(3) == ["DK-00001", "DK-00002", "DK-00003"]
     assert services.inventory.reserve_blank_tags(2) == ["DK-00004", "DK-00005"]
     # Another session of the app (e.g. after a restart) carries on from the same counter.
-    again = build_services(database, actor="Other Staff", clock=clock)
+    again = build_services(database, staff=setup_staff("Other Staff"), clock=clock)
     assert again.inventory.reserve_blank_tags(1) == ["DK-00006"]
 
 

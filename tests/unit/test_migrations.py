@@ -28,6 +28,7 @@ from digiknow_desk.domain.inclusion import InclusionStatus
 from digiknow_desk.domain.residents import ConsentPurpose, ResidentDraft
 from digiknow_desk.domain.sessions import SessionDraft, SessionFilter, SessionKind
 from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheckDraft
+from digiknow_desk.domain.staff import setup_staff
 from digiknow_desk.paths import shipped_dir
 from digiknow_desk.storage.database import Database
 from digiknow_desk.storage.migrate import (
@@ -73,6 +74,8 @@ TABLES = {
     "skills_checks",
     "skills_check_levels",
     "loan_renewals",
+    "staff_accounts",
+    "audit_entries",
 }
 
 
@@ -181,7 +184,7 @@ def test_upgrading_0002_makes_the_search_words_of_residents_already_registered(
             {"id": uuid.uuid4().hex, "now": clock.now.isoformat(" ")},
         )
     upgrade_to_head(empty_database)
-    residents = build_services(empty_database, actor="Test Staff", clock=clock).residents
+    residents = build_services(empty_database, staff=setup_staff("Test Staff"), clock=clock).residents
     for typed in ("zof", "nowak", "R7", "sk4 2", "4744444"):
         assert [r.reference for r in residents.search(typed)] == ["R-00007"], typed
 
@@ -261,7 +264,7 @@ def test_open_database_wraps_the_newer_version_refusal(tmp_path: Path, db_path: 
 def test_opening_a_database_from_before_statuses_works_them_out_once(
     tmp_path: Path, db_path: Path, database: Database, clock: FakeClock
 ) -> None:
-    services = build_services(database, actor="Test Staff", clock=clock)
+    services = build_services(database, staff=setup_staff("Test Staff"), clock=clock)
     borrower = services.residents.add(ResidentDraft(name="Maureen Clarke", phone="0161 474 4444"))
     services.residents.add(ResidentDraft(name="Not Yet Seen", phone="0161 474 5555"))
     services.inventory.add(DeviceDraft(tag="TAB-0001", device_type=DeviceType.TABLET))
@@ -269,7 +272,8 @@ def test_opening_a_database_from_before_statuses_works_them_out_once(
     _migrate(database, "0003", down=True)  # as a database made before issue 4 left it
     # A start that upgraded the schema but stopped before working the statuses out...
     upgrade_to_head(database)
-    assert build_services(database, actor="Test Staff", clock=clock).inclusion.counts()[SUPPORTED] == 0
+    counts = build_services(database, staff=setup_staff("Test Staff"), clock=clock).inclusion.counts()
+    assert counts[SUPPORTED] == 0
     database.dispose()
 
     # ...is finished by the next start, once.
@@ -277,7 +281,7 @@ def test_opening_a_database_from_before_statuses_works_them_out_once(
     for _start in range(2):
         reopened = open_database(config, create=False)
         try:
-            reopened_services = build_services(reopened, actor="Test Staff", clock=clock)
+            reopened_services = build_services(reopened, staff=setup_staff("Test Staff"), clock=clock)
             counts = reopened_services.inclusion.counts()
             pending = reopened_services.inclusion.recompute_if_pending()
         finally:
@@ -290,7 +294,7 @@ def test_opening_a_database_from_before_statuses_works_them_out_once(
 def test_upgrading_0004_fills_in_the_session_days_lengths_and_skills_summaries_it_indexes(
     database: Database, clock: FakeClock
 ) -> None:
-    services = build_services(database, actor="Test Staff", clock=clock)
+    services = build_services(database, staff=setup_staff("Test Staff"), clock=clock)
     everything = frozenset(ConsentPurpose)
     learner = services.residents.add(
         ResidentDraft(name="Maureen Clarke", phone="0161 474 4444", consents=everything)
@@ -326,7 +330,7 @@ def test_upgrading_0004_fills_in_the_session_days_lengths_and_skills_summaries_i
     assert kept == (held_on.isoformat(), "14:15:00.000000", 45)  # 0005 and 0007 fill them in
     assert attended == topic == held_on.isoformat()
     assert summary == ("alone", 4)
-    services = build_services(database, actor="Test Staff", clock=clock)
+    services = build_services(database, staff=setup_staff("Test Staff"), clock=clock)
     month = SessionFilter(month=held_on, champion_id=champion.id)
     assert [s.held_on for s in services.sessions.sessions(month)] == [held_on]
     assert services.inclusion.recompute_all() == 0  # the same statuses from the filled-in summaries
