@@ -21,6 +21,7 @@ from digiknow_desk.services.audit import AuditService
 from digiknow_desk.services.backups import BackupService
 from digiknow_desk.services.champions import ChampionService
 from digiknow_desk.services.context import Desk, ServiceContext, system_clock
+from digiknow_desk.services.data_protection import DataProtectionService
 from digiknow_desk.services.demo import DemoDataService
 from digiknow_desk.services.device_csv import DeviceCsvService
 from digiknow_desk.services.documents import DocumentService
@@ -52,6 +53,7 @@ class Services:
     accounts: AccountService
     audit: AuditService
     backups: BackupService
+    data_protection: DataProtectionService
     inventory: InventoryService
     venues: VenueService
     wards: WardService
@@ -86,6 +88,7 @@ def build_services(
         accounts=AccountService(context),
         audit=AuditService(context),
         backups=BackupService(context),
+        data_protection=DataProtectionService(context),
         inventory=inventory,
         venues=venues,
         wards=WardService(context),

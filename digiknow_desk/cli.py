@@ -70,7 +70,14 @@ from digiknow_desk.domain.skills import LIFE_AREAS, SkillArea, SkillLevel, Skill
 from digiknow_desk.domain.staff import Role, StaffAccount, setup_staff
 from digiknow_desk.domain.venues import Venue, VenueDraft, Ward
 from digiknow_desk.services.audit import AuditFilter
-from digiknow_desk.services.demo import BULK_RESIDENTS, DEFAULT_DEVICES, DEFAULT_RESIDENTS, MAX_SESSIONS
+from digiknow_desk.services.demo import (
+    BULK_RESIDENTS,
+    DEFAULT_DEVICES,
+    DEFAULT_RESIDENTS,
+    DEMO_ACCOUNTS,
+    MAX_SESSIONS,
+    DemoSummary,
+)
 from digiknow_desk.services.labels import LabelRequest
 from digiknow_desk.services.residents import PossibleDuplicate
 from digiknow_desk.services.wards import estimated_excluded, read_populations_csv
@@ -327,6 +334,13 @@ def _add_trust_commands(commands: Any) -> None:
         parser.add_argument("--to", dest="to_day", type=_iso_date, help="to this day, inclusive")
     listing.add_argument("--limit", type=_at_least_one, default=50, help="at most this many (default 50)")
     listing.add_argument("--json", action="store_true")
+
+    retention = commands.add_parser(
+        "retention", help="how long residents' personal data is kept after their last activity"
+    ).add_subparsers(dest="retention_command", metavar="ACTION", required=True)
+    retention.add_parser("show", help="the period, and how many residents are due now")
+    retention.add_parser("set", help="change the period").add_argument("months", type=_at_least_one)
+    retention.add_parser("run", help="anonymise the residents whose period has passed (no open loan or wait)")
 
     backup = commands.add_parser(
         "backup", help="copy the database, safely while it is in use, to a file or a backups folder"
@@ -718,6 +732,18 @@ def _add_lending_commands(commands: argparse._SubParsersAction[argparse.Argument
     show = residents.add_parser("show", help="one resident, their loans and what they are waiting for")
     show.add_argument("reference")
     show.add_argument("--json", action="store_true")
+    export_data = residents.add_parser(
+        "export-data", help="subject access: everything held about a resident, as a PDF and a JSON file"
+    )
+    export_data.add_argument("reference")
+    export_data.add_argument("--out", type=Path, required=True, metavar="FOLDER")
+    erase = residents.add_parser(
+        "erase", help="erase a resident on request: their personal data goes, the anonymous counts stay"
+    )
+    erase.add_argument("reference")
+    erase.add_argument(
+        "--reason", required=True, help="why, e.g. 'Erasure request by email, 3 March' (never their name)"
+    )
 
     loans = commands.add_parser("loans", help="issue, return, renew; overdue and open loans").add_subparsers(
         dest="loans_command", metavar="ACTION", required=True
@@ -950,6 +976,7 @@ def _demo_data(args: argparse.Namespace, services: Services, config: Config, out
     )
     if not summary.residents_added:
         print(f"Added {summary.venues_added} venues and {summary.devices_added} devices.", file=out)
+        _demo_accounts_note(summary, out)
         return 0
     print(
         f"Added {summary.venues_added} venues, {summary.devices_added} devices and "
@@ -968,7 +995,17 @@ def _demo_data(args: argparse.Namespace, services: Services, config: Config, out
             f"skills checks; {summary.included} residents digitally included.",
             file=out,
         )
+    _demo_accounts_note(summary, out)
     return 0
+
+
+def _demo_accounts_note(summary: DemoSummary, out: TextIO) -> None:
+    if summary.accounts_added:
+        accounts = ", ".join(f"{username} / {password}" for username, _name, _role, password in DEMO_ACCOUNTS)
+        print(f"Demo accounts, one per role (user name / password): {accounts}.", file=out)
+        print(
+            "This database says DEMO on every screen and printout: never put real residents in it.", file=out
+        )
 
 
 def device_json(device: Device) -> dict[str, object]:
@@ -1446,6 +1483,25 @@ def _answer(value: str | None) -> Answer | None:
 
 
 def _residents(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    if args.residents_command == "export-data":
+        pdf, data = services.data_protection.export_subject_access(args.reference, args.out)
+        print(f"Everything held about {normalise_reference(args.reference)}: {pdf} and {data}.", file=out)
+        return 0
+    if args.residents_command == "erase":
+        erased = services.data_protection.erase(args.reference, args.reason)
+        print(
+            f"Erased {erased.reference}: their personal data is gone from {erased.loans} loans, "
+            f"{erased.sessions} sessions, {erased.skills_checks} skills checks and "
+            f"{erased.audit_entries_redacted} audit entries; the anonymous counts stay.",
+            file=out,
+        )
+        if not erased.file_cleared:
+            print(
+                "The old text could not yet be cleared from the database file (another desk was reading "
+                "it, or it is a server database): erase again later, or see the README.",
+                file=out,
+            )
+        return 0
     if args.residents_command == "add":
         draft = ResidentDraft(
             name=args.name,
@@ -2734,6 +2790,37 @@ def _audit(args: argparse.Namespace, services: Services, config: Config, out: Te
     return 0
 
 
+def _retention(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    service = services.data_protection
+    if args.retention_command == "set":
+        policy = service.set_retention(args.months)
+        print(
+            f"Residents' personal data is now kept {policy.months} months after their last activity.",
+            file=out,
+        )
+        return 0
+    if args.retention_command == "show":
+        policy = service.retention()
+        due = service.due_for_retention()
+        print(
+            f"Residents' personal data is kept {policy.months} months after their last activity; "
+            f"{len(due)} resident{'s are' if len(due) != 1 else ' is'} due to be anonymised now.",
+            file=out,
+        )
+        return 0
+    run = service.run_retention()
+    print(
+        f"Anonymised {len(run.anonymised)} residents with no activity since before {run.inactive_since}"
+        + (
+            f"; kept {run.kept_active} who still have a device or a place on the waiting list."
+            if run.kept_active
+            else "."
+        ),
+        file=out,
+    )
+    return 0
+
+
 def _backup(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
     made = services.backups.backup_now(args.out or config.backup_dir)
     print(f"Backed up to {made.path} ({made.size_bytes / 1_000_000:.1f} MB).", file=out)
@@ -2772,6 +2859,7 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace, Services, Config, TextIO], in
     "import": _import,
     "users": _users,
     "audit": _audit,
+    "retention": _retention,
     "backup": _backup,
     "restore": _restore,
 }

@@ -305,6 +305,7 @@ class MonthlyReport:
     support: SupportFigures
     reach: ReachFigures
     trends: tuple[MonthTotals, ...]  # the 12 months to the report's month, oldest first
+    demo: bool = False  # made from a database that had demo data: every page and file says so
 
     @property
     def financial_year_start(self) -> date:

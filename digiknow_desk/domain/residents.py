@@ -103,6 +103,14 @@ NOT_IN_WORK_FOR_THE_YOUNG = (
 )
 
 
+def details_removed(reference: str) -> str:
+    """Why nothing new can be recorded for a resident whose personal data was erased or anonymised."""
+    return (
+        f"{reference}'s details were removed (erasure or retention), so nothing new can be recorded for "
+        "them. If they come back, register them again as a new resident."
+    )
+
+
 def support_consent_missing(references: list[str]) -> str:
     """Why support cannot be recorded for residents who have not agreed to it, and what to do."""
     who = ", ".join(references)

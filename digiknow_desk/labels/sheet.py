@@ -13,6 +13,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from digiknow_desk.labels.canvas import PrintCanvas
 from digiknow_desk.labels.qr import qr_matrix
 from digiknow_desk.labels.stock import LabelStock, label_positions
 
@@ -92,6 +93,7 @@ def render_labels(
     blank_tags: Sequence[str] = (),
     on_progress: Callable[[int, int], None] | None = None,
     is_cancelled: Callable[[], bool] | None = None,
+    demo: bool = False,
 ) -> int:
     """Write a PDF of `labels`, then one "Unassigned" label for each of `blank_tags`; return how many.
 
@@ -105,7 +107,7 @@ def render_labels(
     positions = label_positions(stock)
     page_height = stock.page_height_mm * mm
     label_height = stock.label_height_mm * mm
-    canvas = _new_canvas(out, stock, f"Asset labels – {stock.name}")
+    canvas = _new_canvas(out, stock, f"Asset labels – {stock.name}", demo)
     total = len(everything)
     for index, label in enumerate(everything):
         if index % PROGRESS_EVERY == 0:
@@ -125,9 +127,9 @@ def render_labels(
     return total
 
 
-def render_calibration_page(stock: LabelStock, out: BinaryIO | Path) -> None:
+def render_calibration_page(stock: LabelStock, out: BinaryIO | Path, *, demo: bool = False) -> None:
     """Write a one-page PDF of every label's outline and the stock's figures, to hold against a sheet."""
-    canvas = _new_canvas(out, stock, f"Calibration page – {stock.name}")
+    canvas = _new_canvas(out, stock, f"Calibration page – {stock.name}", demo)
     page_height = stock.page_height_mm * mm
     width, height = stock.label_width_mm * mm, stock.label_height_mm * mm
     inset = min(2 * mm, 0.1 * height)
@@ -158,13 +160,14 @@ def render_calibration_page(stock: LabelStock, out: BinaryIO | Path) -> None:
     canvas.save()
 
 
-def _new_canvas(out: BinaryIO | Path, stock: LabelStock, title: str) -> Canvas:
+def _new_canvas(out: BinaryIO | Path, stock: LabelStock, title: str, demo: bool) -> Canvas:
     # invariant: no timestamps in the file, so the same labels give the same bytes.
-    canvas = Canvas(
+    canvas = PrintCanvas(
         str(out) if isinstance(out, Path) else out,
         pagesize=(stock.page_width_mm * mm, stock.page_height_mm * mm),
         pageCompression=1,
         invariant=1,
+        demo=demo,
     )
     canvas.setTitle(title)
     canvas.setCreator("DigiKnow Desk")

@@ -30,6 +30,7 @@ from reportlab.platypus import Flowable, Frame, Paragraph, Spacer, Table, TableS
 
 from digiknow_desk.domain.loans import DataPlan, Loan, Wipe
 from digiknow_desk.domain.residents import Resident
+from digiknow_desk.labels.canvas import PrintCanvas
 from digiknow_desk.labels.qr import qr_matrix
 from digiknow_desk.labels.sheet import draw_qr
 
@@ -339,6 +340,7 @@ def render_loan_agreement(
     printed_on: date,
     data_plan: DataPlan | None = None,
     fonts: DocumentFonts | None = None,
+    demo: bool = False,
 ) -> None:
     """Write the loan agreement (one A4 page) and the due-date slip the resident keeps (A5)."""
     if loan.resident_reference != resident.reference:
@@ -348,7 +350,7 @@ def render_loan_agreement(
     fonts = fonts or DocumentFonts()
     sizes = LARGE_PRINT_SIZES if resident.large_print else BODY_SIZES
     values = _loan_values(loan, resident)
-    canvas = _new_canvas(out, A4, f"Loan agreement – {loan.device_tag}")
+    canvas = _new_canvas(out, A4, f"Loan agreement – {loan.device_tag}", demo)
     _set_page(
         canvas,
         A4,
@@ -502,10 +504,11 @@ def render_wipe_certificate(
     *,
     printed_on: date,
     fonts: DocumentFonts | None = None,
+    demo: bool = False,
 ) -> None:
     """Write the certificate (one A4 page) that the device was wiped: device, method, checklist, who, when."""
     fonts = fonts or DocumentFonts()
-    canvas = _new_canvas(out, A4, f"Wipe certificate – {wipe.device_tag}")
+    canvas = _new_canvas(out, A4, f"Wipe certificate – {wipe.device_tag}", demo)
     _set_page(
         canvas,
         A4,
@@ -594,6 +597,7 @@ def render_resident_card(
     out: BinaryIO | Path,
     *,
     fonts: DocumentFonts | None = None,
+    demo: bool = False,
 ) -> None:
     """Write a credit-card-size page: the QR code of the resident's reference, their name and reference,
     and how to contact the scheme. Print at actual size (100%) on card, and cut along the outline."""
@@ -602,7 +606,7 @@ def render_resident_card(
     values = {"name": resident.name, "reference": resident.reference}
     width, height = CARD_SIZE
     inset, inner = _CARD_INSET, CARD_SIZE[0] - 2 * _CARD_INSET
-    canvas = _new_canvas(out, CARD_SIZE, f"Resident card – {resident.reference}")
+    canvas = _new_canvas(out, CARD_SIZE, f"Resident card – {resident.reference}", demo)
     _draw_card_band(
         canvas, fonts.printable(wording.name), fonts.printable(texts.fill("title", values)), fonts
     )
@@ -928,9 +932,10 @@ def _draw_footer(canvas: Canvas, page: tuple[float, float], fonts: DocumentFonts
     canvas.drawString(_MARGIN, _MARGIN - _FOOTER_SIZE, _truncated(text, fonts.regular, _FOOTER_SIZE, width))
 
 
-def _new_canvas(out: BinaryIO | Path, page: tuple[float, float], title: str) -> Canvas:
+def _new_canvas(out: BinaryIO | Path, page: tuple[float, float], title: str, demo: bool) -> Canvas:
     # invariant: no timestamps in the file, so the same records give the same bytes.
-    canvas = Canvas(str(out) if isinstance(out, Path) else out, pagesize=page, pageCompression=1, invariant=1)
+    target = str(out) if isinstance(out, Path) else out
+    canvas = PrintCanvas(target, pagesize=page, pageCompression=1, invariant=1, demo=demo)
     canvas.setTitle(title)
     canvas.setCreator("DigiKnow Desk")
     return canvas

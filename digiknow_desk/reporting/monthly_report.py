@@ -14,7 +14,7 @@ import csv
 import io
 import math
 import string
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -68,6 +68,7 @@ from digiknow_desk.domain.reports import (
 from digiknow_desk.domain.spreadsheet import spreadsheet_safe
 
 # The desk documents' wording loader reads and checks this template too: one loader, one set of messages.
+from digiknow_desk.labels.canvas import DEMO_MARK, numbered_canvas
 from digiknow_desk.reporting.desk_documents import (
     DocumentError,
     DocumentFonts,
@@ -244,6 +245,7 @@ def monthly_report_json(report: MonthlyReport) -> dict[str, Any]:
         "financial_year_start": report.financial_year_start.isoformat(),
         "produced_at": report.produced_at.isoformat(),
         "database": report.database,
+        "demo": report.demo,
         "rule": report.rule,
         "excluded_rate": report.excluded_rate,
         "population_source": report.population_source,
@@ -360,6 +362,8 @@ def _csv_count(count: int) -> str:
 
 def _csv_rows(report: MonthlyReport, w: _Wording) -> Iterator[tuple[str, str, str, str]]:
     about = w("about.heading")
+    if report.demo:
+        yield about, "DEMO", "", DEMO_MARK
     yield about, w("about.period"), "", w.values["period"]
     yield about, w("about.produced"), "", report.produced_at.isoformat(timespec="seconds")
     yield about, w("about.database"), "", report.database
@@ -559,30 +563,10 @@ def monthly_report_pdf(report: MonthlyReport, template: Path) -> bytes:
         PageBreak(),
         *_trends(report, wording),
     ]
-    document.build(story, canvasmaker=_numbered_canvas(partial(_furniture, report=report, w=wording)))
+    document.build(
+        story, canvasmaker=numbered_canvas(partial(_furniture, report=report, w=wording), demo=report.demo)
+    )
     return out.getvalue()
-
-
-def _numbered_canvas(draw: Callable[[Canvas, int, int], None]) -> type[Canvas]:
-    """A canvas that holds its pages until the end, so each can say "Page N of M"."""
-
-    class NumberedCanvas(Canvas):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._held: list[dict[str, Any]] = []
-
-        def showPage(self) -> None:  # noqa: N802 (reportlab's name)
-            self._held.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            for number, state in enumerate(self._held, 1):
-                self.__dict__.update(state)
-                draw(self, number, len(self._held))
-                super().showPage()
-            super().save()
-
-    return NumberedCanvas
 
 
 def _furniture(canvas: Canvas, page: int, pages: int, *, report: MonthlyReport, w: _Wording) -> None:

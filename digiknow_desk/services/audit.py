@@ -133,7 +133,8 @@ def _filtered(query: Select[Any], chosen: AuditFilter) -> Select[Any]:
     if chosen.action:
         query = query.where(AuditEntryRow.action.startswith(chosen.action.strip(), autoescape=True))
     if chosen.subject:
-        query = query.where(AuditEntryRow.subject == chosen.subject.strip().upper())
+        # Tags and references are upper case, user names lower case: typed either way, they match.
+        query = query.where(func.upper(AuditEntryRow.subject) == chosen.subject.strip().upper())
     if chosen.resident_id is not None:
         query = query.where(AuditEntryRow.resident_id == chosen.resident_id)
     if chosen.from_day is not None:

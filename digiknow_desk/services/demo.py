@@ -74,7 +74,7 @@ from digiknow_desk.services.residents import PossibleDuplicate, ResidentService,
 # The residents service's own row builders, so that rows written in bulk are the rows `add` writes.
 from digiknow_desk.services.residents import _columns as resident_columns
 from digiknow_desk.services.sessions import SessionService
-from digiknow_desk.services.settings import read_setting, write_setting
+from digiknow_desk.services.settings import DEMO_KEY, is_demo_database, write_setting
 from digiknow_desk.services.skills import SkillsService
 from digiknow_desk.services.venues import VenueService
 from digiknow_desk.storage.models import (
@@ -190,7 +190,6 @@ DEFAULT_RESIDENTS = 326  # the households Stockport's own library has lent to
 MAX_RESIDENTS = 100_000
 BULK_RESIDENTS = 2_000  # above this, the history is written in bulk (see _BulkHistory)
 DEMO_REASON = "Demo data"
-DEMO_KEY = "demo_database"
 # One sign-in account per role, so every screen can be tried; the README lists them. Never on live data:
 # a database that has had demo data says DEMO on every screen and printout.
 DEMO_ACCOUNTS = (
@@ -614,7 +613,7 @@ class DemoDataService:
     def is_demo(self) -> bool:
         """Whether demo data was ever put in this database: then every screen and printout says DEMO."""
         with self._context.db.read() as session:
-            return read_setting(session, DEMO_KEY) is not None
+            return is_demo_database(session)
 
     @requires(Permission.BACKUP)
     def fill(

@@ -15,6 +15,7 @@ from digiknow_desk.services.context import ServiceContext, requires
 from digiknow_desk.services.files import write_atomically
 from digiknow_desk.services.lending import LendingService
 from digiknow_desk.services.residents import ResidentService
+from digiknow_desk.services.settings import is_demo_database
 
 if TYPE_CHECKING:
     from digiknow_desk.reporting.desk_documents import DeskWording, DocumentFonts
@@ -69,12 +70,12 @@ class DocumentService:
 
         resident = self._residents.get(loan.resident_reference)
         plan = self._lending.data_plan(loan.device_tag)
-        wording, fonts = self._wording(), self._fonts()
+        wording, fonts, demo = self._wording(), self._fonts(), self._demo()
         today = self._context.today()
         self._save(
             out,
             lambda stream: render_loan_agreement(
-                loan, resident, wording, stream, printed_on=today, data_plan=plan, fonts=fonts
+                loan, resident, wording, stream, printed_on=today, data_plan=plan, fonts=fonts, demo=demo
             ),
         )
 
@@ -88,10 +89,13 @@ class DocumentService:
         """Save the certificate of `wipe` (as returned when the wipe is recorded)."""
         from digiknow_desk.reporting.desk_documents import render_wipe_certificate
 
-        wording, fonts = self._wording(), self._fonts()
+        wording, fonts, demo = self._wording(), self._fonts(), self._demo()
         today = self._context.today()
         self._save(
-            out, lambda stream: render_wipe_certificate(wipe, wording, stream, printed_on=today, fonts=fonts)
+            out,
+            lambda stream: render_wipe_certificate(
+                wipe, wording, stream, printed_on=today, fonts=fonts, demo=demo
+            ),
         )
 
     @requires(Permission.LEND)
@@ -100,8 +104,14 @@ class DocumentService:
         from digiknow_desk.reporting.desk_documents import render_resident_card
 
         resident = self._residents.get(reference)
-        wording, fonts = self._wording(), self._fonts()
-        self._save(out, lambda stream: render_resident_card(resident, wording, stream, fonts=fonts))
+        wording, fonts, demo = self._wording(), self._fonts(), self._demo()
+        self._save(
+            out, lambda stream: render_resident_card(resident, wording, stream, fonts=fonts, demo=demo)
+        )
+
+    def _demo(self) -> bool:
+        with self._context.db.read() as session:
+            return is_demo_database(session)
 
     def _wording(self) -> DeskWording:
         from digiknow_desk.reporting.desk_documents import DocumentError, load_wording

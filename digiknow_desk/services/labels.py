@@ -15,6 +15,7 @@ from digiknow_desk.paths import shipped_dir
 from digiknow_desk.services.context import ServiceContext, requires
 from digiknow_desk.services.files import write_atomically
 from digiknow_desk.services.inventory import InventoryService
+from digiknow_desk.services.settings import is_demo_database
 
 if TYPE_CHECKING:
     from digiknow_desk.labels.sheet import Label
@@ -92,6 +93,7 @@ class LabelService:
         if not labels and not request.blank:
             raise ValidationError({"labels": "No devices match, so there are no labels to print."})
         blank_tags = self._inventory.reserve_blank_tags(request.blank) if request.blank else []
+        demo = self._demo()
 
         def write(stream: BinaryIO) -> None:
             render_labels(
@@ -101,6 +103,7 @@ class LabelService:
                 blank_tags=blank_tags,
                 on_progress=on_progress,
                 is_cancelled=is_cancelled,
+                demo=demo,
             )
 
         try:
@@ -114,4 +117,9 @@ class LabelService:
         from digiknow_desk.labels.sheet import render_calibration_page
 
         stock = self.stock(stock_name)
-        write_atomically(out, lambda stream: render_calibration_page(stock, stream))
+        demo = self._demo()
+        write_atomically(out, lambda stream: render_calibration_page(stock, stream, demo=demo))
+
+    def _demo(self) -> bool:
+        with self._context.db.read() as session:
+            return is_demo_database(session)

@@ -33,6 +33,7 @@ from digiknow_desk.domain.loans import (
     is_backdated,
     match_kit,
 )
+from digiknow_desk.domain.residents import details_removed
 from digiknow_desk.domain.staff import Permission
 from digiknow_desk.services import audit
 from digiknow_desk.services.context import ServiceContext, requires
@@ -184,6 +185,8 @@ class LendingService:
             with self._context.db.write() as session:
                 device = self._device(session, tag, for_update=True)
                 resident = self._resident(session, reference)
+                if resident.anonymised_at is not None:
+                    raise LoanRefused(details_removed(resident.reference))
                 check_can_issue(device.tag, device.status)
                 if is_backdated(when, now):
                     # A forgotten issue cannot start while the device was still out on, or back
@@ -566,6 +569,8 @@ class LendingService:
         now = self._context.now()
         with self._context.db.write() as session:
             resident = self._resident(session, reference)
+            if resident.anonymised_at is not None:
+                raise LoanRefused(details_removed(resident.reference))
             already = session.scalar(
                 select(WaitEntryRow).where(
                     WaitEntryRow.resident_id == resident.id,

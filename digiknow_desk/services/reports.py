@@ -58,6 +58,7 @@ from digiknow_desk.paths import shipped_dir
 from digiknow_desk.services.context import ServiceContext, requires
 from digiknow_desk.services.files import check_folder, write_atomically
 from digiknow_desk.services.inclusion import read_rule
+from digiknow_desk.services.settings import is_demo_database
 from digiknow_desk.services.wards import estimated_excluded, read_excluded_rate, read_population_source
 from digiknow_desk.storage.models import (
     ChampionHoursRow,
@@ -194,6 +195,7 @@ class ReportService:
                 support=_support(session, period),
                 reach=_reach(session, period),
                 trends=_trends(session, period, _included_trend(period, history, included_now)),
+                demo=is_demo_database(session),
             )
 
 

@@ -30,6 +30,7 @@ from digiknow_desk.domain.residents import (
     ConsentPurpose,
     Resident,
     ResidentDraft,
+    details_removed,
     looks_like_reference,
     normalise_reference,
     without_sensitive,
@@ -181,9 +182,15 @@ class ResidentService:
             rarest, others, common = self._plan(session, words) if words else ((), [], True)
             if common:
                 # Residents in name order, each checked: a page of a common word's matches comes quickly.
+                # The residents whose details were removed have no search words: an empty search
+                # leaves them out too.
                 found = select(
                     ResidentRow.id.label("resident_id"), ResidentRow.name, ResidentRow.reference
-                ).where(*(_has_term(ResidentRow.id, word) for word in words), *self._scope(ResidentRow.id))
+                ).where(
+                    ResidentRow.anonymised_at.is_(None),
+                    *(_has_term(ResidentRow.id, word) for word in words),
+                    *self._scope(ResidentRow.id),
+                )
                 name, reference = ResidentRow.name, ResidentRow.reference
             else:
                 term = ResidentSearchTermRow
@@ -223,7 +230,12 @@ class ResidentService:
         with self._context.db.read() as session:
             words = search_words(text)
             if not words:
-                counted = select(ResidentRow.id).where(*self._scope(ResidentRow.id)).limit(at_most).subquery()
+                counted = (
+                    select(ResidentRow.id)
+                    .where(ResidentRow.anonymised_at.is_(None), *self._scope(ResidentRow.id))
+                    .limit(at_most)
+                    .subquery()
+                )
                 return int(session.scalar(select(func.count()).select_from(counted)) or 0)
             rarest, others, _common = self._plan(session, words)
             # Counted over the rarest word's matches in the index, common or not: never a scan of residents.
@@ -330,6 +342,8 @@ class ResidentService:
             )
             if row is None:
                 raise NotFound("That resident no longer exists; search again.")
+            if row.anonymised_at is not None:
+                raise ValidationError({"name": details_removed(row.reference)})
             self._check_ward(session, draft)
             if not self._context.may(Permission.SEE_SENSITIVE):
                 # The form hid the answers from this role: keep the ones on record.

@@ -16,6 +16,7 @@ from digiknow_desk.domain.errors import NotFound, ValidationError
 from digiknow_desk.domain.residents import (
     AgeBand,
     ConsentPurpose,
+    details_removed,
     normalise_reference,
     support_consent_missing,
 )
@@ -488,15 +489,24 @@ class SessionService:
             for row in session.execute(
                 select(
                     ResidentRow.reference, ResidentRow.id, ResidentRow.age_band, ResidentRow.ward_code
-                ).where(ResidentRow.reference.in_(wanted))
+                ).where(ResidentRow.reference.in_(wanted), ResidentRow.anonymised_at.is_(None))
             )
         }
+        removed = session.scalars(
+            select(ResidentRow.reference).where(
+                ResidentRow.reference.in_(wanted), ResidentRow.anonymised_at.is_not(None)
+            )
+        ).all()
+        if removed:
+            problems["attendees"] = " ".join(details_removed(reference) for reference in removed)
+            wanted = [reference for reference in wanted if reference not in removed]
         missing = [reference for reference in wanted if reference not in found]
         if missing:
+            said = problems.get("attendees", "")
             problems["attendees"] = (
-                f"No resident has the reference {', '.join(missing)}: search for them by name, or add them "
-                "as an attendee who is not registered."
-            )
+                f"{said} No resident has the reference {', '.join(missing)}: search for them by name, or add "
+                "them as an attendee who is not registered."
+            ).strip()
         agreed = set(
             session.scalars(
                 select(ResidentConsentRow.resident_id).where(

@@ -12,6 +12,13 @@ from digiknow_desk.services import audit
 from digiknow_desk.services.context import ServiceContext
 from digiknow_desk.storage.models import SettingRow
 
+# Set when demo data is put in a database: from then on every screen and printout says DEMO.
+DEMO_KEY = "demo_database"
+
+
+def is_demo_database(session: Session) -> bool:
+    return read_setting(session, DEMO_KEY) is not None
+
 
 def read_setting(session: Session, key: str) -> dict[str, Any] | None:
     """The setting saved under `key`, or None when it was never changed from the defaults."""

@@ -9,7 +9,12 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from digiknow_desk.domain.errors import NotFound, ValidationError
-from digiknow_desk.domain.residents import ConsentPurpose, normalise_reference, support_consent_missing
+from digiknow_desk.domain.residents import (
+    ConsentPurpose,
+    details_removed,
+    normalise_reference,
+    support_consent_missing,
+)
 from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheck, SkillsCheckDraft, areas_alone
 from digiknow_desk.domain.staff import Permission
 from digiknow_desk.services import audit
@@ -104,11 +109,15 @@ class SkillsService:
 
     @staticmethod
     def _resident_id(session: Session, reference: str) -> uuid.UUID:
-        found = session.scalar(
-            select(ResidentRow.id).where(ResidentRow.reference == normalise_reference(reference))
-        )
+        found = session.execute(
+            select(ResidentRow.id, ResidentRow.anonymised_at).where(
+                ResidentRow.reference == normalise_reference(reference)
+            )
+        ).one_or_none()
         if found is None:
             raise NotFound(
                 f"No resident has the reference {normalise_reference(reference)}. Search by name instead."
             )
-        return found
+        if found.anonymised_at is not None:
+            raise ValidationError({"resident": details_removed(normalise_reference(reference))})
+        return found.id

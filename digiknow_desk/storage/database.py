@@ -29,6 +29,8 @@ SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=FULL",
+    # Deleted or changed text is overwritten, not left in free pages: erasure and retention rely on it.
+    "PRAGMA secure_delete=ON",
 )
 
 

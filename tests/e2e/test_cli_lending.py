@@ -728,7 +728,8 @@ def test_sims_set_warn_on_issue_and_list_those_running_out(desk: Cli) -> None:
 def test_demo_data_makes_residents_and_their_history(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cli = Cli(db, capsys)
     out = cli.ok("demo-data", "--devices", "60", "--residents", "40", "--months", "6", "--seed", "3")
-    first, second, third = out.splitlines()
+    first, second, third, accounts, warning = out.splitlines()
+    assert accounts.startswith("Demo accounts, one per role") and "DEMO" in warning
     assert re.fullmatch(
         r"Added 10 venues, 60 devices and 40 residents, with \d+ loans over 6 months\.", first
     )

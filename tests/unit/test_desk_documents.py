@@ -590,6 +590,7 @@ def test_reporting_depends_only_on_the_domain_the_qr_drawing_the_stdlib_and_repo
                 assert node.module.startswith(
                     ("digiknow_desk.domain", "digiknow_desk.reporting")
                 ) or node.module in (
+                    "digiknow_desk.labels.canvas",
                     "digiknow_desk.labels.qr",
                     "digiknow_desk.labels.sheet",
                 )

@@ -1,0 +1,167 @@
+"""Sign-in, roles, the audit trail and backups through the command line, on temporary databases."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from digiknow_desk.domain.staff import ROLE_PERMISSIONS, Permission, Role
+from digiknow_desk.services.demo import DEMO_ACCOUNTS
+from tests.e2e.cli_runner import DEMO_ADMIN_PASSWORD, Cli
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def desk_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every run away from the real user folder; no password unless a test gives one."""
+    monkeypatch.setenv("DIGIKNOW_DATA_DIR", str(tmp_path / "user-data"))
+    monkeypatch.delenv("DIGIKNOW_DB", raising=False)
+    monkeypatch.delenv("DIGIKNOW_PASSWORD", raising=False)
+    monkeypatch.setenv("LOGNAME", "desk-tester")
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo database (made once; each test gets a copy): accounts for every role, residents, loans."""
+    db = tmp_path_factory.mktemp("template") / "demo.db"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DIGIKNOW_DATA_DIR", str(db.parent / "user-data"))
+        patch.delenv("DIGIKNOW_DB", raising=False)
+        from digiknow_desk.app import main
+
+        assert (
+            main(["digiknow-desk", "--db", str(db), "demo-data", "--devices", "30", "--residents", "25"]) == 0
+        )
+    return db
+
+
+@pytest.fixture
+def demo(demo_template: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
+    db = tmp_path / "demo.db"
+    shutil.copy(demo_template, db)
+    capsys.readouterr()
+    return Cli(db, capsys)
+
+
+def test_a_new_database_has_no_accounts_until_the_first_administrator(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli = Cli(tmp_path / "desk.db", capsys)
+    cli.ok("init")
+    cli.ok("venues", "list")  # before any account, the person at the keyboard sets things up
+    assert "no staff accounts yet, so --user is not needed" in cli.refused("--user", "sam", "venues", "list")
+    monkeypatch.setenv("DIGIKNOW_NEW_PASSWORD", PASSWORD)
+    assert "the first administrator" in cli.ok(
+        "users", "add", "sam.jones", "--name", "Sam Jones", "--role", "administrator"
+    )
+    assert "say who you are with --user NAME" in cli.refused("venues", "list")
+    monkeypatch.setenv("DIGIKNOW_PASSWORD", "not the password")
+    cli.user = "sam.jones"
+    assert "do not match" in cli.refused("venues", "list")
+    monkeypatch.setenv("DIGIKNOW_PASSWORD", PASSWORD)
+    cli.ok("users", "add", "priya", "--name", "Priya Shah", "--role", "desk")
+    listed = cli.records("users", "list")
+    assert [(a["username"], a["role"], a["active"]) for a in listed] == [
+        ("priya", "desk", True),
+        ("sam.jones", "administrator", True),
+    ]
+    cli.ok("users", "disable", "priya")
+    cli.user = "priya"
+    assert "is disabled" in cli.refused("venues", "list")
+
+
+# One command per permission, each needing exactly that permission (and the ones every role has).
+COMMANDS: dict[Permission, tuple[str, ...]] = {
+    Permission.SIGNED_IN: ("venues", "list"),
+    Permission.LOG_SUPPORT: ("sessions", "list"),
+    Permission.SEE_SUPPORTED_RESIDENTS: ("residents", "list"),
+    Permission.EDIT_RESIDENTS: ("residents", "add", "--name", "Ada Lovelace", "--phone", "0161 474 0001"),
+    Permission.LEND: ("loans", "overdue"),
+    Permission.SEE_DEVICES: ("devices", "list"),
+    Permission.MANAGE_DEVICES: ("devices", "add", "--type", "tablet", "--make", "Lenovo"),
+    Permission.CHANGE_SETTINGS: ("rules", "set", "--offer-days", "5"),
+    Permission.SEE_REPORTS: ("inclusion", "counts"),
+    Permission.SEE_AUDIT: ("audit", "list"),
+    Permission.MANAGE_ACCOUNTS: ("users", "list"),
+    Permission.BACKUP: ("backup", "--out", "{tmp}/backup.db"),
+}
+
+
+@pytest.mark.parametrize("account", DEMO_ACCOUNTS, ids=[account[0] for account in DEMO_ACCOUNTS])
+def test_each_demo_account_may_run_exactly_the_commands_its_role_allows(
+    demo: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, account: tuple[str, str, Role, str]
+) -> None:
+    username, _name, role, password = account
+    monkeypatch.setenv("DIGIKNOW_PASSWORD", password)
+    demo.user = username
+    for permission, command in COMMANDS.items():
+        args = [part.format(tmp=tmp_path) for part in command]
+        if permission in ROLE_PERMISSIONS[role]:
+            demo.ok(*args)
+        else:
+            refusal = demo.refused(*args)
+            assert f"signed in as {role.label}, who cannot {permission.label}" in refusal, (
+                permission,
+                refusal,
+            )
+
+
+def test_the_audit_trail_lists_what_the_command_line_changed_by_whom(
+    demo: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIGIKNOW_PASSWORD", "Stockport-desk")
+    demo.user = "demo.desk"
+    demo.ok("devices", "add", "--type", "tablet", "--make", "Lenovo")
+    monkeypatch.setenv("DIGIKNOW_PASSWORD", DEMO_ADMIN_PASSWORD)
+    demo.user = "demo.admin"
+    entries = demo.records("audit", "list", "--by", "demo.desk")
+    assert [entry["action"] for entry in entries] == ["device.added", "user.signed_in"]
+    assert entries[0]["staff_name"] == "Demo Desk" and entries[0]["machine"]
+    assert "device.added" in demo.ok("audit", "list", "--action", "device", "--limit", "1")
+
+
+def test_backup_and_restore_through_the_command_line_refuse_bad_files(
+    demo: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIGIKNOW_PASSWORD", DEMO_ADMIN_PASSWORD)
+    demo.user = "demo.admin"
+    backup = tmp_path / "before.db"
+    assert f"Backed up to {backup}" in demo.ok("backup", "--out", str(backup))
+    demo.ok("devices", "add", "--type", "laptop", "--make", "Dell")
+    devices = len(demo.records("devices", "list"))
+
+    truncated = tmp_path / "truncated.db"
+    truncated.write_bytes(backup.read_bytes()[:4096])
+    foreign = tmp_path / "foreign.db"
+    with sqlite3.connect(foreign) as connection:
+        connection.execute("CREATE TABLE notes (text TEXT)")
+    newer = tmp_path / "newer.db"
+    shutil.copy(backup, newer)
+    with sqlite3.connect(newer) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    for bad, said in ((truncated, "incomplete"), (foreign, "not a DigiKnow Desk"), (newer, "newer version")):
+        assert said in demo.refused("restore", str(bad)), bad
+        assert len(demo.records("devices", "list")) == devices  # the live data untouched
+
+    assert "The database as it was is kept at" in demo.ok("restore", str(backup))
+    assert len(demo.records("devices", "list")) == devices - 1
+    kept = list(tmp_path.glob("demo.before-restore-*.db"))
+    assert len(kept) == 1
+
+
+def test_demo_data_says_how_to_sign_in_with_its_accounts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIGIKNOW_PASSWORD", DEMO_ADMIN_PASSWORD)
+    cli = Cli(tmp_path / "demo.db", capsys)
+    out = cli.ok("demo-data", "--devices", "5", "--residents", "0")
+    for username, _name, _role, password in DEMO_ACCOUNTS:
+        assert f"{username} / {password}" in out
+    assert "DEMO" in out
+    users = json.loads(cli.ok("users", "list", "--json"))  # Cli now acts as demo.admin
+    assert {user["username"] for user in users} == {account[0] for account in DEMO_ACCOUNTS}
