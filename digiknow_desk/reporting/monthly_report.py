@@ -26,20 +26,16 @@ from reportlab.graphics.charts.barcharts import BarChart, HorizontalBarChart, Ve
 from reportlab.graphics.shapes import Drawing, Rect, String
 from reportlab.lib.colors import Color, white
 from reportlab.lib.enums import TA_RIGHT
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
-    BaseDocTemplate,
     Flowable,
-    Frame,
     Image,
     KeepTogether,
     PageBreak,
-    PageTemplate,
     Paragraph,
     Spacer,
     Table,
@@ -68,7 +64,7 @@ from digiknow_desk.domain.reports import (
 from digiknow_desk.domain.spreadsheet import spreadsheet_safe
 
 # The desk documents' wording loader reads and checks this template too: one loader, one set of messages.
-from digiknow_desk.labels.canvas import DEMO_MARK, numbered_canvas
+from digiknow_desk.labels.canvas import DEMO_MARK
 from digiknow_desk.reporting.desk_documents import (
     DocumentError,
     DocumentFonts,
@@ -76,6 +72,11 @@ from digiknow_desk.reporting.desk_documents import (
     long_time,
     read_wording_file,
 )
+from digiknow_desk.reporting.pages import MARGIN as _MARGIN
+from digiknow_desk.reporting.pages import PAGE_HEIGHT as _PAGE_HEIGHT
+from digiknow_desk.reporting.pages import PAGE_WIDTH as _PAGE_WIDTH
+from digiknow_desk.reporting.pages import WIDTH as _WIDTH
+from digiknow_desk.reporting.pages import a4_pdf
 
 # Wording
 
@@ -467,11 +468,6 @@ def _csv_left_to_do(row: PublishedWard) -> str:
 
 # PDF: page, type and colour
 
-_PAGE_WIDTH, _PAGE_HEIGHT = A4
-_MARGIN = 18 * mm
-_TOP = 20 * mm  # the running header sits above the frame
-_BOTTOM = 22 * mm  # the footer sits below it
-_WIDTH = _PAGE_WIDTH - 2 * _MARGIN
 _FONTS = DocumentFonts()
 _REGULAR, _BOLD = _FONTS.regular, _FONTS.bold
 
@@ -534,22 +530,6 @@ def monthly_report_pdf(report: MonthlyReport, template: Path) -> bytes:
     and the 12-month trends; every page says which page it is of how many, when and from which
     database the report was made, and its period."""
     wording = _load_wording(report, template)
-    out = io.BytesIO()
-    document = BaseDocTemplate(
-        out,
-        pagesize=A4,
-        leftMargin=_MARGIN,
-        rightMargin=_MARGIN,
-        topMargin=_TOP,
-        bottomMargin=_BOTTOM,
-        title=f"{wording('title')}: {wording.values['month']}",
-        creator="DigiKnow Desk",
-        invariant=1,  # no timestamps in the file: the same figures give the same bytes
-    )
-    frame = Frame(
-        _MARGIN, _BOTTOM, _WIDTH, _PAGE_HEIGHT - _TOP - _BOTTOM, leftPadding=0, rightPadding=0, topPadding=0
-    )
-    document.addPageTemplates([PageTemplate("page", [frame])])
     story = [
         *_summary(report, wording),
         PageBreak(),
@@ -563,10 +543,12 @@ def monthly_report_pdf(report: MonthlyReport, template: Path) -> bytes:
         PageBreak(),
         *_trends(report, wording),
     ]
-    document.build(
-        story, canvasmaker=numbered_canvas(partial(_furniture, report=report, w=wording), demo=report.demo)
+    return a4_pdf(
+        f"{wording('title')}: {wording.values['month']}",
+        story,
+        partial(_furniture, report=report, w=wording),
+        demo=report.demo,
     )
-    return out.getvalue()
 
 
 def _furniture(canvas: Canvas, page: int, pages: int, *, report: MonthlyReport, w: _Wording) -> None:

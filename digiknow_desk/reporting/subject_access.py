@@ -8,7 +8,6 @@ Other people at a resident's group sessions are counted, never named.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -18,18 +17,14 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib.colors import Color
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
-    BaseDocTemplate,
     CondPageBreak,
     Flowable,
-    Frame,
     KeepTogether,
-    PageTemplate,
     Paragraph,
     Spacer,
     Table,
@@ -42,8 +37,12 @@ from digiknow_desk.domain.loans import KitLine, LoanAchieved, LoanOutcome, WaitS
 from digiknow_desk.domain.residents import Answer, Resident
 from digiknow_desk.domain.sessions import ALL_TOPICS, SessionKind, Topic
 from digiknow_desk.domain.skills import SkillArea, SkillsCheck
-from digiknow_desk.labels.canvas import numbered_canvas
 from digiknow_desk.reporting.desk_documents import DocumentFonts, long_date, long_time
+from digiknow_desk.reporting.pages import MARGIN as _MARGIN
+from digiknow_desk.reporting.pages import PAGE_HEIGHT as _PAGE_HEIGHT
+from digiknow_desk.reporting.pages import PAGE_WIDTH as _PAGE_WIDTH
+from digiknow_desk.reporting.pages import WIDTH as _WIDTH
+from digiknow_desk.reporting.pages import a4_pdf
 
 FORMAT = "digiknow-desk-subject-access"
 FORMAT_VERSION = 1
@@ -316,11 +315,6 @@ def subject_access_json_bytes(record: SubjectAccess) -> bytes:
 
 # PDF: page, type and colour (the monthly report's house style, at the size the desk prints for residents)
 
-_PAGE_WIDTH, _PAGE_HEIGHT = A4
-_MARGIN = 18 * mm
-_TOP = 20 * mm  # the running header sits above the frame
-_BOTTOM = 22 * mm  # the footer sits below it
-_WIDTH = _PAGE_WIDTH - 2 * _MARGIN
 _LABEL_SHARE = 0.34
 
 # 14 pt is the smallest the desk prints for residents; large print aims at RNIB's 16 to 18 pt.
@@ -396,22 +390,6 @@ def subject_access_pdf(
     whose record it is and when it was made. Large print when the resident asked for it."""
     fonts = fonts or DocumentFonts()
     styles = _Styles(fonts, LARGE_PRINT_SIZE if record.resident.large_print else BODY_SIZE)
-    out = io.BytesIO()
-    document = BaseDocTemplate(
-        out,
-        pagesize=A4,
-        leftMargin=_MARGIN,
-        rightMargin=_MARGIN,
-        topMargin=_TOP,
-        bottomMargin=_BOTTOM,
-        title=f"Personal data held about {record.resident.reference}",
-        creator="DigiKnow Desk",
-        invariant=1,  # no timestamps in the file: the same records give the same bytes
-    )
-    frame = Frame(
-        _MARGIN, _BOTTOM, _WIDTH, _PAGE_HEIGHT - _TOP - _BOTTOM, leftPadding=0, rightPadding=0, topPadding=0
-    )
-    document.addPageTemplates([PageTemplate("page", [frame])])
     story = [
         *_opening(record, styles),
         *_record_section(record, styles),
@@ -423,9 +401,9 @@ def subject_access_pdf(
         *_status_section(record, styles),
         *_audit_section(record, styles),
     ]
-    furniture = _furniture(record, fonts)
-    document.build(story, canvasmaker=numbered_canvas(furniture, demo=demo))
-    return out.getvalue()
+    return a4_pdf(
+        f"Personal data held about {record.resident.reference}", story, _furniture(record, fonts), demo=demo
+    )
 
 
 def _furniture(record: SubjectAccess, fonts: DocumentFonts) -> Callable[[Canvas, int, int], None]:
