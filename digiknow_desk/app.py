@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -21,7 +21,7 @@ from digiknow_desk.services.audit import AuditService
 from digiknow_desk.services.backups import BackupService
 from digiknow_desk.services.champions import ChampionService
 from digiknow_desk.services.context import Desk, ServiceContext, system_clock
-from digiknow_desk.services.data_protection import DataProtectionService
+from digiknow_desk.services.data_protection import DataProtectionService, RetentionRun
 from digiknow_desk.services.demo import DemoDataService
 from digiknow_desk.services.device_csv import DeviceCsvService
 from digiknow_desk.services.documents import DocumentService
@@ -36,7 +36,7 @@ from digiknow_desk.services.sessions import SessionService
 from digiknow_desk.services.skills import SkillsService
 from digiknow_desk.services.venues import VenueService
 from digiknow_desk.services.wards import WardService
-from digiknow_desk.storage.backup import backup_before_upgrade
+from digiknow_desk.storage.backup import Backup, backup_before_upgrade
 from digiknow_desk.storage.checks import DatabaseLock, network_share_problem
 from digiknow_desk.storage.database import Database
 from digiknow_desk.storage.encryption import check_new_passphrase
@@ -183,6 +183,32 @@ def open_database(config: Config, *, create: bool) -> Database:
             "and that you may write there."
         ) from error
     return database
+
+
+@dataclass(frozen=True)
+class DutiesDone:
+    """What the app's own scheduled work did: a backup when one was due, and the retention run."""
+
+    backup: Backup | None
+    retention: RetentionRun
+
+
+BACKUP_EVERY = timedelta(days=1)
+
+
+def run_duties(
+    database: Database, config: Config, clock: Callable[[], datetime] = system_clock
+) -> DutiesDone:
+    """The app's own daily duties, whoever is signed in (they are not staff choices): a backup into the
+    backup folder when the last is a day old, and retention. Run at start-up and every hour by the GUI
+    (in the background), or from a scheduled task with `retention run` and `backup`."""
+    duties = ServiceContext(db=database, desk=Desk(setup_staff("DigiKnow Desk (scheduled)")), clock=clock)
+    backup = None
+    if database.is_sqlite:
+        if config.backup_dir_override is None:
+            config.backup_dir.mkdir(parents=True, exist_ok=True)  # ours, in the app's data folder
+        backup = BackupService(duties).backup_if_due(config.backup_dir, BACKUP_EVERY)
+    return DutiesDone(backup=backup, retention=DataProtectionService(duties).run_retention())
 
 
 def open_services(config: Config, *, create: bool) -> Services:

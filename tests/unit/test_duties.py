@@ -1,0 +1,36 @@
+"""The app's own daily duties: a backup when one is due, and retention, whoever is signed in."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from digiknow_desk.app import Services, run_duties
+from digiknow_desk.config import Config
+from digiknow_desk.domain.residents import ConsentPurpose, ResidentDraft
+from digiknow_desk.domain.staff import Role, StaffMember
+from tests.conftest import FakeClock
+
+
+def test_duties_back_up_once_a_day_and_anonymise_the_long_inactive(
+    services: Services, clock: FakeClock, tmp_path: Path
+) -> None:
+    config = Config(data_dir=tmp_path, db_url=services.database.url, backup_dir_override=tmp_path / "copies")
+    clock.now = datetime(2023, 1, 10, 10, 0, tzinfo=UTC)
+    old = services.residents.add(
+        ResidentDraft(name="Olive Oldest", phone="0161 000 0001", consents=frozenset(ConsentPurpose))
+    )
+    clock.now = datetime(2026, 3, 14, 10, 30, tzinfo=UTC)
+    # A Digital Champion at the desk: the duties are the app's, not theirs, so they still run.
+    services.desk.staff = StaffMember("champ", "Champ", Role.CHAMPION)
+
+    first = run_duties(services.database, config, clock)
+    assert first.backup is not None and first.backup.path.parent == tmp_path / "copies"
+    assert first.retention.anonymised == (old.reference,)
+
+    clock.now += timedelta(hours=23)
+    assert run_duties(services.database, config, clock).backup is None  # the last is not a day old
+    clock.now += timedelta(hours=2)
+    again = run_duties(services.database, config, clock)
+    assert again.backup is not None and again.retention.anonymised == ()
+    assert len(list((tmp_path / "copies").glob("digiknow-*.db"))) == 2
