@@ -1,4 +1,4 @@
-"""Starts the desktop app: the Qt application, logging and error reporting, then the main window."""
+"""Starts the desktop app: the Qt application, logging and error reporting, sign-in, then the main window."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from typing import Protocol
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from digiknow_desk import __version__
-from digiknow_desk.app import Services
+from digiknow_desk.app import Services, computer_user
 from digiknow_desk.config import APP_AUTHOR, APP_NAME, Config, database_url, sqlite_file
 from digiknow_desk.domain.errors import DomainError
+from digiknow_desk.domain.staff import setup_staff
 from digiknow_desk.paths import shipped_dir
 from digiknow_desk.ui.errors import ErrorReporter, setup_logging
 from digiknow_desk.ui.main_window import MainWindow, ask_yes_no
+from digiknow_desk.ui.sign_in_dialog import AskSignIn, ask_sign_in
 from digiknow_desk.ui.tasks import Progress, TaskRunner, run_with_progress
 
 DEMO_DB_FILE = "demo.db"
@@ -32,6 +34,7 @@ class DeskApplication:
         config: Config,
         open_services: OpenServices,
         confirm: Callable[[QWidget | None, str, str], bool] = ask_yes_no,
+        sign_in: AskSignIn = ask_sign_in,
     ) -> None:
         self._config = config
         self._open_services = open_services
@@ -40,16 +43,20 @@ class DeskApplication:
         self._reporter = ErrorReporter(None, self._log_path)
         self._reporter.install()
         self._confirm = confirm
+        self._sign_in = sign_in  # tests sign in without the modal dialog
         self._making_demo = False
+        self.sign_in_cancelled = False  # the last open stopped because staff chose not to sign in
         self.services: Services | None = None
         self.window: MainWindow | None = None
 
     def open(self, config: Config, *, is_demo: bool = False) -> bool:
-        """Open `config`'s database in a new main window; on failure say why and keep what was open.
+        """Open `config`'s database, ask who signs in (on a database with no accounts, who becomes its
+        first administrator), and show the main window for them; on failure or Cancel keep what was open.
 
         The default database is made on first start; one named with --db or DIGIKNOW_DB that does not
         exist is made only when staff confirm, so a mistyped path never silently yields an empty one.
         """
+        self.sign_in_cancelled = False
         path = sqlite_file(config.db_url)
         create = is_demo or not config.db_named or path is None or path.exists()
         if not create:
@@ -65,10 +72,14 @@ class DeskApplication:
         except DomainError as error:
             QMessageBox.critical(self.window, "DigiKnow Desk cannot open the database", str(error))
             return False
+        if self._sign_in(services, self.window, quitting=self.window is None) is None:
+            services.database.dispose()
+            self.sign_in_cancelled = True
+            return False
         old_window, old_services = self.window, self.services
         self.services = services
         self.window = MainWindow(
-            services, self._tasks, is_demo=is_demo, label_stock=self._config.default_label_stock
+            services, self._tasks, label_stock=self._config.default_label_stock, sign_in=self._sign_in
         )
         self.window.demo_requested.connect(self.open_demo)
         self._reporter = ErrorReporter(self.window, self._log_path)
@@ -94,12 +105,18 @@ class DeskApplication:
             self._reporter.report(error)
             return
         self._making_demo = True
+        # Demo data makes its own accounts, one per role; until then whoever asked for it sets it up.
+        current = self.services.desk.staff if self.services is not None else None
+        setting_up = not demo_services.accounts.has_accounts()
+        if setting_up:
+            demo_services.desk.staff = setup_staff(current.display_name if current else computer_user())
 
         def fill(_progress: Progress) -> None:
             try:
-                if not demo_services.venues.venues():
+                if setting_up and not demo_services.venues.venues():  # not one filled part-way before
                     demo_services.demo.fill()
             finally:
+                demo_services.accounts.sign_out()
                 demo_services.database.dispose()
 
         def done(_result: object) -> None:
@@ -130,12 +147,12 @@ def run_gui(config: Config, argv: list[str], open_services: OpenServices) -> int
     app.setApplicationVersion(__version__)
     app.setStyleSheet((shipped_dir("resources") / "style.qss").read_text(encoding="utf-8"))
     desk = DeskApplication(config, open_services)
-    if not desk.open(config):
-        return 1
-    assert desk.window is not None
-    if desk.window.is_database_empty():
-        desk.window.show_welcome()
     try:
+        if not desk.open(config):
+            return 0 if desk.sign_in_cancelled else 1
+        assert desk.window is not None
+        if desk.window.is_database_empty():
+            desk.window.show_welcome()
         return app.exec()
     finally:
         desk.close()

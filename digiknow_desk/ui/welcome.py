@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Collection
 from enum import Enum
 
 from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -15,7 +16,13 @@ class WelcomeChoice(Enum):
 
 
 class WelcomeDialog(QDialog):
-    def __init__(self, database_name: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        database_name: str,
+        parent: QWidget | None = None,
+        *,
+        choices: Collection[WelcomeChoice] = tuple(WelcomeChoice),
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Welcome to DigiKnow Desk")
         self.choice: WelcomeChoice | None = None
@@ -45,6 +52,8 @@ class WelcomeDialog(QDialog):
             ),
         )
         for choice, title, explanation in options:
+            if choice not in choices:  # the signed-in role may not use that area
+                continue
             button = QPushButton(title)
             button.setAccessibleName(title.replace("&", ""))
             button.setAccessibleDescription(explanation)
@@ -65,7 +74,13 @@ class WelcomeDialog(QDialog):
         self.accept()
 
     @classmethod
-    def ask(cls, database_name: str, parent: QWidget | None = None) -> WelcomeChoice | None:
-        dialog = cls(database_name, parent)
+    def ask(
+        cls,
+        database_name: str,
+        parent: QWidget | None = None,
+        *,
+        choices: Collection[WelcomeChoice] = tuple(WelcomeChoice),
+    ) -> WelcomeChoice | None:
+        dialog = cls(database_name, parent, choices=choices)
         dialog.exec()
         return dialog.choice
