@@ -194,6 +194,13 @@ class AccountService:
         with self._context.db.write() as session:
             row = self._row(session, username)
             before = row.role
+            if role == Role.CHAMPION and row.champion_id is None:
+                raise ValidationError(
+                    {
+                        "champion": "A Digital Champion's account is linked to their champion record: "
+                        "add a new account for them with 'users add ... --role champion --champion NAME'."
+                    }
+                )
             if before == Role.ADMINISTRATOR and role != Role.ADMINISTRATOR:
                 self._keep_an_administrator(session, row)
             row.role = role

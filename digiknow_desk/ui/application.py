@@ -6,20 +6,34 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from digiknow_desk import __version__
-from digiknow_desk.app import Services, computer_user
+from digiknow_desk.app import DutiesDone, Services, computer_user, run_duties
 from digiknow_desk.config import APP_AUTHOR, APP_NAME, Config, database_url, sqlite_file
 from digiknow_desk.domain.errors import DomainError
 from digiknow_desk.domain.staff import setup_staff
 from digiknow_desk.paths import shipped_dir
+from digiknow_desk.storage.checks import quick_check
+from digiknow_desk.storage.encryption import PassphraseNeeded, WrongPassphrase
 from digiknow_desk.ui.errors import ErrorReporter, setup_logging
 from digiknow_desk.ui.main_window import MainWindow, ask_yes_no
 from digiknow_desk.ui.sign_in_dialog import AskSignIn, ask_sign_in
 from digiknow_desk.ui.tasks import Progress, TaskRunner, run_with_progress
 
 DEMO_DB_FILE = "demo.db"
+DUTIES_EVERY_MS = 60 * 60 * 1000  # the duties themselves decide whether a backup is due
+
+AskPassphrase = Callable[[QWidget | None, str], "str | None"]
+
+
+def ask_passphrase_dialog(parent: QWidget | None, why: str) -> str | None:
+    """The passphrase of an encrypted database, typed hidden; None when staff cancel."""
+    text, accepted = QInputDialog.getText(
+        parent, "Passphrase", f"{why}\n\nPassphrase:", QLineEdit.EchoMode.Password
+    )
+    return text if accepted and text else None
 
 
 class OpenServices(Protocol):
@@ -35,6 +49,7 @@ class DeskApplication:
         open_services: OpenServices,
         confirm: Callable[[QWidget | None, str, str], bool] = ask_yes_no,
         sign_in: AskSignIn = ask_sign_in,
+        ask_passphrase: AskPassphrase = ask_passphrase_dialog,
     ) -> None:
         self._config = config
         self._open_services = open_services
@@ -45,6 +60,9 @@ class DeskApplication:
         self._confirm = confirm
         self._sign_in = sign_in  # tests sign in without the modal dialog
         self._making_demo = False
+        self._ask_passphrase = ask_passphrase
+        self._config_open = config
+        self._duties_timer = QTimer()
         self.sign_in_cancelled = False  # the last open stopped because staff chose not to sign in
         self.services: Services | None = None
         self.window: MainWindow | None = None
@@ -67,10 +85,8 @@ class DeskApplication:
             )
             if not create:
                 return False
-        try:
-            services = self._open_services(config, create=True)
-        except DomainError as error:
-            QMessageBox.critical(self.window, "DigiKnow Desk cannot open the database", str(error))
+        services = self._services_for(config)
+        if services is None:
             return False
         if self._sign_in(services, self.window, quitting=self.window is None) is None:
             services.database.dispose()
@@ -79,9 +95,14 @@ class DeskApplication:
         old_window, old_services = self.window, self.services
         self.services = services
         self.window = MainWindow(
-            services, self._tasks, label_stock=self._config.default_label_stock, sign_in=self._sign_in
+            services,
+            self._tasks,
+            label_stock=self._config.default_label_stock,
+            backup_folder=config.backup_dir,
+            sign_in=self._sign_in,
         )
         self.window.demo_requested.connect(self.open_demo)
+        self.window.database_restored.connect(lambda: self._reopen_after_restore(config))
         self._reporter = ErrorReporter(self.window, self._log_path)
         self._reporter.install()
         self.window.show()
@@ -90,7 +111,79 @@ class DeskApplication:
             old_window.deleteLater()
         if old_services is not None:
             old_services.database.dispose()
+        self._config_open = config
+        self._start_duties(services, config)
         return True
+
+    def _services_for(self, config: Config) -> Services | None:
+        """The services on `config`'s database, asking for the passphrase of an encrypted one; None (the
+        reason shown) when it cannot be opened or staff cancel."""
+        while True:
+            try:
+                return self._open_services(config, create=True)
+            except (PassphraseNeeded, WrongPassphrase) as error:
+                passphrase = self._ask_passphrase(self.window, str(error))
+                if passphrase is None:
+                    return None
+                config = replace(config, passphrase=passphrase)
+            except DomainError as error:
+                QMessageBox.critical(self.window, "DigiKnow Desk cannot open the database", str(error))
+                return None
+
+    def _reopen_after_restore(self, config: Config) -> None:
+        """After a restore the file under the open database was replaced: close it, open it afresh (an
+        older backup is upgraded on the way) and ask who signs in."""
+        if self.window is not None:
+            self.window.close()
+            self.window.deleteLater()
+            self.window = None
+        if self.services is not None:
+            self.services.database.dispose()
+            self.services = None
+        if not self.open(config):
+            QApplication.quit()
+
+    def _start_duties(self, services: Services, config: Config) -> None:
+        """The start-up check of the database, then the app's own duties (a daily backup, retention) in
+        the background now and every hour; problems are shown, never silently dropped."""
+        database = services.database
+
+        def check(_progress: Progress) -> list[str]:
+            return quick_check(database, config.backup_dir)
+
+        def checked(problems: object) -> None:
+            assert isinstance(problems, list)
+            if problems and self.window is not None:
+                QMessageBox.warning(self.window, "The database needs attention", "\n\n".join(problems))
+
+        self._tasks.start(check, checked, self._report_duty_failure)
+        self._run_duties(services, config)
+        self._duties_timer.stop()
+        self._duties_timer.timeout.connect(lambda: self._run_duties(services, config))
+        self._duties_timer.start(DUTIES_EVERY_MS)
+
+    def _run_duties(self, services: Services, config: Config) -> None:
+        if services is not self.services:
+            return  # another database is open now
+
+        def duties(_progress: Progress) -> DutiesDone:
+            return run_duties(services.database, config, services.clock)
+
+        def done(result: object) -> None:
+            assert isinstance(result, DutiesDone)
+            if result.retention.anonymised and self.window is not None:
+                self.window.statusBar().showMessage(
+                    f"Retention: {len(result.retention.anonymised)} residents with no activity for "
+                    f"{result.retention.months} months were anonymised.",
+                    10_000,
+                )
+
+        self._tasks.start(duties, done, self._report_duty_failure)
+
+    def _report_duty_failure(self, error: Exception) -> None:
+        """A failed backup or check is shown: staff must know when there is no recent backup."""
+        if self.window is not None:
+            QMessageBox.warning(self.window, "DigiKnow Desk's own work did not finish", str(error))
 
     def open_demo(self) -> None:
         """Fill a separate demo database (in the background) and open it, leaving the real one untouched."""
@@ -133,6 +226,7 @@ class DeskApplication:
         )
 
     def close(self) -> None:
+        self._duties_timer.stop()
         self._tasks.cancel_all()
         self._tasks.shutdown()
         if self.services is not None:

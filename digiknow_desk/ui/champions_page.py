@@ -34,10 +34,12 @@ from digiknow_desk.app import Services
 from digiknow_desk.domain.champions import Champion, ChampionRules
 from digiknow_desk.domain.errors import DomainError
 from digiknow_desk.domain.sessions import SessionFilter
+from digiknow_desk.domain.staff import Permission
 from digiknow_desk.ui.champion_dialog import AskChampion, AskHours, ask_champion, ask_hours
 from digiknow_desk.ui.errors import problem_words
 from digiknow_desk.ui.paged_model import RECORD_ROLE
 from digiknow_desk.ui.resident_table_model import day_text
+from digiknow_desk.ui.residents_page import not_for_role
 from digiknow_desk.ui.session_table_model import (
     HoursTableModel,
     duration_text,
@@ -167,6 +169,8 @@ class ChampionsPage(QWidget):
         self._tasks = tasks  # for slow work on this page (none yet: each read is one quick query)
         self._ask_champion = ask_champion
         self._ask_hours = ask_hours
+        # Read once: the main window builds the pages again for anyone signing in with another role.
+        self._staff = services.accounts.signed_in()
 
         # Actions
         self._add_action = page_action(self, "Add champion", "Ctrl+Shift+N", self.add_champion)
@@ -178,6 +182,16 @@ class ChampionsPage(QWidget):
         self._hours_button.setToolTip(
             "Record the selected champion's volunteer time outside sessions: training, setting up devices"
         )
+        if not self._may_change():
+            why = not_for_role(self._staff, Permission.CHANGE_SETTINGS)
+            for action, button in (
+                (self._add_action, self._add_button),
+                (self._edit_action, self._edit_button),
+            ):
+                action.setEnabled(False)
+                button.setEnabled(False)
+                button.setToolTip(why)
+                button.setAccessibleDescription(why)
 
         # What needs attention
         self._warnings = QLabel()
@@ -413,6 +427,9 @@ class ChampionsPage(QWidget):
         )
 
     def add_champion(self) -> Champion | None:
+        if not self._may_change():
+            self._set_notice(not_for_role(self._staff, Permission.CHANGE_SETTINGS))
+            return None
         saved = self._ask_champion(self._services, self, None)
         if saved is not None:
             self._changed(f"Added {saved.name} as a Digital Champion.", saved)
@@ -421,6 +438,9 @@ class ChampionsPage(QWidget):
     def edit_champion(self) -> Champion | None:
         current = self.current_champion()
         if current is None:
+            return None
+        if not self._may_change():  # Enter in the list asks for the form too
+            self._set_notice(not_for_role(self._staff, Permission.CHANGE_SETTINGS))
             return None
         try:
             champion = self._services.champions.get(current.id)  # as it is now
@@ -474,12 +494,15 @@ class ChampionsPage(QWidget):
 
     def _update_actions(self) -> None:
         has_current = self.current_champion() is not None
-        for action, button in (
-            (self._edit_action, self._edit_button),
-            (self._hours_action, self._hours_button),
+        for action, button, enabled in (
+            (self._edit_action, self._edit_button, has_current and self._may_change()),
+            (self._hours_action, self._hours_button, has_current),
         ):
-            action.setEnabled(has_current)
-            button.setEnabled(has_current)
+            action.setEnabled(enabled)
+            button.setEnabled(enabled)
+
+    def _may_change(self) -> bool:
+        return self._staff is not None and self._staff.may(Permission.CHANGE_SETTINGS)
 
     def _today(self) -> date:
         return self._services.clock().astimezone().date()

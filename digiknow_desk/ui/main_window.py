@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import TypeVar
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -34,8 +35,10 @@ from digiknow_desk.domain.devices import DeviceFilter, normalise_tag
 from digiknow_desk.domain.residents import looks_like_reference
 from digiknow_desk.domain.staff import NotSignedIn, Permission, StaffMember
 from digiknow_desk.ui.audit_page import AuditPage
+from digiknow_desk.ui.backups_page import BackupsPage
 from digiknow_desk.ui.champions_page import ChampionsPage
 from digiknow_desk.ui.dashboard_page import DashboardPage
+from digiknow_desk.ui.data_protection_page import DataProtectionPage
 from digiknow_desk.ui.desk_page import DeskPage
 from digiknow_desk.ui.idle_lock import IdleLock
 from digiknow_desk.ui.inventory_page import InventoryPage
@@ -78,6 +81,8 @@ AREAS = (
     Area("Settings", "t", Permission.CHANGE_SETTINGS),
     Area("Audit", "a", Permission.SEE_AUDIT),
     Area("Users", "u", Permission.MANAGE_ACCOUNTS),
+    Area("Data protection", "p", Permission.PROTECT_DATA),
+    Area("Backups", "b", Permission.BACKUP),
 )
 GO_MENU_LETTERS = {area.title: area.letter for area in AREAS}
 # Ctrl+1 ... Ctrl+9, then Ctrl+0, reach the areas in button order; any beyond are in the Go menu.
@@ -109,6 +114,7 @@ class MainWindow(QMainWindow):
     window built afresh for their role."""
 
     demo_requested = Signal()
+    database_restored = Signal()  # the database file was replaced: the application opens it afresh
     locked = Signal()
     unlocked = Signal(object)  # the StaffMember now signed in
 
@@ -118,6 +124,7 @@ class MainWindow(QMainWindow):
         tasks: TaskRunner,
         *,
         label_stock: str | None = None,
+        backup_folder: Path | None = None,
         confirm: Callable[[QWidget | None, str, str], bool] = ask_yes_no,
         sign_in: AskSignIn = ask_sign_in,
         change_password: ChangePassword = ChangePasswordDialog.ask,
@@ -129,6 +136,7 @@ class MainWindow(QMainWindow):
         self._services = services
         self._tasks = tasks
         self._label_stock = label_stock
+        self._backup_folder = backup_folder
         self._confirm = confirm  # tests replace the modal question, the sign-in and the password dialogs
         self._ask_sign_in = sign_in
         self._change_password = change_password
@@ -229,6 +237,14 @@ class MainWindow(QMainWindow):
             "Settings": lambda: SettingsPage(services, tasks),
             "Audit": lambda: AuditPage(services, tasks),
             "Users": lambda: UsersPage(services, tasks),
+            "Data protection": lambda: DataProtectionPage(services, tasks),
+            # After a restore the page reads nothing more; the window is rebuilt once its slot returns.
+            "Backups": lambda: BackupsPage(
+                services,
+                tasks,
+                self._backup_folder or Path.home(),
+                on_restored=lambda: QTimer.singleShot(0, self.database_restored.emit),
+            ),
         }
         return makers[title]()
 
@@ -244,7 +260,9 @@ class MainWindow(QMainWindow):
                 | ChampionsPage
                 | DashboardPage
                 | AuditPage
-                | UsersPage,
+                | UsersPage
+                | DataProtectionPage
+                | BackupsPage,
             ):
                 page.notice.connect(self._show_notice)
             # A change anywhere shows everywhere: each page reads again from the services.
@@ -256,6 +274,8 @@ class MainWindow(QMainWindow):
             loans.loan_activated.connect(self._open_at_desk)
         if users := self._find(UsersPage):
             users.idle_lock_changed.connect(self._idle_lock.set_minutes)
+        if protection := self._find(DataProtectionPage):
+            protection.changed.connect(self._refresh_pages)
         settings = self._find(SettingsPage)
         if settings is None:
             return

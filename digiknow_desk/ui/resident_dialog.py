@@ -36,6 +36,7 @@ from digiknow_desk.domain.residents import (
     ResidentDraft,
     normalise_postcode,
 )
+from digiknow_desk.domain.staff import Permission
 from digiknow_desk.domain.venues import Ward
 from digiknow_desk.services.residents import PossibleDuplicate
 from digiknow_desk.ui.device_dialog import PROBLEM_PREFIX, chosen, combo_choice, problem_label, show_problem
@@ -330,6 +331,14 @@ class ResidentDialog(QDialog):
         right = QVBoxLayout()
         for group in (needs, referral, self._consents_box, sensitive):
             right.addWidget(group)
+        staff = services.accounts.signed_in()
+        if staff is None or not staff.may(Permission.SEE_SENSITIVE):
+            # The answers on record are kept as they are when this role saves (see ResidentService).
+            sensitive.setVisible(False)
+            withheld = QLabel(f"{SENSITIVE_TITLE}: only coordinators and administrators see these answers.")
+            withheld.setWordWrap(True)
+            withheld.setAccessibleName("Sensitive questions withheld")
+            right.addWidget(withheld)
         right.addStretch()
         columns = QHBoxLayout()
         columns.addLayout(left, 1)

@@ -27,10 +27,12 @@ from PySide6.QtWidgets import (
 
 from digiknow_desk.app import Services
 from digiknow_desk.domain.errors import DomainError
+from digiknow_desk.domain.inclusion import InclusionStatus
 from digiknow_desk.domain.loans import WaitStatus
 from digiknow_desk.domain.residents import ConsentPurpose, Resident
 from digiknow_desk.domain.sessions import SessionFilter
 from digiknow_desk.domain.skills import SkillsCheck
+from digiknow_desk.domain.staff import Permission, StaffMember
 from digiknow_desk.services.context import system_clock
 from digiknow_desk.ui.errors import problem_words
 from digiknow_desk.ui.printing import DocumentPrinting, Printable
@@ -48,6 +50,15 @@ from digiknow_desk.ui.tasks import Task, TaskRunner
 from digiknow_desk.ui.widgets import action_button, make_list_table, page_action, size_columns
 
 SEARCH_DELAY_MS = 0  # a search takes milliseconds (paged in SQL); see inventory_page
+
+
+NOT_FOR_ROLE = "not shown to your role."
+
+
+def not_for_role(staff: StaffMember | None, permission: Permission) -> str:
+    """Why a control is disabled for the signed-in staff member, and what to do instead."""
+    who = f"Signed in as {staff.role.label}" if staff is not None else "Signed out"
+    return f"{who}, you cannot {permission.label}: ask a coordinator or an administrator."
 
 
 def residents_text(count: int, *, counted_all: bool = True) -> str:
@@ -98,6 +109,9 @@ class ResidentsPage(QWidget):
         self._printing.finished.connect(self._set_notice)
         self._printing.failed.connect(self._set_notice)
         self._shown_reference: str | None = None
+        # What this staff member's role may do, read once: the main window builds the pages again
+        # for anyone signing in with another role.
+        self._staff = services.accounts.signed_in()
 
         # Finding residents
         self._search = QLineEdit()
@@ -188,9 +202,13 @@ class ResidentsPage(QWidget):
         self._no_skills = QLabel()
         self._no_skills.setWordWrap(True)
         self._no_skills.setTextFormat(Qt.TextFormat.PlainText)
+        self._loans_hidden = QLabel(f"Loans: {NOT_FOR_ROLE}")
+        self._loans_hidden.setWordWrap(True)
+        self._loans_hidden.setAccessibleName("Loans")
         loans_layout = QVBoxLayout()
         loans_layout.addWidget(self._loans_label)
         loans_layout.addWidget(self._loans, 1)
+        loans_layout.addWidget(self._loans_hidden)
         skills_layout = QVBoxLayout()
         skills_layout.addWidget(self._skills_label)
         skills_layout.addWidget(self._skills, 1)
@@ -224,6 +242,21 @@ class ResidentsPage(QWidget):
             "Record what the selected resident can do in each skill area, starting from their last check "
             "(Alt+K)"
         )
+        for permission, controls in (
+            (
+                Permission.EDIT_RESIDENTS,
+                (self._add_action, self._add_button, self._edit_action, self._edit_button),
+            ),
+            (Permission.LEND, (self._card_action, self._card_button)),
+            (Permission.LOG_SUPPORT, (self._skills_action, self._skills_button)),
+        ):
+            if not self._may(permission):
+                why = not_for_role(self._staff, permission)
+                for control in controls:
+                    control.setEnabled(False)
+                    control.setToolTip(why)
+                    if isinstance(control, QWidget):
+                        control.setAccessibleDescription(why)
         self._notice = QLabel()
         self._notice.setWordWrap(True)
         self._notice.setTextFormat(Qt.TextFormat.PlainText)
@@ -299,6 +332,16 @@ class ResidentsPage(QWidget):
         """The reference of the resident whose details are shown."""
         return self._shown_reference
 
+    @property
+    def loans_note(self) -> str:
+        """The line said instead of the loans table ('' while the table is shown)."""
+        return "" if self._loans_hidden.isHidden() else self._loans_hidden.text()
+
+    @property
+    def skills_note(self) -> str:
+        """The line said instead of the skills table ('' while the table is shown)."""
+        return "" if self._no_skills.isHidden() else self._no_skills.text()
+
     def detail_text(self, key: str) -> str:
         """One value shown in the details panel, e.g. detail_text('consents')."""
         return self._detail_values[key].text()
@@ -353,6 +396,9 @@ class ResidentsPage(QWidget):
 
     def add_resident(self, name: str = "") -> Resident | None:
         """Open the resident form for someone new."""
+        if not self._may(Permission.EDIT_RESIDENTS):
+            self._set_notice(not_for_role(self._staff, Permission.EDIT_RESIDENTS))
+            return None
         saved = self._ask_resident(self._services, self, None, name)
         if saved is not None:
             self._changed(f"Registered {saved.reference} {saved.name}.", saved.reference)
@@ -361,6 +407,9 @@ class ResidentsPage(QWidget):
     def edit_resident(self) -> Resident | None:
         current = self.current_resident()
         if current is None:
+            return None
+        if not self._may(Permission.EDIT_RESIDENTS):  # Enter in the list asks for the form too
+            self._set_notice(not_for_role(self._staff, Permission.EDIT_RESIDENTS))
             return None
         try:
             resident = self._services.residents.get(current.reference)  # as it is now
@@ -378,6 +427,9 @@ class ResidentsPage(QWidget):
         current = self.current_resident()
         if current is None:
             self._set_notice("Select a resident first, then record their skills check.")
+            return None
+        if not self._may(Permission.LOG_SUPPORT):
+            self._set_notice(not_for_role(self._staff, Permission.LOG_SUPPORT))
             return None
         try:
             resident = self._services.residents.get(current.reference)  # as it is now
@@ -403,6 +455,9 @@ class ResidentsPage(QWidget):
         resident = self.current_resident()
         if resident is None:
             self._set_notice("Select a resident first, then print their card.")
+            return None
+        if not self._may(Permission.LEND):
+            self._set_notice(not_for_role(self._staff, Permission.LEND))
             return None
         write = partial(self._services.documents.resident_card, resident.reference)
         return self._printing.offer(
@@ -458,8 +513,12 @@ class ResidentsPage(QWidget):
         self._shown_reference = resident.reference if resident else None
         self._empty_details.setVisible(resident is None)
         self._details_fields.setVisible(resident is not None)
-        for widget in (self._loans, self._loans_label, self._skills_label):
-            widget.setVisible(resident is not None)
+        may_lend = self._may(Permission.LEND)
+        may_support = self._may(Permission.LOG_SUPPORT)
+        for widget in (self._loans, self._loans_label):
+            widget.setVisible(resident is not None and may_lend)
+        self._loans_hidden.setVisible(resident is not None and not may_lend)
+        self._skills_label.setVisible(resident is not None and may_support)
         today = self._today()
         if resident is None:
             self._details_box.setTitle("Resident details")
@@ -486,21 +545,29 @@ class ResidentsPage(QWidget):
                 resident.consents, key=lambda consent: list(ConsentPurpose).index(consent.purpose)
             )
         )
+        # Each part is read only when the role may see it: a part not read is said to be not shown,
+        # never shown empty (which would say "no loans" of someone with a tablet at home).
+        loans, waits, checks, sessions = [], [], [], 0
         try:
-            loans = self._services.lending.loans_of(resident.reference)
-            waits = [
-                entry
-                for entry in self._services.lending.waiting_list()
-                if entry.resident_reference == resident.reference
-            ]
-            checks = self._services.skills.checks_of(resident.reference)
-            sessions = self._services.sessions.count(SessionFilter(resident_reference=resident.reference))
+            if may_lend:
+                loans = self._services.lending.loans_of(resident.reference)
+                waits = [
+                    entry
+                    for entry in self._services.lending.waiting_list()
+                    if entry.resident_reference == resident.reference
+                ]
+            if may_support:
+                checks = self._services.skills.checks_of(resident.reference)
+                sessions = self._services.sessions.count(SessionFilter(resident_reference=resident.reference))
         except DomainError as error:  # removed or renamed since the list was read
             self._set_notice(problem_words(error))
             loans, waits, checks, sessions = [], [], [], 0
-        inclusion = inclusion_words(
-            resident.inclusion_status, self._services.inclusion.rule(), checks, loans, sessions
-        )
+        if (may_lend and may_support) or resident.inclusion_status is InclusionStatus.NOT_YET_SUPPORTED:
+            inclusion = inclusion_words(
+                resident.inclusion_status, self._services.inclusion.rule(), checks, loans, sessions
+            )
+        else:  # the why would be read from records this role does not see
+            inclusion = resident.inclusion_status.label
         waiting = "\n".join(
             f"{entry.device_type.label}: "
             + (
@@ -522,7 +589,7 @@ class ResidentsPage(QWidget):
             "needs": "\n".join(needs) or "None recorded",
             "referral": referral,
             "consents": consents or "None recorded",
-            "waiting": waiting or "Not waiting",
+            "waiting": (waiting or "Not waiting") if may_lend else NOT_FOR_ROLE.capitalize(),
         }
         for key, value in values.items():
             self._detail_values[key].setText(value)
@@ -536,10 +603,13 @@ class ResidentsPage(QWidget):
     def _show_skills(self, checks: list[SkillsCheck], today: date) -> None:
         self._skills_model.set_checks(checks, today)
         shown = self._shown_reference is not None
-        self._skills.setVisible(shown and bool(checks))
+        may_support = self._may(Permission.LOG_SUPPORT)
+        self._skills.setVisible(shown and may_support and bool(checks))
         self._no_skills.setVisible(shown and not checks)
         self._no_skills.setText(
             "No skills check recorded yet: Record skills check (Alt+K) takes the baseline."
+            if may_support
+            else f"Skills checks: {NOT_FOR_ROLE}"
         )
         if checks:
             # Every row in view (the table is short; the loans above take what is left), and the latest check.
@@ -564,10 +634,16 @@ class ResidentsPage(QWidget):
 
     def _update_actions(self) -> None:
         has_current = self.current_resident() is not None
-        self._edit_action.setEnabled(has_current)
-        self._edit_button.setEnabled(has_current)
-        for control in (self._card_action, self._card_button, self._skills_action, self._skills_button):
-            control.setEnabled(has_current)
+        for permission, controls in (
+            (Permission.EDIT_RESIDENTS, (self._edit_action, self._edit_button)),
+            (Permission.LEND, (self._card_action, self._card_button)),
+            (Permission.LOG_SUPPORT, (self._skills_action, self._skills_button)),
+        ):
+            for control in controls:  # a role's limit holds whatever is selected
+                control.setEnabled(has_current and self._may(permission))
+
+    def _may(self, permission: Permission) -> bool:
+        return self._staff is not None and self._staff.may(permission)
 
     def _today(self) -> date:
         return self._clock().astimezone().date()

@@ -1,5 +1,5 @@
 """The Sessions screen: support sessions by month, champion and venue, one session's details, the
-follow-ups coming up, and logging (Ctrl+L) or deleting a session or marking its follow-up done."""
+follow-ups coming up, and logging (Ctrl+N) or deleting a session or marking its follow-up done."""
 
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ class SessionsPage(QWidget):
         self._wards = {ward.code: ward.name for ward in services.venues.wards()}
 
         # Actions
-        self._log_action = page_action(self, "Log a session", "Ctrl+L", self.log_session)
+        self._log_action = page_action(self, "Log a session", "Ctrl+N", self.log_session)
         self._delete_action = page_action(self, "Delete session", None, self.delete_session)
         self._log_button = action_button("&Log a session…", self._log_action)
         self._delete_button = action_button("&Delete session…", self._delete_action)

@@ -18,7 +18,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
+    QPushButton,
     QSpinBox,
     QTableView,
     QVBoxLayout,
@@ -38,9 +39,11 @@ from digiknow_desk.app import Services
 from digiknow_desk.domain.devices import DeviceType
 from digiknow_desk.domain.errors import DomainError
 from digiknow_desk.domain.loans import WaitEntry, WaitStatus
+from digiknow_desk.domain.staff import Permission
 from digiknow_desk.ui.errors import problem_words
 from digiknow_desk.ui.loan_table_model import day_text
 from digiknow_desk.ui.paged_model import RECORD_ROLE
+from digiknow_desk.ui.residents_page import not_for_role
 from digiknow_desk.ui.tasks import TaskRunner
 from digiknow_desk.ui.widgets import action_button, make_list_table, page_action, size_columns
 
@@ -307,6 +310,8 @@ class WaitingListPage(QWidget):
         self._services = services
         self._tasks = tasks  # for slow work on this page (none yet: each change is one quick transaction)
         self._dialogs = dialogs or WaitingListDialogs()
+        # Read once: the main window builds the pages again for anyone signing in with another role.
+        self._staff = services.accounts.signed_in()
 
         self._type = QComboBox()
         self._type.setAccessibleName("Show the waiting list for device type")
@@ -349,6 +354,13 @@ class WaitingListPage(QWidget):
         self._withdraw_button = action_button("W&ithdraw…", self._withdraw_action)
         self._expire_button = action_button("&Pass on expired offers", self._expire_action)
         self._refresh_button = action_button("&Refresh", self._refresh_action)
+        if not self._may_prioritise():
+            why = not_for_role(self._staff, Permission.PRIORITISE)
+            for action, button in self._move_controls():
+                action.setEnabled(False)
+                button.setEnabled(False)
+                button.setToolTip(why)
+                button.setAccessibleDescription(why)
         self._notice = QLabel()
         self._notice.setWordWrap(True)
         self._notice.setTextFormat(Qt.TextFormat.PlainText)
@@ -451,16 +463,22 @@ class WaitingListPage(QWidget):
         self._update_actions()
 
     def move_up(self) -> None:
+        if not self._may_move():
+            return
         entry, place = self._waiting_entry()
         if entry is not None and place is not None and place > 1:
             self._move(entry, place - 1, f"Move {who(entry)} up to place {place - 1}")
 
     def move_down(self) -> None:
+        if not self._may_move():
+            return
         entry, place = self._waiting_entry()
         if entry is not None and place is not None and place < self._model.waiting_count(entry.device_type):
             self._move(entry, place + 1, f"Move {who(entry)} down to place {place + 1}")
 
     def move_to(self) -> None:
+        if not self._may_move():
+            return
         entry, place = self._waiting_entry()
         if entry is None or place is None:
             return
@@ -582,9 +600,29 @@ class WaitingListPage(QWidget):
             (self._move_action, self._move_button): place is not None and waiting > 1,
             (self._withdraw_action, self._withdraw_button): entry is not None,
         }
+        may_move = self._may_prioritise()
         for (action, button), enabled in states.items():
+            # A role that may not prioritise keeps the moves disabled whatever is selected.
+            enabled = enabled and (may_move or (action, button) not in self._move_controls())
             action.setEnabled(enabled)
             button.setEnabled(enabled)
+
+    def _move_controls(self) -> list[tuple[QAction, QPushButton]]:
+        return [
+            (self._up_action, self._up_button),
+            (self._down_action, self._down_button),
+            (self._move_action, self._move_button),
+        ]
+
+    def _may_prioritise(self) -> bool:
+        return self._staff is not None and self._staff.may(Permission.PRIORITISE)
+
+    def _may_move(self) -> bool:
+        """Whether this role may move residents in the list; if not, says so in the notice."""
+        if self._may_prioritise():
+            return True
+        self._set_notice(not_for_role(self._staff, Permission.PRIORITISE))
+        return False
 
     def _size_columns(self) -> None:
         samples = {

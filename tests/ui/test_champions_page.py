@@ -29,6 +29,7 @@ from digiknow_desk.app import Services
 from digiknow_desk.domain.champions import Champion, ChampionDraft, ChampionRules, add_months
 from digiknow_desk.domain.residents import ConsentPurpose, ResidentDraft
 from digiknow_desk.domain.sessions import HoursKind, OtherHours, SessionDraft, SessionKind
+from digiknow_desk.domain.staff import Role, StaffMember
 from digiknow_desk.domain.venues import Venue, VenueDraft
 from digiknow_desk.ui.champion_dialog import ChampionDialog, HoursDialog
 from digiknow_desk.ui.champions_page import ChampionsPage, ChampionTableModel
@@ -333,6 +334,52 @@ def test_adding_hours_needs_a_selected_champion(
     assert not button(page, "Add other hours").isEnabled()
     assert page.add_hours() is False
     assert page.notice_text == "Select a champion first, then add their hours."
+
+
+# What each role may do
+
+
+def test_a_champion_may_add_hours_but_not_add_or_edit_champions(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    priya = current(services, "Priya Shah", clock)
+    services.desk.staff = StaffMember("priya", "Priya Shah", Role.CHAMPION, champion_id=priya.id)
+    page = make_page(services, tasks, qtbot)  # the champion form fails the test if opened
+    add, edit, hours = (button(page, name) for name in ("Add champion", "Edit champion", "Add other hours"))
+    assert not add.isEnabled()
+    assert "Digital Champion, you cannot change settings" in add.accessibleDescription()
+    assert "cannot change settings" in edit.toolTip()
+
+    page.table.selectRow(0)
+    assert hours.isEnabled()
+    assert not edit.isEnabled()  # whatever is selected
+    shortcuts = {action.shortcut().toString(): action for action in page.actions()}
+    shortcuts["Ctrl+Shift+N"].trigger()
+    shortcuts["Ctrl+E"].trigger()
+    assert page.edit_champion() is None  # Enter in the list
+    assert "cannot change settings" in page.notice_text
+
+
+def test_a_coordinator_may_add_and_edit_champions(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    current(services, "Priya Shah", clock)
+    services.desk.staff = StaffMember("kim", "Kim Patel", Role.COORDINATOR)
+    opened: list[str] = []
+    page = make_page(
+        services,
+        tasks,
+        qtbot,
+        ask=lambda _s, _p, champion: opened.append(champion.name if champion else "new"),
+    )
+    add, edit = button(page, "Add champion"), button(page, "Edit champion")
+    assert add.isEnabled() and add.accessibleDescription() == ""
+    assert not edit.isEnabled()  # nothing selected yet
+    page.table.selectRow(0)
+    assert edit.isEnabled()
+    add.click()
+    edit.click()
+    assert opened == ["new", "Priya Shah"]
 
 
 # Accessibility

@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from digiknow_desk.app import Services
 from digiknow_desk.domain.residents import NOT_IN_WORK_FOR_THE_YOUNG, AgeBand, Answer, ResidentDraft
+from digiknow_desk.domain.staff import Role, StaffMember
 from digiknow_desk.ui.resident_dialog import SENSITIVE_TITLE, WARD_SUGGESTED, ResidentDialog
 
 REDDISH_NORTH = "E05000797"
@@ -240,3 +241,21 @@ def test_not_in_work_for_someone_older_says_what_to_do_and_is_not_saved(
     dialog.save()
     assert dialog.saved is not None
     assert (dialog.saved.age_band, dialog.saved.not_in_work_or_education) == (band, None)
+
+
+def test_roles_that_may_not_see_the_equality_answers_are_not_shown_the_questions(
+    services: Services, qtbot: QtBot
+) -> None:
+    shown = open_form(services, qtbot)
+    shown.show()
+    assert shown.field("disability").isVisible()
+    services.desk.staff = StaffMember("sam", "Sam Jones", Role.DESK)
+    withheld = open_form(services, qtbot)
+    withheld.show()
+    assert not withheld.field("disability").isVisible()
+    notes = [
+        label.text()
+        for label in withheld.findChildren(QLabel)
+        if label.accessibleName() == "Sensitive questions withheld"
+    ]
+    assert len(notes) == 1 and "only coordinators and administrators" in notes[0]

@@ -4,6 +4,7 @@ staff type and its duplicate warning; accessibility."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import date, time, timedelta
 from pathlib import Path
@@ -39,6 +40,7 @@ from digiknow_desk.domain.loans import LoanAchieved, ReasonMet
 from digiknow_desk.domain.residents import ConsentPurpose, Resident, ResidentDraft
 from digiknow_desk.domain.sessions import SessionDraft, SessionKind
 from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheck, SkillsCheckDraft
+from digiknow_desk.domain.staff import Role, StaffMember
 from digiknow_desk.services.residents import PAGE_SIZE
 from digiknow_desk.ui.printing import DocumentPrinting, PrintChoice, printer_for_documents
 from digiknow_desk.ui.resident_dialog import SENSITIVE_TITLE, ResidentDialog
@@ -643,6 +645,108 @@ def test_print_card_needs_a_selected_resident(
     assert page.notice_text == "Select a resident first, then print their card."
     page.table.selectRow(0)
     assert buttons["Print resident card"].isEnabled()
+
+
+# What each role may see and do
+
+
+def supported_by_a_champion(services: Services, clock: FakeClock) -> tuple[Resident, uuid.UUID]:
+    """Maureen with a tablet on loan, waiting for a MiFi, one skills check and a session with Priya
+    (recorded by the setup administrator); Priya's champion id."""
+    maureen = add(services, "Maureen Clarke")
+    priya = services.champions.add(ChampionDraft(name="Priya Shah", phone="0161 480 1234"))
+    services.sessions.log(
+        SessionDraft(
+            held_on=clock.now.date(),
+            starts_at=time(9, 0),
+            minutes=30,
+            kind=SessionKind.PHONE,
+            venue_id=None,
+            champion_ids=(priya.id,),
+            resident_references=(maureen.reference,),
+        )
+    )
+    services.inventory.add(DeviceDraft(tag="TAB-0001", device_type=DeviceType.TABLET))
+    services.lending.issue("TAB-0001", maureen.reference)
+    services.lending.join_waiting_list(maureen.reference, DeviceType.MIFI)
+    record_check(services, maureen.reference, clock.now.date(), {SkillArea.FOUNDATION: HELP})
+    return maureen, priya.id
+
+
+def page_buttons(page: ResidentsPage) -> dict[str, QAbstractButton]:
+    return {button.accessibleName(): button for button in page.findChildren(QAbstractButton)}
+
+
+def test_a_champion_sees_skills_but_is_told_loans_are_not_shown_and_cannot_edit_or_print(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    maureen, champion_id = supported_by_a_champion(services, clock)
+    services.desk.staff = StaffMember("priya", "Priya Shah", Role.CHAMPION, champion_id=champion_id)
+    page = make_page(services, tasks, qtbot, clock)  # the resident form fails the test if opened
+    buttons = page_buttons(page)
+    assert not buttons["Add resident"].isEnabled()
+    assert "cannot register and change residents" in buttons["Add resident"].accessibleDescription()
+    assert "Digital Champion" in buttons["Print resident card"].toolTip()
+
+    assert page.show_resident(maureen.reference) is True
+    # Selecting a resident enables what the role may do, and nothing else.
+    assert buttons["Record skills check"].isEnabled()
+    assert not buttons["Edit resident"].isEnabled()
+    assert not buttons["Print resident card"].isEnabled()
+    assert page.loans_note == "Loans: not shown to your role."
+    assert page.loans_model.rowCount() == 0
+    assert page.detail_text("waiting") == "Not shown to your role."
+    assert page.skills_model.columnCount() == 1 and page.skills_note == ""
+    assert page.detail_text("inclusion") == "Supported"  # no why read from loans they cannot see
+    assert page.notice_text == ""  # no refusal
+
+    assert page.edit_resident() is None  # Enter in the list
+    assert "cannot register and change residents" in page.notice_text
+
+
+def test_desk_staff_see_loans_but_are_told_skills_checks_are_not_shown(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    maureen, _champion_id = supported_by_a_champion(services, clock)
+    services.desk.staff = StaffMember("sam", "Sam Jones", Role.DESK)
+    page = make_page(services, tasks, qtbot, clock)
+    buttons = page_buttons(page)
+    assert buttons["Add resident"].isEnabled()
+    assert "Desk staff" in buttons["Record skills check"].accessibleDescription()
+
+    page.show_resident(maureen.reference)
+    assert buttons["Edit resident"].isEnabled()
+    assert buttons["Print resident card"].isEnabled()
+    assert not buttons["Record skills check"].isEnabled()
+    assert page.skills_note == "Skills checks: not shown to your role."
+    assert page.skills_model.columnCount() == 0
+    assert "No skills check recorded yet" not in page.skills_note
+    assert page.loans_note == "" and page.loans_model.rowCount() == 1
+    assert page.detail_text("waiting") == "MiFi / dongle: waiting since Sat 14 Mar"
+    assert page.detail_text("inclusion") == "Supported"
+    assert page.notice_text == ""
+
+    assert page.record_skills_check() is None  # the skills form fails the test if opened
+    assert "cannot log support sessions and skills checks" in page.notice_text
+
+
+def test_a_coordinator_sees_everything_and_may_use_every_button(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, clock: FakeClock
+) -> None:
+    maureen, _champion_id = supported_by_a_champion(services, clock)
+    services.desk.staff = StaffMember("kim", "Kim Patel", Role.COORDINATOR)
+    page = make_page(services, tasks, qtbot, clock)
+    buttons = page_buttons(page)
+    names = ("Add resident", "Edit resident", "Print resident card", "Record skills check")
+    assert [buttons[name].isEnabled() for name in names] == [True, False, False, False]  # none selected
+
+    page.show_resident(maureen.reference)
+    assert all(buttons[name].isEnabled() for name in names)
+    assert all(buttons[name].accessibleDescription() == "" for name in names)
+    assert (page.loans_note, page.skills_note) == ("", "")
+    assert page.loans_model.rowCount() == 1 and page.skills_model.columnCount() == 1
+    assert page.detail_text("waiting") == "MiFi / dongle: waiting since Sat 14 Mar"
+    assert page.detail_text("inclusion").startswith("Supported: Foundation done with help")
 
 
 # The form: checks as staff type, and the duplicate warning

@@ -1,6 +1,6 @@
 """The Sessions screen: sessions paged from the database and filtered by month (this month to start),
 champion and venue; one session's details; follow-ups due this week, and marking one done by keyboard;
-logging through the form (Ctrl+L) and deleting after a question; every control named and reached by Tab."""
+logging through the form (Ctrl+N) and deleting after a question; every control named and reached by Tab."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ from digiknow_desk.domain.sessions import (
     SessionKind,
 )
 from digiknow_desk.domain.venues import Venue, VenueDraft
+from digiknow_desk.ui.main_window import LOCK_SHORTCUT
 from digiknow_desk.ui.session_dialog import SessionDialog
 from digiknow_desk.ui.session_table_model import (
     HoursTableModel,
@@ -488,14 +489,15 @@ def test_logging_through_the_form_lists_and_selects_the_session(
 
     page = make_page(services, tasks, qtbot, ask=ask)
     shortcuts = {action.shortcut().toString(): action for action in page.actions()}
+    assert LOCK_SHORTCUT not in shortcuts  # the window locks the desk with it
     with qtbot.waitSignal(page.changed):
-        shortcuts["Ctrl+L"].trigger()
+        shortcuts["Ctrl+N"].trigger()
     assert page.count_text == "1 session"
     current = page.table.currentIndex()
     assert page.model.data(page.model.index(current.row(), SessionTableModel.ATTENDEES)) == "Margaret Holt"
     assert page.notice_text == "Logged the one-to-one session on Sat 14 Mar at 10:30 (Margaret Holt)."
     log_button = next(b for b in page.findChildren(QAbstractButton) if b.accessibleName() == "Log a session")
-    assert log_button.text() == "&Log a session…"  # Alt+L as well as Ctrl+L
+    assert log_button.text() == "&Log a session…"  # Alt+L as well as Ctrl+N
 
 
 def test_a_session_logged_in_an_earlier_month_says_where_it_is_listed(

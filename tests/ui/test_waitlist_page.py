@@ -28,6 +28,7 @@ from digiknow_desk.app import Services
 from digiknow_desk.domain.devices import DeviceDraft, DeviceType
 from digiknow_desk.domain.loans import WaitEntry, WaitStatus, WipeChecklist, WipeMethod
 from digiknow_desk.domain.residents import Resident, ResidentDraft
+from digiknow_desk.domain.staff import Role, StaffMember
 from digiknow_desk.storage.models import WaitEventRow
 from digiknow_desk.ui.loan_table_model import day_text
 from digiknow_desk.ui.tasks import TaskRunner
@@ -316,6 +317,46 @@ def test_moves_are_offered_only_where_they_make_sense(
     assert [buttons[name].isEnabled() for name in moves] == [False, True, True]
     page.select_entry(page.model.entry(2).id)  # Cat is last: up or to a place
     assert [buttons[name].isEnabled() for name in moves] == [True, False, True]
+
+
+def test_desk_staff_may_withdraw_but_not_move_residents(
+    services: Services, tasks: TaskRunner, qtbot: QtBot
+) -> None:
+    queue(services, ["Ann Able", "Ben Baker", "Cat Cole"])
+    services.desk.staff = StaffMember("sam", "Sam Jones", Role.DESK)
+    answers = Answers()
+    page = make_page(services, tasks, qtbot, answers)
+    buttons = {button.accessibleName(): button for button in page.findChildren(QAbstractButton)}
+    moves = ("Move up", "Move down", "Move to a place")
+    assert all(
+        "Desk staff, you cannot change waiting-list priorities" in buttons[name].toolTip() for name in moves
+    )
+    assert "cannot change waiting-list priorities" in buttons["Move up"].accessibleDescription()
+
+    page.select_entry(page.model.entry(1).id)  # Ben could go either way
+    assert [buttons[name].isEnabled() for name in moves] == [False, False, False]
+    assert buttons["Withdraw from the waiting list"].isEnabled()
+    page.move_up()
+    page.move_to()
+    assert answers.asked == []  # no question asked, nothing refused
+    assert "cannot change waiting-list priorities" in page.notice_text
+    assert names(page) == ["Ann Able", "Ben Baker", "Cat Cole"]
+
+
+def test_a_coordinator_may_move_residents(services: Services, tasks: TaskRunner, qtbot: QtBot) -> None:
+    queue(services, ["Ann Able", "Ben Baker", "Cat Cole"])
+    services.desk.staff = StaffMember("kim", "Kim Patel", Role.COORDINATOR)
+    page = make_page(services, tasks, qtbot, Answers(reason="Priority"))
+    buttons = {button.accessibleName(): button for button in page.findChildren(QAbstractButton)}
+    page.select_entry(page.model.entry(1).id)
+    assert [buttons[name].isEnabled() for name in ("Move up", "Move down", "Move to a place")] == [
+        True,
+        True,
+        True,
+    ]
+    assert buttons["Move up"].accessibleDescription() == ""
+    page.move_up()
+    assert names(page) == ["Ben Baker", "Ann Able", "Cat Cole"]
 
 
 def test_a_refusal_is_shown_in_words(services: Services, tasks: TaskRunner, qtbot: QtBot) -> None:

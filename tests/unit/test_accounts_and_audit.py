@@ -124,6 +124,8 @@ def test_a_disabled_account_cannot_sign_in_and_the_last_administrator_stays(admi
     admin.accounts.set_active("priya", True)
     admin.accounts.set_role("priya", Role.ADMINISTRATOR)
     admin.accounts.set_role("sam.jones", Role.DESK)  # now there is another
+    with pytest.raises(ValidationError, match="linked to their champion record"):
+        admin.accounts.set_role("priya", Role.CHAMPION)
     assert {a.username: a.role for a in admin.accounts.accounts()} == {
         "priya": Role.ADMINISTRATOR,
         "sam.jones": Role.DESK,
