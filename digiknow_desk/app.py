@@ -14,14 +14,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from digiknow_desk.config import Config, load_config
-from digiknow_desk.domain.errors import DomainError
+from digiknow_desk.domain.errors import DomainError, NotFound
 from digiknow_desk.domain.staff import StaffMember, setup_staff
 from digiknow_desk.services.accounts import AccountService
 from digiknow_desk.services.audit import AuditService
 from digiknow_desk.services.backups import BackupService
 from digiknow_desk.services.champions import ChampionService
 from digiknow_desk.services.context import Desk, ServiceContext, system_clock
-from digiknow_desk.services.data_protection import DataProtectionService, RetentionRun
+from digiknow_desk.services.data_protection import ANONYMISED_NAME, DataProtectionService, RetentionRun
 from digiknow_desk.services.demo import DemoDataService
 from digiknow_desk.services.device_csv import DeviceCsvService
 from digiknow_desk.services.documents import DocumentService
@@ -209,6 +209,42 @@ def run_duties(
             config.backup_dir.mkdir(parents=True, exist_ok=True)  # ours, in the app's data folder
         backup = BackupService(duties).backup_if_due(config.backup_dir, BACKUP_EVERY)
     return DutiesDone(backup=backup, retention=DataProtectionService(duties).run_retention())
+
+
+@dataclass(frozen=True)
+class ErasuresAfterRestore:
+    erased_again: tuple[str, ...]
+    still_to_erase: tuple[str, ...]  # refused for now (a device on loan again): an administrator must finish
+
+
+def erase_again_after_restore(database: Database, kept: Path) -> ErasuresAfterRestore:
+    """A backup made before an erasure holds the erased resident again: erase, once more, everyone the
+    database as it was before the restore (`kept`) had erased. Run on the reopened database, as the app."""
+    connection = database.connect_file(kept)
+    try:
+        erased = [
+            row[0]
+            for row in connection.execute(
+                "SELECT DISTINCT subject FROM audit_entries WHERE action = 'resident.erased' ORDER BY subject"
+            )
+        ]
+    finally:
+        connection.close()
+    protection = DataProtectionService(
+        ServiceContext(db=database, desk=Desk(setup_staff("DigiKnow Desk (after a restore)")))
+    )
+    again, refused = [], []
+    for reference in erased:
+        try:
+            if protection.subject_access(reference).resident.name == ANONYMISED_NAME:
+                continue
+            protection.erase(reference, "Erased again: the restored backup was made before their erasure")
+            again.append(reference)
+        except NotFound:
+            continue  # not in the backup at all
+        except DomainError:
+            refused.append(reference)
+    return ErasuresAfterRestore(tuple(again), tuple(refused))
 
 
 def open_services(config: Config, *, create: bool) -> Services:

@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from digiknow_desk import __version__
-from digiknow_desk.app import Services, build_services, computer_user, open_database
+from digiknow_desk.app import (
+    Services,
+    build_services,
+    computer_user,
+    erase_again_after_restore,
+    open_database,
+)
 from digiknow_desk.config import BACKUP_DIR_ENV, PASSPHRASE_ENV, Config, sqlite_file
 from digiknow_desk.domain.champions import Champion, ChampionDraft, ChampionRules
 from digiknow_desk.domain.devices import (
@@ -67,7 +73,7 @@ from digiknow_desk.domain.sessions import (
     topic_from,
 )
 from digiknow_desk.domain.skills import LIFE_AREAS, SkillArea, SkillLevel, SkillsCheck, SkillsCheckDraft
-from digiknow_desk.domain.staff import Role, StaffAccount, setup_staff
+from digiknow_desk.domain.staff import Permission, PermissionDenied, Role, StaffAccount, setup_staff
 from digiknow_desk.domain.venues import Venue, VenueDraft, Ward
 from digiknow_desk.services.audit import AuditFilter
 from digiknow_desk.services.demo import (
@@ -95,6 +101,7 @@ CREATING_COMMANDS = {"init", "demo-data"}
 PASSWORD_ENV = "DIGIKNOW_PASSWORD"
 NEW_PASSPHRASE_ENV = "DIGIKNOW_NEW_PASSPHRASE"
 NEW_PASSWORD_ENV = "DIGIKNOW_NEW_PASSWORD"
+NOT_FOR_ROLE = "not shown to your role"
 WIPE_CHECKS = (
     ("--accounts-signed-out", "every account is signed out"),
     ("--reset-done", "the factory reset or MDM wipe is done"),
@@ -907,7 +914,8 @@ def _new_passphrase() -> str:
 
 
 def _encryption(args: argparse.Namespace, config: Config, out: TextIO) -> int:
-    """Encryption works on the file itself, with DigiKnow Desk closed everywhere else."""
+    """Encryption works on the file itself, with DigiKnow Desk closed everywhere else; once the database
+    has accounts, only an administrator may turn it on, change it or turn it off."""
     path = sqlite_file(config.db_url)
     if path is None:
         raise DomainError("Only a database file on this PC can be encrypted; a server protects its own data.")
@@ -917,6 +925,10 @@ def _encryption(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     if command == "status":
         print(f"{path} is {'encrypted' if is_encrypted(path) else 'not encrypted'}.", file=out)
         return 0
+    current = None
+    if command != "on":
+        current = config.passphrase or getpass.getpass("Current passphrase: ")
+    _check_may_encrypt(args, dataclasses.replace(config, passphrase=current))
     with hold_database_lock(path):
         if command == "on":
             encrypt_database(path, _new_passphrase())
@@ -927,14 +939,28 @@ def _encryption(args: argparse.Namespace, config: Config, out: TextIO) -> int:
                 file=out,
             )
         elif command == "change":
-            change_passphrase(
-                path, config.passphrase or getpass.getpass("Current passphrase: "), _new_passphrase()
-            )
+            assert current is not None
+            change_passphrase(path, current, _new_passphrase())
             print(f"{path} has its new passphrase.", file=out)
         else:
-            decrypt_database(path, config.passphrase or getpass.getpass("Passphrase: "))
+            assert current is not None
+            decrypt_database(path, current)
             print(f"{path} is no longer encrypted.", file=out)
     return 0
+
+
+def _check_may_encrypt(args: argparse.Namespace, config: Config) -> None:
+    """Open the database (which also checks the passphrase) and refuse unless the one acting may."""
+    database = open_database(config, create=False)
+    try:
+        services = build_services(database, staff=None)
+        _sign_in(args, services)
+        staff = services.desk.staff
+        assert staff is not None, "_sign_in signs someone in or refuses"
+        if not staff.may(Permission.BACKUP):
+            raise PermissionDenied(staff, Permission.BACKUP)
+    finally:
+        database.dispose()
 
 
 def _sign_in(args: argparse.Namespace, services: Services) -> None:
@@ -1565,20 +1591,31 @@ def _residents(args: argparse.Namespace, services: Services, config: Config, out
 
 def _show_resident(args: argparse.Namespace, services: Services, out: TextIO) -> int:
     resident = services.residents.get(args.reference)
-    loans = services.lending.loans_of(resident.reference)
-    waits = [
-        (entry, place)
-        for entry, place in _places(services.lending.waiting_list())
-        if entry.resident_reference == resident.reference
-    ]
-    checks = services.skills.checks_of(resident.reference)
+    staff = services.desk.staff
+    # Each part only for a role that may see it: loans and waits for lending, checks for support.
+    lends = staff is not None and staff.may(Permission.LEND)
+    loans = services.lending.loans_of(resident.reference) if lends else []
+    waits = (
+        [
+            (entry, place)
+            for entry, place in _places(services.lending.waiting_list())
+            if entry.resident_reference == resident.reference
+        ]
+        if lends
+        else []
+    )
+    supports = staff is not None and staff.may(Permission.LOG_SUPPORT)
+    checks = services.skills.checks_of(resident.reference) if supports else []
     today = _today()
     if args.json:
-        record = resident_json(resident, sensitive=True)
-        record["latest_skills_check"] = skills_check_json(checks[-1]) if checks else None
-        record["skills_checks"] = len(checks)
-        record["loans"] = [loan_json(loan, today) for loan in loans]
-        record["waiting"] = [wait_json(entry, place) for entry, place in waits]
+        record = resident_json(resident, sensitive=resident.sensitive_shown)
+        # What the role may not see is left out, never shown as none.
+        if supports:
+            record["latest_skills_check"] = skills_check_json(checks[-1]) if checks else None
+            record["skills_checks"] = len(checks)
+        if lends:
+            record["loans"] = [loan_json(loan, today) for loan in loans]
+            record["waiting"] = [wait_json(entry, place) for entry, place in waits]
         _print_json(record, out)
         return 0
     needs = [
@@ -1607,7 +1644,7 @@ def _show_resident(args: argparse.Namespace, services: Services, out: TextIO) ->
         ("Referred by", referral),
         ("Consent", ", ".join(f"{c.purpose.value} ({c.given_on.isoformat()})" for c in resident.consents)),
         ("Inclusion status", resident.inclusion_status.label),
-        ("Skills check", _skills_summary(checks)),
+        ("Skills check", _skills_summary(checks) if supports else NOT_FOR_ROLE),
     ]
     for name, value in fields:
         print(f"{name + ':':18}{value}".rstrip(), file=out)
@@ -1616,6 +1653,9 @@ def _show_resident(args: argparse.Namespace, services: Services, out: TextIO) ->
             f", offered {entry.offered_tag} until {_day(entry.offer_expires_on)}" if entry.offered_tag else ""
         )
         print(f"{'Waiting for:':18}{entry.device_type.label} (number {place}{held})", file=out)
+    if not lends:
+        print(f"{'Loans:':18}{NOT_FOR_ROLE}", file=out)
+        return 0
     print("Loans:" if loans else "Loans:            none yet", file=out)
     for loan in loans:
         print(f"  {_loan_line(loan, today)}", file=out)
@@ -2830,9 +2870,22 @@ def _backup(args: argparse.Namespace, services: Services, config: Config, out: T
 def _restore(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
     restored = services.backups.restore(args.file)
     print(f"Restored {args.file}. The database as it was is kept at {restored.previous_kept_at}.", file=out)
-    # Opened once more, so that a backup made by an older version is upgraded now.
+    # Opened once more, so that a backup made by an older version is upgraded now, and the erasures made
+    # since the backup are made again.
     services.database.dispose()
-    open_database(config, create=False).dispose()
+    reopened = open_database(config, create=False)
+    try:
+        erasures = erase_again_after_restore(reopened, restored.previous_kept_at)
+    finally:
+        reopened.dispose()
+    if erasures.erased_again:
+        print(f"Erased again, as before the restore: {', '.join(erasures.erased_again)}.", file=out)
+    if erasures.still_to_erase:
+        print(
+            f"Still to erase (refused for now, e.g. a device on loan in the backup): "
+            f"{', '.join(erasures.still_to_erase)}. Erase them once that is settled.",
+            file=out,
+        )
     return 0
 
 

@@ -306,6 +306,23 @@ def normalise_reference(text: str) -> str:
 SENSITIVE_FIELDS = ("disability", "ethnicity", "on_benefits", "not_in_work_or_education", "care_leaver")
 
 
+def only_who(resident: Resident) -> Resident:
+    """Who the resident is and nothing more: their reference, name, ward and age band (what a Digital
+    Champion needs to add someone they have not supported before to a session)."""
+    return without_sensitive(
+        replace(
+            resident,
+            phone="",
+            email="",
+            address="",
+            postcode="",
+            access_needs="",
+            referral_partner="",
+            consents=(),
+        )
+    )
+
+
 def without_sensitive(resident: Resident) -> Resident:
     """The resident as a role that may not see equality answers sees them."""
     return replace(

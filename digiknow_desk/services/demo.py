@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, select, update
 
 from digiknow_desk.domain.champions import ChampionDraft, ChampionRules, Lapse, add_months
 from digiknow_desk.domain.devices import (
@@ -29,7 +29,7 @@ from digiknow_desk.domain.devices import (
     DeviceStatus,
     DeviceType,
 )
-from digiknow_desk.domain.errors import ValidationError
+from digiknow_desk.domain.errors import DomainError, ValidationError
 from digiknow_desk.domain.inclusion import InclusionRule, InclusionStatus, ResidentFacts
 from digiknow_desk.domain.loans import (
     DataPlan,
@@ -98,6 +98,7 @@ from digiknow_desk.storage.models import (
     SessionTopicRow,
     SkillsCheckLevelRow,
     SkillsCheckRow,
+    StaffAccountRow,
     TagCounterRow,
     WipeRow,
 )
@@ -629,6 +630,16 @@ class DemoDataService:
         """The demo data of `_fill` (see there), with the database marked DEMO and one demo account per
         role (DEMO_ACCOUNTS, passwords in the README)."""
         with self._context.db.write() as session:
+            live = not is_demo_database(session) and (
+                session.scalar(select(func.count()).select_from(StaffAccountRow))
+                or session.scalar(select(func.count()).select_from(ResidentRow))
+            )
+            if live:
+                # Demo accounts have published passwords: they never go into a database in real use.
+                raise DomainError(
+                    "This database is in use (it has staff accounts or residents), so demo data cannot go "
+                    "in it. Make a demo database of its own: digiknow-desk --db demo.db demo-data"
+                )
             write_setting(session, self._context, DEMO_KEY, {"demo": True})
         summary = self._fill(
             devices=devices, months=months, seed=seed, residents=residents, bulk=bulk, sessions=sessions

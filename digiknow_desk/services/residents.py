@@ -33,6 +33,7 @@ from digiknow_desk.domain.residents import (
     details_removed,
     looks_like_reference,
     normalise_reference,
+    only_who,
     without_sensitive,
 )
 from digiknow_desk.domain.search_terms import (
@@ -89,6 +90,15 @@ def _starts_with(term: InstrumentedAttribute[str], word: tuple[str, ...]) -> Col
         end = after_all_starting_with(start)
         ranges.append(term >= start if end is None else and_(term >= start, term < end))
     return or_(*ranges)
+
+
+def supported_by(champion_id: uuid.UUID | None) -> Select[uuid.UUID | None]:
+    """The residents who came to a session the champion helped at."""
+    return (
+        select(SessionAttendeeRow.resident_id)
+        .join(SessionChampionRow, SessionChampionRow.session_id == SessionAttendeeRow.session_id)
+        .where(SessionChampionRow.champion_id == champion_id)
+    )
 
 
 def _has_term(resident_id: InstrumentedAttribute[uuid.UUID], word: tuple[str, ...]) -> ColumnElement[bool]:
@@ -259,6 +269,9 @@ class ResidentService:
         their card (to add them to a session), though their lists hold only the residents they support."""
         with self._context.db.read() as session:
             found = load_residents(session, ResidentRow.reference == normalise_reference(reference))
+            if found and not self._supported(session, found[0].id):
+                # Enough to add them to a session, nothing more: no contact details, no notes.
+                found = [only_who(found[0])]
         if not found:
             raise NotFound(
                 f"No resident has the reference {normalise_reference(reference)}. Search by name instead."
@@ -378,12 +391,15 @@ class ResidentService:
         to a session they helped at."""
         if self._context.may(Permission.SEE_RESIDENTS):
             return []
-        supported = (
-            select(SessionAttendeeRow.resident_id)
-            .join(SessionChampionRow, SessionChampionRow.session_id == SessionAttendeeRow.session_id)
-            .where(SessionChampionRow.champion_id == self._context.staff.champion_id)
-        )
-        return [resident_id.in_(supported)]
+        return [resident_id.in_(supported_by(self._context.staff.champion_id))]
+
+    def _supported(self, session: Session, resident_id: uuid.UUID) -> bool:
+        """Whether the staff member may see this resident's whole record (every role but a Digital
+        Champion may; a champion, for the residents they support)."""
+        scope = self._scope(ResidentRow.id)
+        if not scope:
+            return True
+        return session.scalar(select(ResidentRow.id).where(ResidentRow.id == resident_id, *scope)) is not None
 
     def _as_seen(self, residents: list[Resident]) -> list[Resident]:
         """The residents with the equality answers withheld from roles that may not see them."""

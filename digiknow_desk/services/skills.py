@@ -20,6 +20,7 @@ from digiknow_desk.domain.staff import Permission
 from digiknow_desk.services import audit
 from digiknow_desk.services.context import ServiceContext, requires
 from digiknow_desk.services.inclusion import day_moment, update_statuses
+from digiknow_desk.services.residents import supported_by
 from digiknow_desk.storage.models import ResidentConsentRow, ResidentRow, SkillsCheckLevelRow, SkillsCheckRow
 
 
@@ -65,6 +66,8 @@ class SkillsService:
             raise ValidationError(problems)
         with self._context.db.write() as session:
             resident_id = self._resident_id(session, reference)
+            if session.scalar(select(ResidentRow.anonymised_at).where(ResidentRow.id == resident_id)):
+                raise ValidationError({"resident": details_removed(normalise_reference(reference))})
             agreed = session.scalar(
                 select(ResidentConsentRow.id).where(
                     ResidentConsentRow.resident_id == resident_id,
@@ -103,21 +106,26 @@ class SkillsService:
 
     @requires(Permission.LOG_SUPPORT)
     def checks_of(self, reference: str) -> list[SkillsCheck]:
-        """The resident's skills checks, oldest (the baseline) first."""
+        """The resident's skills checks, oldest (the baseline) first; a Digital Champion sees those of the
+        residents they support."""
         with self._context.db.read() as session:
-            return _checks(session, self._resident_id(session, reference))
+            resident_id = self._resident_id(session, reference)
+            if not self._context.may(Permission.SEE_RESIDENTS) and resident_id not in set(
+                session.scalars(supported_by(self._context.staff.champion_id))
+            ):
+                raise NotFound(
+                    f"{normalise_reference(reference)} is not one of the residents you support: "
+                    "their skills checks are shown to the champions who help them and to coordinators."
+                )
+            return _checks(session, resident_id)
 
     @staticmethod
     def _resident_id(session: Session, reference: str) -> uuid.UUID:
-        found = session.execute(
-            select(ResidentRow.id, ResidentRow.anonymised_at).where(
-                ResidentRow.reference == normalise_reference(reference)
-            )
-        ).one_or_none()
+        found = session.scalar(
+            select(ResidentRow.id).where(ResidentRow.reference == normalise_reference(reference))
+        )
         if found is None:
             raise NotFound(
                 f"No resident has the reference {normalise_reference(reference)}. Search by name instead."
             )
-        if found.anonymised_at is not None:
-            raise ValidationError({"resident": details_removed(normalise_reference(reference))})
-        return found.id
+        return found

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from digiknow_desk import __version__
-from digiknow_desk.app import DutiesDone, Services, computer_user, run_duties
+from digiknow_desk.app import DutiesDone, Services, computer_user, erase_again_after_restore, run_duties
 from digiknow_desk.config import APP_AUTHOR, APP_NAME, Config, database_url, sqlite_file
 from digiknow_desk.domain.errors import DomainError
 from digiknow_desk.domain.staff import setup_staff
@@ -102,7 +103,7 @@ class DeskApplication:
             sign_in=self._sign_in,
         )
         self.window.demo_requested.connect(self.open_demo)
-        self.window.database_restored.connect(lambda: self._reopen_after_restore(config))
+        self.window.database_restored.connect(lambda kept: self._reopen_after_restore(config, kept))
         self._reporter = ErrorReporter(self.window, self._log_path)
         self._reporter.install()
         self.window.show()
@@ -130,9 +131,10 @@ class DeskApplication:
                 QMessageBox.critical(self.window, "DigiKnow Desk cannot open the database", str(error))
                 return None
 
-    def _reopen_after_restore(self, config: Config) -> None:
+    def _reopen_after_restore(self, config: Config, kept: Path) -> None:
         """After a restore the file under the open database was replaced: close it, open it afresh (an
-        older backup is upgraded on the way) and ask who signs in."""
+        older backup is upgraded on the way), make again the erasures made since the backup, and ask who
+        signs in."""
         if self.window is not None:
             self.window.close()
             self.window.deleteLater()
@@ -142,6 +144,17 @@ class DeskApplication:
             self.services = None
         if not self.open(config):
             QApplication.quit()
+            return
+        assert self.services is not None
+        erasures = erase_again_after_restore(self.services.database, kept)
+        if erasures.still_to_erase and self.window is not None:
+            QMessageBox.warning(
+                self.window,
+                "Erasures to finish",
+                "These residents were erased before the restore but could not be erased again yet (for "
+                f"example, a device is on loan in the backup): {', '.join(erasures.still_to_erase)}. "
+                "Erase them on the Data protection page once that is settled.",
+            )
 
     def _start_duties(self, services: Services, config: Config) -> None:
         """The start-up check of the database, then the app's own duties (a daily backup, retention) in

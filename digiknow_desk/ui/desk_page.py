@@ -48,6 +48,7 @@ from digiknow_desk.domain.loans import (
     check_can_issue,
 )
 from digiknow_desk.domain.residents import ReferralReason, Resident, normalise_reference
+from digiknow_desk.domain.staff import Permission
 from digiknow_desk.services.context import system_clock
 from digiknow_desk.ui.device_dialog import chosen, problem_label, show_problem
 from digiknow_desk.ui.errors import problem_words
@@ -1378,10 +1379,14 @@ class DeskPage(QWidget):
         """Reset the questions for this loan: what it was for, and the resident's access as last recorded."""
         try:
             borrower = self._services.residents.get(loan.resident_reference)
-            self._access_before = own_access(
-                self._services.skills.checks_of(loan.resident_reference),
-                self._services.lending.loans_of(loan.resident_reference),
+            staff = self._services.accounts.signed_in()
+            # Desk staff may not read skills checks: their access as last recorded then comes from loans.
+            checks = (
+                self._services.skills.checks_of(loan.resident_reference)
+                if staff is not None and staff.may(Permission.LOG_SUPPORT)
+                else []
             )
+            self._access_before = own_access(checks, self._services.lending.loans_of(loan.resident_reference))
         except DomainError:  # the resident went since the loan was read: the return itself says so
             self._status_before, self._access_before = None, (False, False)
             self._loan_reason.setText("")

@@ -34,6 +34,7 @@ from digiknow_desk.app import Services
 from digiknow_desk.domain.devices import DeviceFilter, normalise_tag
 from digiknow_desk.domain.residents import looks_like_reference
 from digiknow_desk.domain.staff import NotSignedIn, Permission, StaffMember
+from digiknow_desk.services.backups import RestoredBackup
 from digiknow_desk.ui.audit_page import AuditPage
 from digiknow_desk.ui.backups_page import BackupsPage
 from digiknow_desk.ui.champions_page import ChampionsPage
@@ -114,7 +115,9 @@ class MainWindow(QMainWindow):
     window built afresh for their role."""
 
     demo_requested = Signal()
-    database_restored = Signal()  # the database file was replaced: the application opens it afresh
+    # The database file was replaced by a backup: the application opens it afresh. Carries the path where
+    # the database as it was is kept.
+    database_restored = Signal(object)
     locked = Signal()
     unlocked = Signal(object)  # the StaffMember now signed in
 
@@ -137,6 +140,7 @@ class MainWindow(QMainWindow):
         self._tasks = tasks
         self._label_stock = label_stock
         self._backup_folder = backup_folder
+        self._kept: Path | None = None  # where the last restore kept the database as it was
         self._confirm = confirm  # tests replace the modal question, the sign-in and the password dialogs
         self._ask_sign_in = sign_in
         self._change_password = change_password
@@ -243,7 +247,7 @@ class MainWindow(QMainWindow):
                 services,
                 tasks,
                 self._backup_folder or Path.home(),
-                on_restored=lambda: QTimer.singleShot(0, self.database_restored.emit),
+                on_restored=lambda: QTimer.singleShot(0, lambda: self.database_restored.emit(self._kept)),
             ),
         }
         return makers[title]()
@@ -276,6 +280,8 @@ class MainWindow(QMainWindow):
             users.idle_lock_changed.connect(self._idle_lock.set_minutes)
         if protection := self._find(DataProtectionPage):
             protection.changed.connect(self._refresh_pages)
+        if backups := self._find(BackupsPage):
+            backups.restored.connect(self._remember_restore)
         settings = self._find(SettingsPage)
         if settings is None:
             return
@@ -517,6 +523,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Your password is changed: use the new one from now on.", 10_000)
 
     # Areas
+
+    def _remember_restore(self, restored: RestoredBackup) -> None:
+        self._kept = restored.previous_kept_at
 
     def _find(self, kind: type[_PageT]) -> _PageT | None:
         return next((page for page in self._pages.values() if isinstance(page, kind)), None)

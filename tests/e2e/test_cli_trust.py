@@ -165,3 +165,59 @@ def test_demo_data_says_how_to_sign_in_with_its_accounts(
     assert "DEMO" in out
     users = json.loads(cli.ok("users", "list", "--json"))  # Cli now acts as demo.admin
     assert {user["username"] for user in users} == {account[0] for account in DEMO_ACCOUNTS}
+
+
+def test_demo_data_never_goes_into_a_database_in_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli = Cli(tmp_path / "live.db", capsys)
+    cli.ok("init")
+    cli.ok("residents", "add", "--name", "Real Person", "--phone", "0161 474 0001")
+    assert "cannot go in it" in cli.refused("demo-data", "--devices", "2", "--residents", "0")
+    monkeypatch.setenv("DIGIKNOW_NEW_PASSWORD", PASSWORD)
+    cli.ok("users", "add", "boss", "--name", "The Boss", "--role", "administrator")
+    monkeypatch.setenv("DIGIKNOW_PASSWORD", PASSWORD)
+    cli.user = "boss"
+    assert "cannot go in it" in cli.refused("demo-data", "--devices", "2", "--residents", "0")
+    assert [user["username"] for user in cli.records("users", "list")] == ["boss"]
+
+
+def test_desk_staff_see_a_resident_without_the_support_details(
+    demo: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIGIKNOW_PASSWORD", "Stockport-desk")
+    demo.user = "demo.desk"
+    shown = demo.record("residents", "show", "R-00003")
+    assert shown["reference"] == "R-00003" and "loans" in shown and "skills_checks" not in shown
+    assert "disability" not in shown  # equality answers are left out, not shown as unanswered
+
+
+def test_only_an_administrator_may_encrypt_a_database_with_accounts(
+    demo: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIGIKNOW_NEW_PASSPHRASE", "correct horse battery staple")
+    monkeypatch.setenv("DIGIKNOW_PASSWORD", "Stockport-desk")
+    assert "say who you are with --user" in demo.refused("encryption", "on")
+    demo.user = "demo.desk"
+    assert "who cannot make and restore backups" in demo.refused("encryption", "on")
+    assert "not encrypted" in demo.ok("encryption", "status")
+    monkeypatch.setenv("DIGIKNOW_PASSWORD", DEMO_ADMIN_PASSWORD)
+    demo.user = "demo.admin"
+    assert "is now encrypted" in demo.ok("encryption", "on")
+    assert "is encrypted" in demo.ok("encryption", "status")
+
+
+def test_a_restore_never_brings_back_someone_erased_since_the_backup(
+    demo: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIGIKNOW_PASSWORD", DEMO_ADMIN_PASSWORD)
+    demo.user = "demo.admin"
+    reference = demo.ok(
+        "residents", "add", "--name", "Zebediah Quartermaine", "--phone", "0161 474 0099"
+    ).split()[1]
+    backup = tmp_path / "before-erasure.db"
+    demo.ok("backup", "--out", str(backup))
+    demo.ok("residents", "erase", reference, "--reason", "Request by letter")
+    restored = demo.ok("restore", str(backup))
+    assert f"Erased again, as before the restore: {reference}." in restored
+    assert demo.record("residents", "show", reference)["name"] == "Anonymised resident"

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from digiknow_desk.app import Services
 from digiknow_desk.domain.champions import ChampionDraft, ChampionRules
 from digiknow_desk.domain.devices import DeviceDraft, DeviceFilter, DeviceType
+from digiknow_desk.domain.errors import NotFound
 from digiknow_desk.domain.residents import Answer, ConsentPurpose, ResidentDraft
 from digiknow_desk.domain.sessions import SessionDraft, SessionFilter, SessionKind
 from digiknow_desk.domain.staff import (
@@ -310,8 +311,19 @@ def test_a_champion_sees_only_the_residents_and_sessions_they_support(
     assert services.residents.count("") == 1
     assert [s.champion_names for s in services.sessions.sessions(SessionFilter())] == ["Priya Shah"]
     assert services.sessions.count(SessionFilter(champion_id=other_champion.id)) == 1  # their own, still
-    # The reference on a card still finds anyone, to add them to a session.
-    assert services.residents.get(stranger).reference == stranger
+    # The reference on a card still finds anyone, to add them to a session, but nothing more about them.
+    found = services.residents.get(stranger)
+    assert (found.reference, found.name, found.phone, found.address, found.consents) == (
+        stranger,
+        services.residents.get(stranger).name,
+        "",
+        "",
+        (),
+    )
+    assert services.residents.get(scene.resident.reference).phone == "0161 474 0001"  # one they support
+    with pytest.raises(NotFound, match="not one of the residents you support"):
+        services.skills.checks_of(stranger)
+    assert services.skills.checks_of(scene.resident.reference) == []
     # Logging someone else's session is refused: a champion logs their own.
     other_session = SessionDraft(
         held_on=scene.today,
