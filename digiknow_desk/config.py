@@ -43,9 +43,13 @@ class Config:
 
 
 def database_url(db: str) -> str:
-    """A SQLAlchemy URL from what a person typed: a URL as it is, anything else as a SQLite file path."""
+    """A SQLAlchemy URL from what a person typed: a URL as it is, anything else as a SQLite file path.
+
+    A PostgreSQL URL without a driver (postgresql://host/db, as servers are usually written) uses
+    psycopg 3."""
     if "://" in db:
-        return db
+        scheme, rest = db.split("://", 1)
+        return f"postgresql+psycopg://{rest}" if scheme in ("postgresql", "postgres") else db
     # URL.create quotes the path, so a folder named like "50%20off" or "a?b" is not read as URL syntax.
     return URL.create("sqlite", database=Path(db).expanduser().resolve().as_posix()).render_as_string()
 

@@ -20,6 +20,15 @@ fi
 
 scripts/venv.sh test
 export QT_QPA_PLATFORM=offscreen
+# The database tests run on SQLite and on a throwaway PostgreSQL server (scripts/postgres.sh installs
+# Debian's packages if missing, then starts or reuses it), unless --backend sqlite asks for SQLite alone.
+case " $* " in
+  *" --backend sqlite "* | *" --backend=sqlite "*) ;;
+  *)
+    if [ -z "${DIGIKNOW_TEST_POSTGRES:-}" ]; then DIGIKNOW_TEST_POSTGRES=$(bash scripts/postgres.sh); fi
+    export DIGIKNOW_TEST_POSTGRES
+    ;;
+esac
 .venv/bin/ruff check .
 .venv/bin/mypy
-.venv/bin/pytest "$@"
+.venv/bin/pytest -n auto "$@"  # one worker per core; pass -n 0 to run in this process alone

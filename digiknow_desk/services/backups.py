@@ -36,6 +36,7 @@ class BackupService:
         """Back up now. `target` is a folder (the backup is named by the time, then the folder is
         rotated: see storage.backup.backups_to_prune) or a new file's path, which must not exist yet.
         `progress(pages_done, pages_total)` is called as the copy goes."""
+        live_path(self._context.db)  # a server database is refused before any folder is made
         target = target.expanduser()
         now = self._context.now()
         if target.is_dir() or not target.suffix:
@@ -77,6 +78,7 @@ class BackupService:
     @requires(Permission.BACKUP)
     def check(self, path: Path) -> CheckedBackup:
         """Check a backup without restoring it; raises BackupRefused saying what is wrong with it."""
+        live_path(self._context.db)  # a server database is restored with the server's tools, not a file
         return validate_backup(self._context.db, path.expanduser())
 
     @requires(Permission.BACKUP)

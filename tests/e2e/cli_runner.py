@@ -1,4 +1,6 @@
-"""Running `digiknow-desk --db DB ...` in this process for the end-to-end tests, keeping what it printed."""
+"""Running `digiknow-desk --db DB ...` in this process for the end-to-end tests, keeping what it printed.
+
+DB is a SQLite file's path or a PostgreSQL server's URL (see the cli_db fixture)."""
 
 from __future__ import annotations
 
@@ -6,8 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from digiknow_desk.app import main
+from digiknow_desk.config import database_url
 from digiknow_desk.services.demo import DEMO_ACCOUNTS
 
 # demo-data adds one account per role; from then on the commands act as its administrator, whose
@@ -18,13 +22,25 @@ DEMO_ADMIN, _NAME, _ROLE, DEMO_ADMIN_PASSWORD = DEMO_ACCOUNTS[0]
 class Cli:
     """One database's command line: each call is one `digiknow-desk --db DB [--user U] ...` run."""
 
-    def __init__(self, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def __init__(self, db: Path | str, capsys: pytest.CaptureFixture[str]) -> None:
         self.db = db
         self._capsys = capsys
         self.out = self.err = ""
         self.user: str | None = None
 
-    def __call__(self, *args: str, db: Path | None = None, use_db: bool = True) -> int:
+    @property
+    def on_server(self) -> bool:
+        return not isinstance(self.db, Path)
+
+    @property
+    def shown(self) -> str:
+        """The database as the app names it to staff: the file's path, or the URL without a password."""
+        url = make_url(database_url(str(self.db)))
+        if url.get_backend_name() == "sqlite":
+            return str(url.database)
+        return url.render_as_string(hide_password=True)
+
+    def __call__(self, *args: str, db: Path | str | None = None, use_db: bool = True) -> int:
         target = self.db if db is None else db
         user = ["--user", self.user] if self.user else []
         code = main(["digiknow-desk", *(["--db", str(target)] if use_db else []), *user, *args])

@@ -1,16 +1,18 @@
-"""The lending desk's command line, end to end on a temporary database: residents, loans, wipes,
-the waiting list and data SIMs, with their refusals (stderr, exit 1) and JSON shapes."""
+"""The lending desk's command line, end to end on a temporary database (a SQLite file, and one on a
+PostgreSQL server): residents, loans, wipes, the waiting list and data SIMs, with their refusals
+(stderr, exit 1) and JSON shapes."""
 
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Date, bindparam, create_engine, text
 
 from digiknow_desk.app import main
+from digiknow_desk.config import database_url
 from tests.e2e.cli_runner import DEMO_ADMIN_PASSWORD, Cli
 
 RESIDENT_KEYS = {
@@ -82,13 +84,14 @@ def desk_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
+    """A database file, for the tests of what the command line does with files."""
     return tmp_path / "desk.db"
 
 
 @pytest.fixture
-def desk(db: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
+def desk(cli_db: Path | str, capsys: pytest.CaptureFixture[str]) -> Cli:
     """A database with two tablets, a MiFi, a laptop and three residents (R-00001 to R-00003)."""
-    cli = Cli(db, capsys)
+    cli = Cli(cli_db, capsys)
     cli.ok("init")
     cli.ok("devices", "add", "--type", "tablet", "--make", "Samsung", "--model", "Galaxy Tab A8")
     cli.ok("devices", "add", "--type", "tablet", "--make", "Lenovo", "--model", "Tab M10")
@@ -131,9 +134,9 @@ def _waiting(cli: Cli, *args: str) -> list[dict[str, object]]:
 
 
 def test_residents_add_list_and_show_each_with_its_reference(
-    db: Path, capsys: pytest.CaptureFixture[str]
+    cli_db: Path | str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cli = Cli(db, capsys)
+    cli = Cli(cli_db, capsys)
     cli.ok("init")
     assert cli.ok("residents", "list") == (
         "No residents yet: add one with 'digiknow-desk residents add --name NAME --phone T'.\n"
@@ -640,7 +643,7 @@ def test_withdrawing_an_offer_passes_the_device_on(desk: Cli) -> None:
     assert desk.out.endswith("LAP-0001 is no longer held: it can be lent to anyone.\n")
 
 
-def test_expire_passes_an_offer_not_collected_in_time(desk: Cli, db: Path) -> None:
+def test_expire_passes_an_offer_not_collected_in_time(desk: Cli) -> None:
     desk.ok("loans", "issue", "--device", "LAP-0001", "--resident", "R-00001")
     desk.ok("waitlist", "join", "R-00002", "--type", "laptop")
     desk.ok("waitlist", "join", "R-00003", "--type", "laptop")
@@ -648,13 +651,15 @@ def test_expire_passes_an_offer_not_collected_in_time(desk: Cli, db: Path) -> No
     desk.ok("devices", "wipe", "LAP-0001", "--method", "factory-reset", "--checked")
     assert desk.ok("waitlist", "expire") == "No offer has passed to anyone new.\n"
     # The offer was made a week ago and ran out yesterday.
-    connection = sqlite3.connect(db)
-    with connection:
+    engine = create_engine(database_url(str(desk.db)))
+    with engine.begin() as connection:
         connection.execute(
-            "UPDATE wait_entries SET offer_expires_on = ? WHERE offered_device_id IS NOT NULL",
-            ((_today() - timedelta(days=1)).isoformat(),),
+            text(
+                "UPDATE wait_entries SET offer_expires_on = :day WHERE offered_device_id IS NOT NULL"
+            ).bindparams(bindparam("day", type_=Date())),
+            {"day": _today() - timedelta(days=1)},
         )
-    connection.close()
+    engine.dispose()
     out = desk.ok("waitlist", "expire")
     held_until = (_today() + timedelta(days=3)).isoformat()
     assert out == (
@@ -725,8 +730,10 @@ def test_sims_set_warn_on_issue_and_list_those_running_out(desk: Cli) -> None:
 # Demo data and the command line itself
 
 
-def test_demo_data_makes_residents_and_their_history(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    cli = Cli(db, capsys)
+def test_demo_data_makes_residents_and_their_history(
+    cli_db: Path | str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli = Cli(cli_db, capsys)
     out = cli.ok("demo-data", "--devices", "60", "--residents", "40", "--months", "6", "--seed", "3")
     first, second, third, accounts, warning = out.splitlines()
     assert accounts.startswith("Demo accounts, one per role") and "DEMO" in warning
@@ -789,6 +796,7 @@ def test_bad_arguments_exit_with_code_2(
     assert not db.exists()
 
 
+@pytest.mark.sqlite_only("a database file that is not there")
 def test_commands_on_a_missing_database_say_to_run_init(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cli = Cli(db, capsys)
     for args in (["residents", "list"], ["loans", "overdue"], ["waitlist", "list"], ["sims", "expiring"]):

@@ -28,7 +28,7 @@ def desk_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class Cli:
-    def __init__(self, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def __init__(self, db: Path | str, capsys: pytest.CaptureFixture[str]) -> None:
         self.db, self._capsys = db, capsys
         self.month = date.today().replace(day=1)  # the month the records are made in
 
@@ -51,8 +51,8 @@ class Cli:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
-    desk = Cli(tmp_path / "desk.db", capsys)
+def cli(cli_db: Path | str, capsys: pytest.CaptureFixture[str]) -> Cli:
+    desk = Cli(cli_db, capsys)
     desk.ok("init")
     # Six residents in Edgeley: five referred by a partner whose name starts like a formula.
     for number in range(1, 7):

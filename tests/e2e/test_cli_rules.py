@@ -25,7 +25,7 @@ def desk_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 class Cli:
     """Runs `digiknow-desk --db DB ...` in this process and keeps what it printed."""
 
-    def __init__(self, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def __init__(self, db: Path | str, capsys: pytest.CaptureFixture[str]) -> None:
         self.db = db
         self._capsys = capsys
 
@@ -47,8 +47,8 @@ class Cli:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
-    cli = Cli(tmp_path / "desk.db", capsys)
+def cli(cli_db: Path | str, capsys: pytest.CaptureFixture[str]) -> Cli:
+    cli = Cli(cli_db, capsys)
     cli.ok("init")
     return cli
 

@@ -62,10 +62,10 @@ def _long(day: date) -> str:
 
 
 @pytest.fixture
-def desk(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
+def desk(cli_db: Path | str, capsys: pytest.CaptureFixture[str]) -> Cli:
     """Two venues, two active champions (Priya at Edgeley, Tom at Reddish; both trained and checked
     recently), a tablet, a MiFi, and three residents (R-00001 to R-00003)."""
-    cli = Cli(tmp_path / "desk.db", capsys)
+    cli = Cli(cli_db, capsys)
     cli.ok("init")
     cli.ok("venues", "add", "Edgeley Library", "--ward", "Edgeley and Cheadle Heath")
     cli.ok("venues", "add", "Reddish Library", "--ward", "Reddish North")
@@ -665,9 +665,9 @@ def test_an_unknown_ward_for_an_anonymous_attendee_is_refused_with_the_wards(des
 
 
 def test_demo_data_makes_exactly_the_sessions_asked_for(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli_db: Path | str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cli = Cli(tmp_path / "demo.db", capsys)
+    cli = Cli(cli_db, capsys)
     out = cli.ok(*_words("demo-data --devices 20 --residents 40 --months 2 --sessions 150 --seed 4"))
     assert "150 sessions" in out.splitlines()[2]  # after the lending lines; the demo accounts follow
     assert len(cli.records("sessions", "list")) == 150
@@ -685,9 +685,9 @@ def test_demo_data_sessions_must_be_a_whole_number_of_one_or_more(
 
 
 def test_demo_data_sessions_need_residents_and_a_sensible_number(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli_db: Path | str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cli = Cli(tmp_path / "demo.db", capsys)
+    cli = Cli(cli_db, capsys)
     assert cli.refused(*_words("demo-data --residents 0 --sessions 10")) == (
         "error: Sessions are held with residents: ask for some residents too.\n"
     )

@@ -1,17 +1,26 @@
-"""Sign-in, roles, the audit trail and backups through the command line, on temporary databases."""
+"""Sign-in, roles, the audit trail and backups through the command line, on temporary databases (SQLite
+files, and databases on a PostgreSQL server)."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+from digiknow_desk.app import main
 from digiknow_desk.domain.staff import ROLE_PERMISSIONS, Permission, Role
 from digiknow_desk.services.demo import DEMO_ACCOUNTS
 from tests.e2e.cli_runner import DEMO_ADMIN_PASSWORD, Cli
+from tests.e2e.conftest import as_given
+
+if TYPE_CHECKING:
+    from tests.conftest import PostgresServer
 
 PASSWORD = "correct horse battery"
 
@@ -25,33 +34,66 @@ def desk_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOGNAME", "desk-tester")
 
 
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo database (made once; each test gets a copy): accounts for every role, residents, loans."""
-    db = tmp_path_factory.mktemp("template") / "demo.db"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DIGIKNOW_DATA_DIR", str(db.parent / "user-data"))
-        patch.delenv("DIGIKNOW_DB", raising=False)
-        from digiknow_desk.app import main
+@dataclass
+class DemoTemplates:
+    """Demo databases, made once per backend when first wanted (demo-data takes seconds); each test gets
+    a copy. On the server a template is a database that copies are made from."""
 
-        assert (
-            main(["digiknow-desk", "--db", str(db), "demo-data", "--devices", "30", "--residents", "25"]) == 0
-        )
-    return db
+    folder: Path
+    server_template: str | None = None  # its URL
+    server: PostgresServer | None = field(default=None, repr=False)
+
+
+def _fill_with_demo_data(db: Path | str, data_dir: Path) -> None:
+    """Accounts for every role, residents, loans."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DIGIKNOW_DATA_DIR", str(data_dir))
+        patch.delenv("DIGIKNOW_DB", raising=False)
+        code = main(["digiknow-desk", "--db", str(db), "demo-data", "--devices", "30", "--residents", "25"])
+    assert code == 0
+
+
+@pytest.fixture(scope="module")
+def demo_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoTemplates]:
+    templates = DemoTemplates(tmp_path_factory.mktemp("template"))
+    yield templates
+    if templates.server is not None and templates.server_template is not None:
+        templates.server.drop(templates.server_template)
 
 
 @pytest.fixture
-def demo(demo_template: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
-    db = tmp_path / "demo.db"
-    shutil.copy(demo_template, db)
+def demo(
+    backend: str,
+    demo_templates: DemoTemplates,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+) -> Iterator[Cli]:
+    """A copy of the demo database on this test's backend."""
+    if backend == "sqlite":
+        template = demo_templates.folder / "demo.db"
+        if not template.exists():
+            _fill_with_demo_data(template, demo_templates.folder / "user-data")
+        db = tmp_path / "demo.db"
+        shutil.copy(template, db)
+        capsys.readouterr()
+        yield Cli(db, capsys)
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    if demo_templates.server_template is None:
+        url = server.new_database(migrated=True)
+        _fill_with_demo_data(as_given(url), demo_templates.folder / "user-data")
+        demo_templates.server, demo_templates.server_template = server, url
+    copy = server.copy_of(demo_templates.server_template)
     capsys.readouterr()
-    return Cli(db, capsys)
+    yield Cli(as_given(copy), capsys)
+    server.drop(copy)
 
 
 def test_a_new_database_has_no_accounts_until_the_first_administrator(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli_db: Path | str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cli = Cli(tmp_path / "desk.db", capsys)
+    cli = Cli(cli_db, capsys)
     cli.ok("init")
     cli.ok("venues", "list")  # before any account, the person at the keyboard sets things up
     assert "no staff accounts yet, so --user is not needed" in cli.refused("--user", "sam", "venues", "list")
@@ -101,7 +143,10 @@ def test_each_demo_account_may_run_exactly_the_commands_its_role_allows(
     demo.user = username
     for permission, command in COMMANDS.items():
         args = [part.format(tmp=tmp_path) for part in command]
-        if permission in ROLE_PERMISSIONS[role]:
+        if permission is Permission.BACKUP and permission in ROLE_PERMISSIONS[role] and demo.on_server:
+            # Allowed, and then refused for what it is: a server's backups are the server's.
+            assert "back it up with the server's own tools" in demo.refused(*args)
+        elif permission in ROLE_PERMISSIONS[role]:
             demo.ok(*args)
         else:
             refusal = demo.refused(*args)
@@ -125,6 +170,7 @@ def test_the_audit_trail_lists_what_the_command_line_changed_by_whom(
     assert "device.added" in demo.ok("audit", "list", "--action", "device", "--limit", "1")
 
 
+@pytest.mark.sqlite_only("backs up the SQLite file")
 def test_backup_and_restore_through_the_command_line_refuse_bad_files(
     demo: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -155,10 +201,10 @@ def test_backup_and_restore_through_the_command_line_refuse_bad_files(
 
 
 def test_demo_data_says_how_to_sign_in_with_its_accounts(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli_db: Path | str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DIGIKNOW_PASSWORD", DEMO_ADMIN_PASSWORD)
-    cli = Cli(tmp_path / "demo.db", capsys)
+    cli = Cli(cli_db, capsys)
     out = cli.ok("demo-data", "--devices", "5", "--residents", "0")
     for username, _name, _role, password in DEMO_ACCOUNTS:
         assert f"{username} / {password}" in out
@@ -168,9 +214,9 @@ def test_demo_data_says_how_to_sign_in_with_its_accounts(
 
 
 def test_demo_data_never_goes_into_a_database_in_use(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli_db: Path | str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cli = Cli(tmp_path / "live.db", capsys)
+    cli = Cli(cli_db, capsys)
     cli.ok("init")
     cli.ok("residents", "add", "--name", "Real Person", "--phone", "0161 474 0001")
     assert "cannot go in it" in cli.refused("demo-data", "--devices", "2", "--residents", "0")
@@ -192,6 +238,7 @@ def test_desk_staff_see_a_resident_without_the_support_details(
     assert "disability" not in shown  # equality answers are left out, not shown as unanswered
 
 
+@pytest.mark.sqlite_only("encrypts the SQLite file")
 def test_only_an_administrator_may_encrypt_a_database_with_accounts(
     demo: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -207,6 +254,7 @@ def test_only_an_administrator_may_encrypt_a_database_with_accounts(
     assert "is encrypted" in demo.ok("encryption", "status")
 
 
+@pytest.mark.sqlite_only("backs up the SQLite file")
 def test_a_restore_never_brings_back_someone_erased_since_the_backup(
     demo: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -221,3 +269,19 @@ def test_a_restore_never_brings_back_someone_erased_since_the_backup(
     restored = demo.ok("restore", str(backup))
     assert f"Erased again, as before the restore: {reference}." in restored
     assert demo.record("residents", "show", reference)["name"] == "Anonymised resident"
+
+
+@pytest.mark.postgresql_only("a server's backups and encryption are the server's")
+def test_on_a_server_backup_restore_and_encryption_say_they_are_the_servers(
+    demo: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIGIKNOW_PASSWORD", DEMO_ADMIN_PASSWORD)
+    monkeypatch.setenv("DIGIKNOW_NEW_PASSPHRASE", "correct horse battery staple")
+    demo.user = "demo.admin"
+    devices = len(demo.records("devices", "list"))
+    server_tools = "This database is on a server: back it up with the server's own tools"
+    assert server_tools in demo.refused("backup", "--out", str(tmp_path / "backup.db"))
+    assert server_tools in demo.refused("restore", str(tmp_path / "backup.db"))
+    assert "a server protects its own data" in demo.refused("encryption", "on")
+    assert list(tmp_path.iterdir()) == []
+    assert len(demo.records("devices", "list")) == devices

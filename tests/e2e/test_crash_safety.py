@@ -30,6 +30,8 @@ from digiknow_desk.storage.models import SettingRow
 if TYPE_CHECKING:
     from tests.conftest import FakeClock
 
+pytestmark = pytest.mark.sqlite_only("kills writers of the SQLite file mid-write")
+
 ROOT = Path(__file__).resolve().parents[2]
 RUNS = 30
 MOST_WRITES_BEFORE_A_KILL = 40

@@ -114,6 +114,7 @@ def test_the_backup_model_passes_the_model_tester_and_lists_newest_first(
     assert (size_text(400), size_text(2_500_000_000)) == ("1 KB", "2.5 GB")
 
 
+@pytest.mark.sqlite_only("backs up the SQLite file")
 def test_back_up_now_adds_a_row(
     services: Services, tasks: TaskRunner, qtbot: QtBot, folder: Path, clock: FakeClock
 ) -> None:
@@ -139,6 +140,7 @@ def test_back_up_now_adds_a_row(
     assert page.model.rowCount() == 2 and page.model.backup(0) == made.args[0]  # newest first
 
 
+@pytest.mark.sqlite_only("backs up the SQLite file")
 def test_restore_of_a_good_backup_brings_the_data_back_and_hands_over_to_the_app(
     services: Services,
     tasks: TaskRunner,
@@ -189,6 +191,7 @@ def test_restore_of_a_good_backup_brings_the_data_back_and_hands_over_to_the_app
         ]
 
 
+@pytest.mark.sqlite_only("backs up the SQLite file")
 def test_cancelling_a_restore_changes_nothing(
     services: Services, tasks: TaskRunner, qtbot: QtBot, folder: Path, tmp_path: Path
 ) -> None:
@@ -209,6 +212,7 @@ def test_cancelling_a_restore_changes_nothing(
     assert button(page, "Back up now").isEnabled()
 
 
+@pytest.mark.sqlite_only("backs up the SQLite file")
 @pytest.mark.parametrize("kind", ["truncated", "foreign"])
 def test_a_refused_backup_is_explained_and_the_live_data_is_untouched(
     kind: str, services: Services, tasks: TaskRunner, qtbot: QtBot, folder: Path, tmp_path: Path
@@ -238,6 +242,7 @@ def test_a_refused_backup_is_explained_and_the_live_data_is_untouched(
     assert button(page, "Restore from a file").isEnabled()
 
 
+@pytest.mark.sqlite_only("backs up the SQLite file")
 def test_restore_selected_needs_a_selection(
     services: Services, tasks: TaskRunner, qtbot: QtBot, folder: Path
 ) -> None:
@@ -249,6 +254,29 @@ def test_restore_selected_needs_a_selection(
 
     assert page.message == "Choose a backup in the list first, or restore from a file."
     assert answers.questions == []
+
+
+@pytest.mark.postgresql_only("a server database is backed up with the server's own tools")
+def test_on_a_server_backing_up_and_restoring_say_to_use_the_servers_tools(
+    services: Services, tasks: TaskRunner, qtbot: QtBot, folder: Path, tmp_path: Path
+) -> None:
+    services.residents.add(MARY)
+    server_tools = "back it up with the server's own tools (ask whoever runs it)."
+    answers = Answers(chosen=tmp_path / "from-a-desk.db", confirm=True)
+    page = make_page(services, tasks, qtbot, folder, answers)
+
+    with qtbot.waitSignal(page.finished, timeout=20_000) as finished:
+        button(page, "Back up now").click()
+    assert finished.args[0].endswith(server_tools) and page.message == finished.args[0]
+    with qtbot.waitSignal(page.finished, timeout=20_000) as finished:
+        button(page, "Restore from a file").click()
+    assert server_tools in finished.args[0]
+    assert finished.args[0].endswith("Nothing was restored: the data in use is unchanged.")
+
+    assert answers.questions == [] and answers.reopened == 0
+    assert page.model.rowCount() == 0 and not folder.exists()
+    assert names_in(services) == ["Mary Smith"]
+    assert button(page, "Back up now").isEnabled()
 
 
 def test_desk_staff_see_the_refusal_instead_of_a_crash(
@@ -266,6 +294,7 @@ def test_desk_staff_see_the_refusal_instead_of_a_crash(
     assert not folder.exists()
 
 
+@pytest.mark.sqlite_only("backs up the SQLite file")
 def test_every_control_is_named_has_its_own_key_and_is_reached_by_tab(
     services: Services, tasks: TaskRunner, qtbot: QtBot, folder: Path
 ) -> None:

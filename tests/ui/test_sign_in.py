@@ -394,22 +394,25 @@ def desk_app(
             log.removeHandler(handler)
 
 
-def test_cancelling_the_first_sign_in_opens_no_window(desk_app: DeskApplication, tmp_path: Path) -> None:
+def test_cancelling_the_first_sign_in_opens_no_window(
+    desk_app: DeskApplication, empty_database_url: str
+) -> None:
     desk_app.cancel = True  # type: ignore[attr-defined]
-    assert not desk_app.open(load_config(str(tmp_path / "desk.db")))
+    assert not desk_app.open(load_config(empty_database_url))
     assert desk_app.sign_in_cancelled and desk_app.window is None
     assert desk_app.asked == [True]  # type: ignore[attr-defined]  (at start, Cancel is Quit)
 
 
 def test_first_start_makes_the_administrator_then_shows_their_window(
-    desk_app: DeskApplication, tmp_path: Path
+    desk_app: DeskApplication, empty_database_url: str
 ) -> None:
-    assert desk_app.open(load_config(str(tmp_path / "desk.db")))
+    assert desk_app.open(load_config(empty_database_url))
     assert desk_app.window is not None and desk_app.services is not None
     assert desk_app.window.staff.username == "sam.jones"
     assert "Users" in desk_app.window.area_titles()
 
 
+@pytest.mark.sqlite_only("two database files")
 def test_opening_another_database_asks_who_signs_in_there(desk_app: DeskApplication, tmp_path: Path) -> None:
     other = load_config(str(tmp_path / "other.db"))
     services = open_services(other, create=True)

@@ -204,10 +204,10 @@ def test_the_trail_is_append_only_in_the_database_itself(admin: Services) -> Non
             session.execute(text("UPDATE audit_entries SET username = 'someone.else'"))
     with pytest.raises(DatabaseError, match="append-only"):
         with admin.database.write() as session:
-            session.execute(text("UPDATE audit_entries SET details = '{}', redacted = 0"))
+            session.execute(text("UPDATE audit_entries SET details = '{}', redacted = false"))
     # Blanking an entry's details, marked as such, is the one change allowed (erasure uses it).
     with admin.database.write() as session:
-        session.execute(text("UPDATE audit_entries SET details = '', subject = '', redacted = 1"))
+        session.execute(text("UPDATE audit_entries SET details = '', subject = '', redacted = true"))
     assert all(entry.redacted for entry in admin.audit.entries())
 
 

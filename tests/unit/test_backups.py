@@ -45,6 +45,9 @@ from digiknow_desk.storage.models import SettingRow
 if TYPE_CHECKING:
     from tests.conftest import FakeClock
 
+# A server database's backups are refused: see test_server_database.py.
+pytestmark = pytest.mark.sqlite_only("backups are copies of the SQLite file")
+
 MARY = ResidentDraft(name="Mary Smith", phone="0161 474 4444")
 JOHN = ResidentDraft(name="John Brown", phone="07700 900123")
 

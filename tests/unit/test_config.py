@@ -67,6 +67,13 @@ def test_a_url_is_kept_as_it_is() -> None:
     assert database_url("sqlite:///relative.db") == "sqlite:///relative.db"
 
 
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_a_server_url_as_servers_write_it_uses_psycopg(scheme: str) -> None:
+    typed = f"{scheme}://desk:s3cret@db.example:5432/digiknow?sslmode=require"
+    assert database_url(typed) == "postgresql+psycopg://desk:s3cret@db.example:5432/digiknow?sslmode=require"
+    assert make_url(database_url(typed)).get_dialect().driver == "psycopg"
+
+
 def test_a_relative_path_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert _sqlite_file(database_url("desk.db")) == tmp_path / "desk.db"
@@ -100,6 +107,7 @@ def test_the_data_folder_is_resolved_like_the_database_path(
         assert _sqlite_file(config.db_url).parent == config.data_dir
 
 
+@pytest.mark.sqlite_only("the data folder holds the default SQLite file")
 @pytest.mark.parametrize("data_dir", ["fresh/data", "link/data"])
 def test_the_first_start_makes_the_data_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_dir: str

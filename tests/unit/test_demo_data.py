@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from tests.conftest import FakeClock
 
 TODAY = date(2026, 3, 14)  # conftest's FIXED_NOW
+NewDatabase = Callable[[str], Database]  # conftest's new_database: a migrated database of the test's backend
 
 
 def _all(services: Services) -> list[Device]:
@@ -82,15 +83,10 @@ def _fingerprint(device: Device) -> tuple[object, ...]:
     )
 
 
-def _fill_fresh(tmp_path: Path, name: str, clock: FakeClock, **options: int) -> list[tuple[object, ...]]:
-    database = Database("sqlite:///" + (tmp_path / name).as_posix())
-    try:
-        upgrade_to_head(database)
-        services = build_services(database, staff=setup_staff("Demo"), clock=clock)
-        services.demo.fill(**options)
-        return [_fingerprint(device) for device in _all(services)]
-    finally:
-        database.dispose()
+def _fill_fresh(database: Database, clock: FakeClock, **options: int) -> list[tuple[object, ...]]:
+    services = build_services(database, staff=setup_staff("Demo"), clock=clock)
+    services.demo.fill(**options)
+    return [_fingerprint(device) for device in _all(services)]
 
 
 def _luhn_ok(number: str) -> bool:
@@ -103,12 +99,12 @@ def _luhn_ok(number: str) -> bool:
     return total % 10 == 0
 
 
-def test_the_same_seed_gives_the_same_data(tmp_path: Path, clock: FakeClock) -> None:
-    first = _fill_fresh(tmp_path, "a.db", clock, devices=120, seed=7)
-    second = _fill_fresh(tmp_path, "b.db", clock, devices=120, seed=7)
+def test_the_same_seed_gives_the_same_data(new_database: NewDatabase, clock: FakeClock) -> None:
+    first = _fill_fresh(new_database("a.db"), clock, devices=120, seed=7)
+    second = _fill_fresh(new_database("b.db"), clock, devices=120, seed=7)
     assert len(first) == 120
     assert first == second
-    other = _fill_fresh(tmp_path, "c.db", clock, devices=120, seed=8)
+    other = _fill_fresh(new_database("c.db"), clock, devices=120, seed=8)
     assert [device[4] for device in other] != [device[4] for device in first]
 
 
@@ -275,18 +271,24 @@ def _renewal_dates(services: Services) -> list[tuple[object, ...]]:
     )
 
 
-def _history(tmp_path: Path, name: str, **options: int | bool) -> tuple[Services, Database, DemoSummary]:
-    database = Database("sqlite:///" + (tmp_path / name).as_posix())
-    upgrade_to_head(database)
+def _history(database: Database, **options: int | bool) -> tuple[Services, Database, DemoSummary]:
     services = build_services(database, staff=setup_staff("Demo"), clock=lambda: HISTORY_NOW)
     return services, database, services.demo.fill(**options)
+
+
+def _sqlite_file(folder: Path) -> Database:
+    """A migrated SQLite file for a history built once per module (the tests that build their own,
+    above and below, run on both backends)."""
+    database = Database("sqlite:///" + (folder / "history.db").as_posix())
+    upgrade_to_head(database)
+    return database
 
 
 @pytest.fixture(scope="module")
 def borough(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Services, DemoSummary]]:
     """One default-sized history (302 devices, 326 residents, 24 months), built once and only read."""
     services, database, summary = _history(
-        tmp_path_factory.mktemp("borough"), "borough.db", residents=DEFAULT_RESIDENTS, seed=1
+        _sqlite_file(tmp_path_factory.mktemp("borough")), residents=DEFAULT_RESIDENTS, seed=1
     )
     yield services, summary
     database.dispose()
@@ -296,7 +298,7 @@ def _local_day(moment: datetime) -> date:
     return moment.astimezone().date()
 
 
-def test_a_history_is_reproducible_from_its_seed(tmp_path: Path) -> None:
+def test_a_history_is_reproducible_from_its_seed(new_database: NewDatabase) -> None:
     def fingerprint(services: Services) -> tuple[object, ...]:
         residents = [
             (r.reference, r.name, r.postcode, r.ward_code, r.phone, r.age_band, r.referral_partner)
@@ -318,9 +320,9 @@ def test_a_history_is_reproducible_from_its_seed(tmp_path: Path) -> None:
         )
         return residents, loans, _renewal_dates(services), _champions_and_sessions(services)
 
-    first, first_db, _ = _history(tmp_path, "a.db", devices=60, residents=50, months=6, seed=4)
-    second, second_db, _ = _history(tmp_path, "b.db", devices=60, residents=50, months=6, seed=4)
-    other, other_db, _ = _history(tmp_path, "c.db", devices=60, residents=50, months=6, seed=5)
+    first, first_db, _ = _history(new_database("a.db"), devices=60, residents=50, months=6, seed=4)
+    second, second_db, _ = _history(new_database("b.db"), devices=60, residents=50, months=6, seed=4)
+    other, other_db, _ = _history(new_database("c.db"), devices=60, residents=50, months=6, seed=5)
     try:
         assert fingerprint(first) == fingerprint(second)
         assert fingerprint(other) != fingerprint(first)
@@ -329,12 +331,14 @@ def test_a_history_is_reproducible_from_its_seed(tmp_path: Path) -> None:
             database.dispose()
 
 
+@pytest.mark.sqlite_only("reads one large history built once, on SQLite alone to save minutes")
 def test_the_default_history_has_the_default_size(borough: tuple[Services, DemoSummary]) -> None:
     _services, summary = borough
     assert (summary.devices_added, summary.residents_added) == (302, DEFAULT_RESIDENTS)
     assert 400 <= summary.loans_added <= 800  # a few hundred loans
 
 
+@pytest.mark.sqlite_only("reads one large history built once, on SQLite alone to save minutes")
 def test_residents_are_made_up_stockport_households(borough: tuple[Services, DemoSummary]) -> None:
     services, _summary = borough
     residents = _every_resident(services)
@@ -376,6 +380,7 @@ def test_residents_are_made_up_stockport_households(borough: tuple[Services, Dem
     assert created[len(created) // 2] > TODAY - timedelta(days=365)
 
 
+@pytest.mark.sqlite_only("reads one large history built once, on SQLite alone to save minutes")
 def test_loans_follow_the_desks_rules(borough: tuple[Services, DemoSummary]) -> None:
     services, summary = borough
     loans = _every_loan(services)
@@ -402,6 +407,7 @@ def test_loans_follow_the_desks_rules(borough: tuple[Services, DemoSummary]) -> 
     assert Counter(loan.resident_reference for loan in loans).most_common(1)[0][1] >= 3
 
 
+@pytest.mark.sqlite_only("reads one large history built once, on SQLite alone to save minutes")
 def test_some_loans_are_overdue_now(borough: tuple[Services, DemoSummary]) -> None:
     services, summary = borough
     overdue = services.lending.overdue()
@@ -409,6 +415,7 @@ def test_some_loans_are_overdue_now(borough: tuple[Services, DemoSummary]) -> No
     assert all(loan.days_overdue(TODAY) > 0 and loan.resident_contact for loan in overdue)
 
 
+@pytest.mark.sqlite_only("reads one large history built once, on SQLite alone to save minutes")
 def test_every_device_history_runs_in_time_order_and_lent_devices_were_wiped(
     borough: tuple[Services, DemoSummary],
 ) -> None:
@@ -435,6 +442,7 @@ def test_every_device_history_runs_in_time_order_and_lent_devices_were_wiped(
             assert wipe.checklist.missing() == []
 
 
+@pytest.mark.sqlite_only("reads one large history built once, on SQLite alone to save minutes")
 def test_the_waiting_list_holds_those_for_a_type_that_ran_out(
     borough: tuple[Services, DemoSummary],
 ) -> None:
@@ -466,8 +474,10 @@ def _wait_events(services: Services) -> Counter[str]:
         )
 
 
-def test_when_devices_are_scarce_the_waiting_list_does_all_its_work(tmp_path: Path) -> None:
-    services, database, summary = _history(tmp_path, "scarce.db", devices=40, residents=150, months=6)
+def test_when_devices_are_scarce_the_waiting_list_does_all_its_work(
+    new_database: NewDatabase,
+) -> None:
+    services, database, summary = _history(new_database("scarce.db"), devices=40, residents=150, months=6)
     try:
         events = _wait_events(services)
         assert set(events) == {"joined", "offered", "fulfilled", "offer expired", "moved", "withdrawn"}
@@ -486,6 +496,7 @@ def test_when_devices_are_scarce_the_waiting_list_does_all_its_work(tmp_path: Pa
         database.dispose()
 
 
+@pytest.mark.sqlite_only("reads one large history built once, on SQLite alone to save minutes")
 def test_data_plans_go_with_mifis_and_phones(borough: tuple[Services, DemoSummary]) -> None:
     services, summary = borough
     for device in _all(services):
@@ -499,8 +510,8 @@ def test_data_plans_go_with_mifis_and_phones(borough: tuple[Services, DemoSummar
         assert plan.source and plan.network and plan.allowance
 
 
-def test_with_no_devices_everyone_waits(tmp_path: Path) -> None:
-    services, database, summary = _history(tmp_path, "empty.db", devices=0, residents=25, months=3)
+def test_with_no_devices_everyone_waits(new_database: NewDatabase) -> None:
+    services, database, summary = _history(new_database("empty.db"), devices=0, residents=25, months=3)
     try:
         assert (summary.residents_added, summary.loans_added, summary.on_loan) == (25, 0, 0)
         waiting = services.lending.waiting_list()
@@ -512,8 +523,8 @@ def test_with_no_devices_everyone_waits(tmp_path: Path) -> None:
         database.dispose()
 
 
-def test_a_second_history_adds_more_residents_without_duplicates(tmp_path: Path) -> None:
-    services, database, first = _history(tmp_path, "twice.db", devices=40, residents=30, months=4)
+def test_a_second_history_adds_more_residents_without_duplicates(new_database: NewDatabase) -> None:
+    services, database, first = _history(new_database("twice.db"), devices=40, residents=30, months=4)
     try:
         second = services.demo.fill(devices=40, residents=30, months=4)
         assert (first.residents_added, second.residents_added) == (30, 30)
@@ -538,9 +549,9 @@ def test_without_residents_there_is_no_lending(services: Services) -> None:
 # Borough-scale histories, written in bulk
 
 
-def test_a_bulk_history_holds_the_records_the_desk_makes(tmp_path: Path) -> None:
+def test_a_bulk_history_holds_the_records_the_desk_makes(new_database: NewDatabase) -> None:
     services, database, summary = _history(
-        tmp_path, "bulk.db", devices=120, residents=400, months=12, seed=2, bulk=True
+        new_database("bulk.db"), devices=120, residents=400, months=12, seed=2, bulk=True
     )
     try:
         residents = _every_resident(services)
@@ -588,7 +599,9 @@ def test_a_bulk_history_holds_the_records_the_desk_makes(tmp_path: Path) -> None
         database.dispose()
 
 
-def test_a_bulk_history_is_reproducible_and_chosen_for_many_residents(tmp_path: Path) -> None:
+def test_a_bulk_history_is_reproducible_and_chosen_for_many_residents(
+    new_database: NewDatabase,
+) -> None:
     def fingerprint(services: Services) -> tuple[object, ...]:
         loans = sorted(
             (
@@ -604,8 +617,9 @@ def test_a_bulk_history_is_reproducible_and_chosen_for_many_residents(tmp_path: 
         support = [_answers(r) + _support_of(services, r) for r in _every_resident(services)]
         return loans, _renewal_dates(services), support, _champions_and_sessions(services)
 
-    first, first_db, _ = _history(tmp_path, "a.db", devices=30, residents=60, months=6, seed=9, bulk=True)
-    second, second_db, _ = _history(tmp_path, "b.db", devices=30, residents=60, months=6, seed=9, bulk=True)
+    options = {"devices": 30, "residents": 60, "months": 6, "seed": 9, "bulk": True}
+    first, first_db, _ = _history(new_database("a.db"), **options)
+    second, second_db, _ = _history(new_database("b.db"), **options)
     try:
         assert fingerprint(first) == fingerprint(second)
         assert fingerprint(first)[0] != []
@@ -614,7 +628,7 @@ def test_a_bulk_history_is_reproducible_and_chosen_for_many_residents(tmp_path: 
         second_db.dispose()
     # Past BULK_RESIDENTS the bulk history is used without asking: its devices predate the history.
     services, database, summary = _history(
-        tmp_path, "many.db", devices=20, residents=BULK_RESIDENTS + 1, months=2
+        new_database("many.db"), devices=20, residents=BULK_RESIDENTS + 1, months=2
     )
     try:
         assert summary.residents_added == BULK_RESIDENTS + 1
@@ -680,7 +694,12 @@ def _champions_and_sessions(services: Services) -> tuple[object, ...]:
 def bulk_borough(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Services, DemoSummary]]:
     """A history written in bulk (600 residents over 18 months), built once and only read."""
     services, database, summary = _history(
-        tmp_path_factory.mktemp("bulk"), "bulk.db", devices=150, residents=600, months=18, seed=3, bulk=True
+        _sqlite_file(tmp_path_factory.mktemp("bulk")),
+        devices=150,
+        residents=600,
+        months=18,
+        seed=3,
+        bulk=True,
     )
     yield services, summary
     database.dispose()
@@ -696,6 +715,7 @@ def either(request: pytest.FixtureRequest) -> tuple[Services, DemoSummary, int]:
     return services, summary, HISTORY_MONTHS[request.param]
 
 
+@pytest.mark.sqlite_only("reads one large history built once, on SQLite alone to save minutes")
 def test_champions_help_at_the_venues_and_some_need_their_training_or_dbs_renewed(
     either: tuple[Services, DemoSummary, int],
 ) -> None:
@@ -724,6 +744,7 @@ def test_champions_help_at_the_venues_and_some_need_their_training_or_dbs_renewe
     assert len({name for c in champions for _id, name in c.venues}) >= min(len(demo_venues), len(champions))
 
 
+@pytest.mark.sqlite_only("reads one large history built once, on SQLite alone to save minutes")
 def test_champions_give_time_besides_sessions(either: tuple[Services, DemoSummary, int]) -> None:
     services, _summary, months = either
     with services.database.read() as session:
@@ -741,6 +762,7 @@ def test_champions_give_time_besides_sessions(either: tuple[Services, DemoSummar
     assert other > 0
 
 
+@pytest.mark.sqlite_only("reads one large history built once, on SQLite alone to save minutes")
 def test_sessions_of_every_kind_refer_to_real_champions_venues_residents_and_loans(
     either: tuple[Services, DemoSummary, int],
 ) -> None:
@@ -815,6 +837,7 @@ def _supported(sessions: list[Session]) -> dict[str, date]:
     return first
 
 
+@pytest.mark.sqlite_only("reads one large history built once, on SQLite alone to save minutes")
 def test_skills_checks_start_with_a_baseline_and_move_on(either: tuple[Services, DemoSummary, int]) -> None:
     services, summary, _months = either
     first_sessions = _supported(_every_session(services))
@@ -842,6 +865,7 @@ def test_skills_checks_start_with_a_baseline_and_move_on(either: tuple[Services,
     assert gained_access > 0
 
 
+@pytest.mark.sqlite_only("reads one large history built once, on SQLite alone to save minutes")
 def test_most_closed_loans_say_what_they_achieved(either: tuple[Services, DemoSummary, int]) -> None:
     services, _summary, _months = either
     loans = _every_loan(services)
@@ -855,6 +879,7 @@ def test_most_closed_loans_say_what_they_achieved(either: tuple[Services, DemoSu
     assert all(loan.achieved is None for loan in loans if loan.outcome is not LoanOutcome.RETURNED)
 
 
+@pytest.mark.sqlite_only("reads one large history built once, on SQLite alone to save minutes")
 def test_statuses_are_the_rules_and_a_realistic_share_is_included(
     either: tuple[Services, DemoSummary, int],
 ) -> None:
@@ -879,6 +904,7 @@ CHANGE_COLUMNS = (
 )
 
 
+@pytest.mark.sqlite_only("reads one large history built once, on SQLite alone to save minutes")
 def test_residents_are_included_month_by_month(either: tuple[Services, DemoSummary, int]) -> None:
     """The monthly report counts 'included this month' from the status history: it runs through the
     months, and where each resident stands now is where one of their changes took them."""
@@ -908,6 +934,7 @@ def test_residents_are_included_month_by_month(either: tuple[Services, DemoSumma
     assert len(newly) >= months * 2 // 3
 
 
+@pytest.mark.sqlite_only("reads one large history built once, on SQLite alone to save minutes")
 def test_a_bulk_status_history_links_up(bulk_borough: tuple[Services, DemoSummary]) -> None:
     """In bulk every change follows on from the one before, from 'not yet supported' to now."""
     services, _summary = bulk_borough
@@ -927,9 +954,9 @@ def test_a_bulk_status_history_links_up(bulk_borough: tuple[Services, DemoSummar
         assert chain[-1].to_status is statuses[resident_id]
 
 
-def test_the_bulk_history_makes_exactly_the_sessions_asked_for(tmp_path: Path) -> None:
+def test_the_bulk_history_makes_exactly_the_sessions_asked_for(new_database: NewDatabase) -> None:
     services, database, summary = _history(
-        tmp_path, "sessions.db", devices=60, residents=300, months=12, sessions=4000
+        new_database("sessions.db"), devices=60, residents=300, months=12, sessions=4000
     )
     try:
         assert summary.sessions_added == 4000 == services.sessions.count()
@@ -944,6 +971,7 @@ def test_the_bulk_history_makes_exactly_the_sessions_asked_for(tmp_path: Path) -
 # What the monthly report reads: dated renewals, and who the scheme reaches
 
 
+@pytest.mark.sqlite_only("reads one large history built once, on SQLite alone to save minutes")
 def test_every_renewal_is_dated_between_issue_and_return(either: tuple[Services, DemoSummary, int]) -> None:
     services, _summary, _months = either
     loans = _every_loan(services)
@@ -973,6 +1001,7 @@ def test_every_renewal_is_dated_between_issue_and_return(either: tuple[Services,
     assert len(early) > len(steps) * 0.8
 
 
+@pytest.mark.sqlite_only("reads one large history built once, on SQLite alone to save minutes")
 def test_residents_answer_the_sensitive_questions_as_the_desk_would_find(
     either: tuple[Services, DemoSummary, int],
 ) -> None:

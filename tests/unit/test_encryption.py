@@ -31,6 +31,8 @@ from digiknow_desk.storage.migrate import upgrade_to_head
 if TYPE_CHECKING:
     from tests.conftest import FakeClock
 
+pytestmark = pytest.mark.sqlite_only("SQLCipher encrypts the SQLite file")
+
 # Quotes and a semicolon: the passphrase goes into a PRAGMA as SQL text, so it must be quoted safely.
 PASSPHRASE = "O'Brien's \"kettle\"; violin harbour"
 NAME = "Zebediah Quartermaine"
