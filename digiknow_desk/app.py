@@ -34,6 +34,7 @@ from digiknow_desk.services.reports import ReportService
 from digiknow_desk.services.residents import ResidentService
 from digiknow_desk.services.sessions import SessionService
 from digiknow_desk.services.skills import SkillsService
+from digiknow_desk.services.sync import SyncService
 from digiknow_desk.services.venues import VenueService
 from digiknow_desk.services.wards import WardService
 from digiknow_desk.storage.backup import Backup, backup_before_upgrade
@@ -69,6 +70,7 @@ class Services:
     documents: DocumentService
     device_csv: DeviceCsvService
     demo: DemoDataService
+    sync: SyncService
 
 
 def build_services(
@@ -104,6 +106,7 @@ def build_services(
         documents=DocumentService(context, residents, lending),
         device_csv=DeviceCsvService(context, inventory, venues),
         demo=DemoDataService(context, inventory, venues),
+        sync=SyncService(context),
     )
 
 
@@ -190,7 +193,7 @@ class DutiesDone:
     """What the app's own scheduled work did: a backup when one was due, and the retention run."""
 
     backup: Backup | None
-    retention: RetentionRun
+    retention: RetentionRun | None  # None on a venue copy
 
 
 BACKUP_EVERY = timedelta(days=1)
@@ -208,7 +211,9 @@ def run_duties(
         if config.backup_dir_override is None:
             config.backup_dir.mkdir(parents=True, exist_ok=True)  # ours, in the app's data folder
         backup = BackupService(duties).backup_if_due(config.backup_dir, BACKUP_EVERY)
-    return DutiesDone(backup=backup, retention=DataProtectionService(duties).run_retention())
+    # A venue copy receives the server's retention by sync; running it here would only clash with it.
+    retention = None if database.is_venue_copy else DataProtectionService(duties).run_retention()
+    return DutiesDone(backup=backup, retention=retention)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from digiknow_desk.app import (
     erase_again_after_restore,
     open_database,
 )
-from digiknow_desk.config import BACKUP_DIR_ENV, PASSPHRASE_ENV, Config, sqlite_file
+from digiknow_desk.config import BACKUP_DIR_ENV, PASSPHRASE_ENV, Config, database_url, sqlite_file
 from digiknow_desk.domain.champions import Champion, ChampionDraft, ChampionRules
 from digiknow_desk.domain.devices import (
     KIT_SUGGESTIONS,
@@ -86,6 +86,7 @@ from digiknow_desk.services.demo import (
 )
 from digiknow_desk.services.labels import LabelRequest
 from digiknow_desk.services.residents import PossibleDuplicate
+from digiknow_desk.services.sync import Conflict
 from digiknow_desk.services.wards import estimated_excluded, read_populations_csv
 from digiknow_desk.storage.checks import hold_database_lock
 from digiknow_desk.storage.encryption import (
@@ -300,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--good-rows", action="store_true", help="import the good rows even if others fail"
     )
     _add_trust_commands(commands)
+    _add_sync_commands(commands)
     return parser
 
 
@@ -373,6 +375,38 @@ def _add_trust_commands(commands: Any) -> None:
     )
     encryption.add_parser("change", help="give it a new passphrase")
     encryption.add_parser("off", help="store it unencrypted again")
+
+
+def _add_sync_commands(commands: Any) -> None:
+    """Venue copies on laptops, syncing them with the server, and the conflicts kept on the server."""
+    venue = commands.add_parser(
+        "venue", help="a venue copy: a laptop's own database that works offline and syncs with the server"
+    ).add_subparsers(dest="venue_command", metavar="ACTION", required=True)
+    setup = venue.add_parser(
+        "setup",
+        help="make a venue copy at --db (a new file) from the server; --user signs in on the server",
+    )
+    setup.add_argument(
+        "--server", required=True, metavar="URL", help="the server, e.g. postgresql://host/digiknow"
+    )
+    setup.add_argument("--venue", required=True, metavar="NAME", help="the venue this laptop works at")
+
+    sync = commands.add_parser(
+        "sync", help="send this venue copy's changes to the server and receive the rest"
+    )
+    sync.add_argument(
+        "--server", metavar="URL", help="the server (default: the one the copy was set up from)"
+    )
+
+    conflicts = commands.add_parser(
+        "conflicts", help="on the server: venues' changes kept aside because the server's rows had changed"
+    ).add_subparsers(dest="conflicts_command", metavar="ACTION", required=True)
+    listing = conflicts.add_parser("list", help="the conflicts still to resolve")
+    listing.add_argument("--all", action="store_true", help="resolved ones too")
+    listing.add_argument("--json", action="store_true")
+    resolve = conflicts.add_parser("resolve", help="keep the server's version, or use the venue's")
+    resolve.add_argument("id", help="the conflict's id (its first 8 characters are enough)")
+    resolve.add_argument("--keep", required=True, choices=["server", "venue"])
 
 
 def _add_ward_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -876,6 +910,8 @@ def execute(
     try:
         if args.command == "encryption":
             return _encryption(args, config, out)
+        if args.command == "venue":
+            return _venue_setup(args, config, out)
         config = _with_passphrase(config)
         database = open_database(config, create=args.command in CREATING_COMMANDS)
         try:
@@ -2867,6 +2903,95 @@ def _backup(args: argparse.Namespace, services: Services, config: Config, out: T
     return 0
 
 
+def _venue_setup(args: argparse.Namespace, config: Config, out: TextIO) -> int:
+    """Sign in on the server (--user is a server account), then make the copy at --db."""
+    target = sqlite_file(config.db_url)
+    if target is None or not config.db_named:
+        raise DomainError("Name the venue copy's new file with --db, e.g. --db C:\\DigiKnow\\bramhall.db.")
+    server = open_database(
+        dataclasses.replace(config, db_url=database_url(args.server), passphrase=None), create=False
+    )
+    try:
+        services = build_services(server, staff=None)
+        _sign_in(args, services)
+        made = services.sync.set_up_venue_copy(
+            args.venue, target, server_url=args.server, passphrase=config.passphrase
+        )
+    finally:
+        server.dispose()
+    print(
+        f"Set up {made.path} as the venue copy for {made.venue}: {made.residents:,} residents, "
+        f"{made.devices:,} devices, {made.rows:,} rows in all. It works offline; run 'sync' when online.",
+        file=out,
+    )
+    return 0
+
+
+def _sync(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    done = services.sync.sync(args.server)
+    rows = f"{done.received:,} row{'' if done.received == 1 else 's'}"
+    print(f"Sent {_changes(done.sent)} to {done.server} and received {rows}.", file=out)
+    if done.conflicts:
+        print(
+            f"Of them, {_changes(done.conflicts)} could not be applied as things stand on the server, and "
+            "are kept as conflicts for a coordinator ('conflicts list' on the server).",
+            file=out,
+        )
+    return 0
+
+
+def _changes(count: int) -> str:
+    return f"{count:,} change{'' if count == 1 else 's'}"
+
+
+def _conflicts(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
+    if args.conflicts_command == "list":
+        found = services.sync.conflicts(include_resolved=args.all)
+        if args.json:
+            _print_json([conflict_json(conflict) for conflict in found], out)
+            return 0
+        if not found:
+            print("No conflicts to resolve." if not args.all else "No conflicts.", file=out)
+            return 0
+        for conflict in found:
+            state = (
+                f"resolved ({conflict.resolution}) by {conflict.resolved_by}"
+                if conflict.resolved_at
+                else "open"
+            )
+            where = f"{conflict.venue} ({conflict.computer})"
+            print(f"{str(conflict.id)[:8]}  {_stamp(conflict.detected_at)}  {where}  {state}", file=out)
+            print(f"    {conflict.summary}", file=out)
+        return 0
+    wanted = args.id.strip().lower()
+    matches = [c for c in services.sync.conflicts(include_resolved=True) if str(c.id).startswith(wanted)]
+    if len(matches) != 1 or len(wanted) < 4:
+        raise DomainError(
+            f"No conflict has the id '{args.id}'. 'conflicts list' shows them."
+            if not matches
+            else f"More than one conflict starts '{args.id}': give more of the id."
+        )
+    resolved = services.sync.resolve(matches[0].id, args.keep)
+    kept = "the server's version" if args.keep == "server" else "the venue's version"
+    print(f"Resolved {str(resolved.id)[:8]}: kept {kept}.", file=out)
+    return 0
+
+
+def conflict_json(conflict: Conflict) -> dict[str, object]:
+    return {
+        "id": str(conflict.id),
+        "venue": conflict.venue,
+        "computer": conflict.computer,
+        "detected_at": conflict.detected_at.isoformat(),
+        "summary": conflict.summary,
+        "venue_changes": [dataclasses.asdict(change) for change in conflict.changes],
+        "server_rows": list(conflict.server_rows),
+        "resolved_at": conflict.resolved_at.isoformat() if conflict.resolved_at else None,
+        "resolved_by": conflict.resolved_by,
+        "resolution": conflict.resolution,
+    }
+
+
 def _restore(args: argparse.Namespace, services: Services, config: Config, out: TextIO) -> int:
     restored = services.backups.restore(args.file)
     print(f"Restored {args.file}. The database as it was is kept at {restored.previous_kept_at}.", file=out)
@@ -2915,4 +3040,6 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace, Services, Config, TextIO], in
     "retention": _retention,
     "backup": _backup,
     "restore": _restore,
+    "sync": _sync,
+    "conflicts": _conflicts,
 }

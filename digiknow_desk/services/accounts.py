@@ -141,6 +141,7 @@ class AccountService:
 
     @requires(Permission.SIGNED_IN)
     def change_own_password(self, current: str, new: str) -> None:
+        self._context.server_only("Change your password")
         staff = self._context.staff
         with self._context.db.write() as session:
             row = self._row(session, staff.username)
@@ -161,6 +162,7 @@ class AccountService:
 
     @requires(Permission.MANAGE_ACCOUNTS)
     def set_idle_lock_minutes(self, minutes: int) -> None:
+        self._context.server_only("Change the idle lock")
         if not 1 <= minutes <= MAX_IDLE_LOCK_MINUTES:
             raise ValidationError(
                 {"minutes": f"Choose between 1 and {MAX_IDLE_LOCK_MINUTES} minutes; 5 suits a shared laptop."}
@@ -184,6 +186,7 @@ class AccountService:
         *,
         champion_id: uuid.UUID | None = None,
     ) -> StaffAccount:
+        self._context.server_only("Add staff accounts")
         with self._context.db.write() as session:
             row = self._new_account(session, username, display_name, role, password, champion_id)
             audit.record(session, self._context, "user.added", row.username, details={"role": role.value})
@@ -191,6 +194,7 @@ class AccountService:
 
     @requires(Permission.MANAGE_ACCOUNTS)
     def set_role(self, username: str, role: Role) -> StaffAccount:
+        self._context.server_only("Change roles")
         with self._context.db.write() as session:
             row = self._row(session, username)
             before = row.role
@@ -212,6 +216,7 @@ class AccountService:
     @requires(Permission.MANAGE_ACCOUNTS)
     def set_active(self, username: str, active: bool) -> StaffAccount:
         """Disable an account (it can no longer sign in; its records keep its name) or enable it again."""
+        self._context.server_only("Disable or enable accounts")
         with self._context.db.write() as session:
             row = self._row(session, username)
             if not active:
@@ -226,6 +231,7 @@ class AccountService:
     @requires(Permission.MANAGE_ACCOUNTS)
     def reset_password(self, username: str, password: str) -> StaffAccount:
         """Give an account a new password (tell the staff member to change it); this also unlocks it."""
+        self._context.server_only("Reset passwords")
         with self._context.db.write() as session:
             row = self._row(session, username)
             problem = password_problem(password, row.username)

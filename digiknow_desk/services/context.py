@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar, cast
 
+from digiknow_desk.domain.errors import DomainError
 from digiknow_desk.domain.staff import NotSignedIn, Permission, PermissionDenied, StaffMember
 from digiknow_desk.storage.database import Database
 
@@ -57,6 +58,13 @@ class ServiceContext:
 
     def may(self, permission: Permission) -> bool:
         return self.desk.staff is not None and self.desk.staff.may(permission)
+
+    def server_only(self, what: str) -> None:
+        """Refuse, saying where to do it, what only the server does when this database is a venue copy."""
+        if self.db.is_venue_copy:
+            raise DomainError(
+                f"{what} on the server, not on a venue copy: this laptop receives it at its next sync."
+            )
 
     def require(self, permission: Permission) -> StaffMember:
         staff = self.staff

@@ -122,7 +122,7 @@ class RetentionRun:
 class Erasure:
     """What erasing one resident removed. `file_cleared`: the old text is gone from the database file as
     well (SQLite); False when another desk was reading the database at that moment (its old pages are
-    cleared by erasing again later), and on PostgreSQL (see `_clear_freed_text`)."""
+    cleared by erasing again later), and on PostgreSQL (see `clear_freed_text`)."""
 
     reference: str
     loans: int
@@ -188,7 +188,7 @@ def _secure_delete(session: Session, database: Database) -> Iterator[None]:
         connection.exec_driver_sql(f"PRAGMA secure_delete={int(before or 0)}")
 
 
-def _clear_freed_text(database: Database) -> bool:
+def clear_freed_text(database: Database) -> bool:
     """Leave no copy of erased text in the database's files; whether that was done.
 
     SQLite: VACUUM rewrites every page (so nothing lingers in free space), then a TRUNCATE checkpoint
@@ -294,6 +294,7 @@ class DataProtectionService:
 
         Residents are anonymised RETENTION_BATCH to a transaction (about a second each): the first run
         on years of records may have thousands to do, and other desks' changes go in between."""
+        self._context.server_only("Retention runs")
         now = self._context.now()
         anonymised: list[str] = []
         while True:
@@ -327,6 +328,7 @@ class DataProtectionService:
         or one held for them. The audit trail keeps that they were erased, by reference, with `reason`
         (their name, phone, email, postcode and address are taken out of it). Safe to repeat: a second
         erasure clears the file again."""
+        self._context.server_only("Erase residents")
         reason = " ".join(reason.split())
         if not reason:
             raise ValidationError(
@@ -354,7 +356,7 @@ class DataProtectionService:
             skills_checks=counts.skills_checks,
             waiting_list_withdrawn=withdrawn,
             audit_entries_redacted=counts.audit_entries,
-            file_cleared=_clear_freed_text(self._context.db),
+            file_cleared=clear_freed_text(self._context.db),
         )
 
     # Subject access

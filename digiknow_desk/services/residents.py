@@ -47,6 +47,7 @@ from digiknow_desk.domain.search_terms import (
 from digiknow_desk.domain.staff import Permission
 from digiknow_desk.services import audit
 from digiknow_desk.services.context import ServiceContext, requires
+from digiknow_desk.services.sync import check_reference_left
 from digiknow_desk.storage.models import (
     ResidentConsentRow,
     ResidentRow,
@@ -327,6 +328,8 @@ class ResidentService:
             counter = session.get(TagCounterRow, REFERENCE_PREFIX, with_for_update=True)
             assert counter is not None, "migration 0002 seeds the resident reference counter"
             counter.last_number += 1
+            if self._context.db.is_venue_copy:
+                check_reference_left(session, counter.last_number)
             reference = f"{REFERENCE_PREFIX}-{counter.last_number:05d}"
             row = ResidentRow(
                 reference=reference,

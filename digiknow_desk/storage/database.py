@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
@@ -103,6 +103,7 @@ class Database:
             self.writer = self.reader = create_engine(url, pool_pre_ping=True)
         # The app holds this while the database is open (see app.open_database), so no second copy opens it.
         self.file_lock: DatabaseLock | None = None
+        self._venue_copy: bool | None = None
         self._write_sessions = sessionmaker(self.writer, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.reader, expire_on_commit=False)
 
@@ -114,12 +115,40 @@ class Database:
             return url.database or "(in memory)"
         return url.render_as_string(hide_password=True)
 
+    @property
+    def file(self) -> Path | None:
+        """The SQLite file; None for a server database."""
+        return _sqlite_file(make_url(self.url)) if self.is_sqlite else None
+
+    @property
+    def is_venue_copy(self) -> bool:
+        """Whether this is a venue copy, whose changes the triggers record for the server (read once)."""
+        if self._venue_copy is None:
+            self._venue_copy = self.is_sqlite and self._recording()
+        return self._venue_copy
+
+    def _recording(self) -> bool:
+        with self.writer.connect() as connection:
+            if not inspect(connection).has_table("sync_state"):
+                return False
+            return bool(connection.execute(text("SELECT recording FROM sync_state WHERE id = 1")).scalar())
+
+    def forget_venue_copy(self) -> None:
+        """Read whether this is a venue copy again (after setting one up)."""
+        self._venue_copy = None
+
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction that commits when the block ends normally and rolls back otherwise. A full disk
-        or a file that cannot be written is NotSaved, with a message that nothing was saved."""
+        or a file that cannot be written is NotSaved, with a message that nothing was saved.
+
+        On a venue copy each transaction takes the next number, under which the triggers group its
+        changes in the outbox: the server applies them together or keeps them together as a conflict."""
+        venue_copy = self.is_venue_copy
         try:
             with self._write_sessions() as session, session.begin():
+                if venue_copy:
+                    session.execute(text("UPDATE sync_state SET txn = txn + 1 WHERE id = 1"))
                 yield session
         except DatabaseError as error:
             problem = write_problem(error)

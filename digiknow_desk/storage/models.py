@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import (
+    BigInteger,
     Date,
     DateTime,
     Enum,
@@ -588,3 +589,101 @@ class AuditEntryRow(Base):
     resident_id: Mapped[uuid.UUID | None]  # no foreign key: the entry outlives nothing it names
     details: Mapped[str] = mapped_column(Text, default="")  # JSON: what changed
     redacted: Mapped[bool] = mapped_column(default=False)
+
+
+# A sequence number that is a 64-bit integer on the server and SQLite's own row id in a file.
+_SEQUENCE = BigInteger().with_variant(Integer, "sqlite")
+
+
+class SyncStateRow(Base):
+    """This database's part in venue sync, in its one row (id 1). A standalone database or the server
+    leaves it as it is. On a venue copy `recording` is on: triggers write every change into the outbox,
+    grouped under `txn`, which each write transaction moves on by one."""
+
+    __tablename__ = "sync_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    copy_id: Mapped[uuid.UUID | None]  # this copy's name on the server
+    venue_id: Mapped[uuid.UUID | None]
+    server: Mapped[str] = mapped_column(Text, default="")  # the server's URL, without a password
+    recording: Mapped[bool] = mapped_column(default=False)
+    txn: Mapped[int] = mapped_column(Integer, default=0)
+    # The server's transactions older than this are in the copy (see services/sync.py).
+    received_to: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_sync_at: Mapped[datetime | None]
+    # Resident references are handed out by the server in blocks; the last number this copy may use.
+    last_reference: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SyncOutboxRow(Base):
+    """On a venue copy: one row changed by a local transaction, waiting to be sent to the server. The
+    row as it was and as it became are kept as SQLite stores them (JSON), so the server can tell whether
+    someone else changed it meanwhile."""
+
+    __tablename__ = "sync_outbox"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    txn: Mapped[int] = mapped_column(Integer, index=True)
+    table_name: Mapped[str] = mapped_column(String(40))
+    row_key: Mapped[str] = mapped_column(Text)  # JSON array of the primary key's values
+    op: Mapped[str] = mapped_column(String(6))  # insert, update or delete
+    old_row: Mapped[str | None] = mapped_column(Text)
+    new_row: Mapped[str | None] = mapped_column(Text)
+
+
+class SyncRecheckRow(Base):
+    """On a venue copy: a row it sent, to read back from the server at the next receive. Most come back
+    as they went; the rows of a transaction kept as a conflict come back as the server has them."""
+
+    __tablename__ = "sync_recheck"
+
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    row_key: Mapped[str] = mapped_column(Text, primary_key=True)
+
+
+class SyncFeedRow(Base):
+    """On the server: one row changed by a committed transaction, for venue copies to fetch. `xid` is
+    the server's transaction id, which tells a copy safely what it has not yet seen."""
+
+    __tablename__ = "sync_feed"
+
+    seq: Mapped[int] = mapped_column(_SEQUENCE, primary_key=True, autoincrement=True)
+    xid: Mapped[int] = mapped_column(BigInteger, index=True)
+    table_name: Mapped[str] = mapped_column(String(40))
+    row_key: Mapped[str] = mapped_column(Text)
+    op: Mapped[str] = mapped_column(String(6))
+    origin: Mapped[str] = mapped_column(String(36), default="")  # the venue copy that sent it, if one did
+
+
+class SyncCopyRow(Base):
+    """On the server: one venue copy (a laptop set up for a venue) and how far its outbox has come in."""
+
+    __tablename__ = "sync_copies"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    venue_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("venues.id"))
+    computer: Mapped[str] = mapped_column(String(120))
+    set_up_by: Mapped[str] = mapped_column(String(120))
+    set_up_at: Mapped[datetime]
+    received_txn: Mapped[int] = mapped_column(Integer, default=0)  # the copy's transactions up to here are in
+    last_sync_at: Mapped[datetime | None]
+
+
+class SyncConflictRow(Base):
+    """On the server: a venue copy's transaction that could not be applied because the rows it changed
+    had changed here meanwhile, or a rule refused it. Nothing is overwritten: the venue's changes and
+    the server's rows as they were are both kept until a coordinator resolves it."""
+
+    __tablename__ = "sync_conflicts"
+    __table_args__ = (UniqueConstraint("copy_id", "txn"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    copy_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sync_copies.id"))
+    txn: Mapped[int] = mapped_column(Integer)
+    detected_at: Mapped[datetime]
+    summary: Mapped[str] = mapped_column(Text)
+    venue_changes: Mapped[str] = mapped_column(Text)  # JSON list: table, key, op, before, after
+    server_rows: Mapped[str] = mapped_column(Text)  # JSON list: table, key, the server's row or null
+    resolved_at: Mapped[datetime | None] = mapped_column(index=True)
+    resolved_by: Mapped[str] = mapped_column(String(120), default="")
+    resolution: Mapped[str] = mapped_column(String(10), default="")  # server or venue

@@ -184,7 +184,7 @@ class DeskApplication:
 
         def done(result: object) -> None:
             assert isinstance(result, DutiesDone)
-            if result.retention.anonymised and self.window is not None:
+            if result.retention is not None and result.retention.anonymised and self.window is not None:
                 self.window.statusBar().showMessage(
                     f"Retention: {len(result.retention.anonymised)} residents with no activity for "
                     f"{result.retention.months} months were anonymised.",

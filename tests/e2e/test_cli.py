@@ -1,18 +1,20 @@
-"""The command line, end to end, on a temporary database: in-process, and once through main.py."""
+"""The command line, end to end, on a temporary database (a SQLite file, and one on a PostgreSQL server):
+in-process, and once through main.py."""
 
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
+from sqlalchemy import create_engine, text
 
 from digiknow_desk.app import main
+from digiknow_desk.config import database_url
 from tests.e2e.cli_runner import DEMO_ADMIN_PASSWORD, Cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,12 +33,13 @@ def desk_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
+    """A database file, for the tests of what the command line does with files."""
     return tmp_path / "desk.db"
 
 
 @pytest.fixture
-def cli(db: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
-    return Cli(db, capsys)
+def cli(cli_db: Path | str, capsys: pytest.CaptureFixture[str]) -> Cli:
+    return Cli(cli_db, capsys)
 
 
 @pytest.fixture
@@ -68,16 +71,19 @@ def _pdf_text(path: Path) -> str:
 # init and opening the database
 
 
-def test_init_creates_the_database_and_is_safe_to_repeat(cli: Cli, db: Path) -> None:
+def test_init_creates_the_database_and_is_safe_to_repeat(
+    cli_empty_db: Path | str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli = Cli(cli_empty_db, capsys)
     assert cli("init") == 0
-    assert cli.out == f"The database is ready: {db}\n"
+    assert cli.out == f"The database is ready: {cli.shown}\n"
     assert cli.err == ""
-    assert db.is_file()
     assert cli("init") == 0
     assert cli("venues", "list") == 0
     assert "No venues yet" in cli.out
 
 
+@pytest.mark.sqlite_only("the default database is a file in the data folder")
 def test_without_db_the_database_is_made_in_the_data_folder(cli: Cli, desk_env: Path) -> None:
     assert not desk_env.exists()
     assert cli("init", use_db=False) == 0
@@ -86,13 +92,15 @@ def test_without_db_the_database_is_made_in_the_data_folder(cli: Cli, desk_env: 
 
 
 def test_digiknow_db_names_the_database(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DIGIKNOW_DB", str(tmp_path / "from-env.db"))
+    monkeypatch.setenv("DIGIKNOW_DB", str(cli.db))
     assert cli("init", use_db=False) == 0
-    assert (tmp_path / "from-env.db").is_file()
-    assert cli("venues", "list", db=tmp_path / "elsewhere.db") == 1
+    assert cli.out == f"The database is ready: {cli.shown}\n"
+    assert cli("venues", "list", use_db=False) == 0
+    assert cli("venues", "list", db=tmp_path / "elsewhere.db") == 1  # --db wins
     assert "There is no database at" in cli.err
 
 
+@pytest.mark.sqlite_only("a database file that is not there")
 def test_a_command_on_a_missing_database_says_to_run_init(cli: Cli, db: Path) -> None:
     assert cli("devices", "list") == 1
     assert cli.out == ""
@@ -100,6 +108,7 @@ def test_a_command_on_a_missing_database_says_to_run_init(cli: Cli, db: Path) ->
     assert not db.exists()
 
 
+@pytest.mark.sqlite_only("a database file in a folder that is not there")
 def test_a_database_in_a_missing_folder_is_refused(cli: Cli, tmp_path: Path) -> None:
     target = tmp_path / "no-such-folder" / "desk.db"
     assert cli("init", db=target) == 1
@@ -108,19 +117,20 @@ def test_a_database_in_a_missing_folder_is_refused(cli: Cli, tmp_path: Path) -> 
     assert not target.parent.exists()
 
 
+@pytest.mark.sqlite_only("a folder where the database file should be")
 def test_a_folder_given_as_the_database_is_refused(cli: Cli, tmp_path: Path) -> None:
     assert cli("devices", "list", db=tmp_path) == 1
     assert cli.err.startswith(f"error: Could not open the database {tmp_path}")
 
 
-def test_a_database_from_a_newer_version_is_refused(ready: Cli, db: Path) -> None:
-    connection = sqlite3.connect(db)
-    with connection:
-        connection.execute("UPDATE alembic_version SET version_num = '0999'")
-    connection.close()
+def test_a_database_from_a_newer_version_is_refused(ready: Cli) -> None:
+    engine = create_engine(database_url(str(ready.db)))
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+    engine.dispose()
     assert ready("devices", "list") == 1
     assert ready.err == (
-        f"error: This database ({db}) was made by a newer version of DigiKnow Desk (schema 0999). "
+        f"error: This database ({ready.shown}) was made by a newer version of DigiKnow Desk (schema 0999). "
         "Install the newest version to open it.\n"
     )
 
@@ -409,10 +419,12 @@ def test_bad_arguments_exit_with_code_2(
 # the real entry point
 
 
-def test_main_py_runs_the_command_line_in_a_fresh_process(tmp_path: Path, desk_env: Path) -> None:
+def test_main_py_runs_the_command_line_in_a_fresh_process(
+    tmp_path: Path, desk_env: Path, cli_empty_db: Path | str
+) -> None:
     env = {**os.environ, "DIGIKNOW_DATA_DIR": str(desk_env), "LOGNAME": "desk-tester"}
     env.pop("DIGIKNOW_DB", None)
-    db = tmp_path / "sub.db"
+    db = cli_empty_db
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -424,12 +436,11 @@ def test_main_py_runs_the_command_line_in_a_fresh_process(tmp_path: Path, desk_e
             timeout=120,
         )
 
-    missing = run("devices", "list")
-    assert missing.returncode == 1
-    assert "Run 'digiknow-desk init' first" in missing.stderr
-    assert "Traceback" not in missing.stderr
-
     assert run("init").returncode == 0
+    unknown = run("devices", "show", "TAB-9999")
+    assert unknown.returncode == 1
+    assert "No device has the tag 'TAB-9999'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
     added = run("devices", "add", "--type", "chromebook", "--make", "Acer", "--model", "Chromebook 314")
     assert (added.returncode, added.stdout, added.stderr) == (
         0,

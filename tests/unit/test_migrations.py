@@ -1,8 +1,9 @@
-"""Migrations: an empty database upgraded to head matches the models, is seeded, tuned and guarded."""
+"""Migrations: an empty database upgraded to head matches the models, is seeded, tuned and guarded.
+
+Every migration runs on SQLite and on PostgreSQL: these tests start from an empty database of each."""
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from datetime import time, timedelta
@@ -14,13 +15,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, func, inspect, select, text
+from sqlalchemy import Boolean, Engine, bindparam, func, inspect, select, text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from digiknow_desk.app import build_services, open_database
-from digiknow_desk.config import Config, database_url
+from digiknow_desk.config import Config
 from digiknow_desk.domain.champions import ChampionDraft
 from digiknow_desk.domain.devices import DeviceDraft, DeviceType
 from digiknow_desk.domain.errors import DomainError
@@ -38,7 +39,16 @@ from digiknow_desk.storage.migrate import (
     head_revision,
     upgrade_to_head,
 )
-from digiknow_desk.storage.models import Base, VenueRow, WardRow
+from digiknow_desk.storage.models import (
+    Base,
+    SessionAttendeeRow,
+    SessionChampionRow,
+    SessionTopicRow,
+    SkillsCheckRow,
+    UtcDateTime,
+    VenueRow,
+    WardRow,
+)
 
 if TYPE_CHECKING:
     from tests.conftest import FakeClock
@@ -76,12 +86,18 @@ TABLES = {
     "loan_renewals",
     "staff_accounts",
     "audit_entries",
+    "sync_state",
+    "sync_outbox",
+    "sync_recheck",
+    "sync_feed",
+    "sync_copies",
+    "sync_conflicts",
 }
 
 
 @pytest.fixture
-def empty_database(db_path: Path) -> Iterator[Database]:
-    database = Database("sqlite:///" + db_path.as_posix())
+def empty_database(empty_database_url: str) -> Iterator[Database]:
+    database = Database(empty_database_url)
     yield database
     database.dispose()
 
@@ -152,20 +168,23 @@ def test_downgrade_to_base_and_back_up_again(database: Database) -> None:
 
 
 def _migrate(database: Database, revision: str, *, down: bool = False) -> None:
-    """Up or down to `revision` as upgrade_to_head does it: batch copies of tables with foreign keys
-    off, or dropping the old residents table would cascade to their consents and search words."""
+    """Up or down to `revision` as upgrade_to_head does it: on SQLite, batch copies of tables with
+    foreign keys off, or dropping the old residents table would cascade to their consents and search
+    words; PostgreSQL alters tables in place."""
     config = AlembicConfig()
     config.set_main_option("script_location", str(shipped_dir("db")))
     with database.writer.connect() as connection:
         raw = connection.connection.driver_connection
         assert raw is not None
-        raw.execute("PRAGMA foreign_keys=OFF")
+        if database.is_sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")
         try:
             config.attributes["connection"] = connection
             (command.downgrade if down else command.upgrade)(config, revision)
             connection.commit()
         finally:
-            raw.execute("PRAGMA foreign_keys=ON")
+            if database.is_sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def test_upgrading_0002_makes_the_search_words_of_residents_already_registered(
@@ -178,10 +197,10 @@ def test_upgrading_0002_makes_the_search_words_of_residents_already_registered(
                 "INSERT INTO residents (id, reference, name, phone, email, address, postcode, age_band,"
                 " language, large_print, interpreter, access_needs, referral_partner, referral_reason,"
                 " ethnicity, search_text, created_at, updated_at) VALUES (:id, 'R-00007', 'Zofia Nowak',"
-                " '0161 474 4444', '', '', 'SK4 2HD', '65_74', 'Polish', 0, 0, '', '', 'health', '',"
+                " '0161 474 4444', '', '', 'SK4 2HD', '65_74', 'Polish', :no, :no, '', '', 'health', '',"
                 " 'zofia nowak r-00007', :now, :now)"
-            ),
-            {"id": uuid.uuid4().hex, "now": clock.now.isoformat(" ")},
+            ).bindparams(bindparam("no", type_=Boolean()), bindparam("now", type_=UtcDateTime())),
+            {"id": uuid.uuid4().hex, "no": False, "now": clock.now},
         )
     upgrade_to_head(empty_database)
     residents = build_services(empty_database, staff=setup_staff("Test Staff"), clock=clock).residents
@@ -206,6 +225,7 @@ def test_the_21_stockport_wards_are_seeded(database: Database) -> None:
     assert len({name for name, _population in wards.values()}) == 21
 
 
+@pytest.mark.sqlite_only("PRAGMAs are SQLite's own settings")
 def test_pragmas_are_in_force_on_the_writer_and_every_reader(database: Database) -> None:
     assert _pragmas(database.writer) == ("wal", 1, 2)
     assert _pragmas(database.reader) == ("wal", 1, 2)
@@ -225,44 +245,48 @@ def test_foreign_keys_are_enforced(database: Database, clock: FakeClock) -> None
         assert session.scalar(select(func.count()).select_from(VenueRow)) == 0
 
 
-def test_a_failed_upgrade_leaves_foreign_keys_on(empty_database: Database, db_path: Path) -> None:
+def test_a_failed_upgrade_leaves_nothing_half_made_and_foreign_keys_on(empty_database: Database) -> None:
     # A table in the way makes the first migration fail half-way.
-    with sqlite3.connect(db_path) as connection:
-        connection.execute("CREATE TABLE wards (code TEXT)")
-    connection.close()
-    with pytest.raises(OperationalError, match="already exists"):
+    with empty_database.writer.begin() as connection:
+        connection.execute(text("CREATE TABLE wards (code TEXT)"))
+    with pytest.raises(DatabaseError, match="already exists"):
         upgrade_to_head(empty_database)
-    assert _pragmas(empty_database.writer) == ("wal", 1, 2)
+    assert _table_names(empty_database) == {"wards"}
+    # The writer (on SQLite the connection the upgrade turned foreign keys off on) enforces them again.
+    with pytest.raises(IntegrityError), empty_database.writer.begin() as connection:
+        connection.execute(text("CREATE TABLE parents (id INTEGER PRIMARY KEY)"))
+        connection.execute(text("CREATE TABLE children (parent_id INTEGER REFERENCES parents (id))"))
+        connection.execute(text("INSERT INTO children VALUES (1)"))
 
 
-def _stamp(db_path: Path, revision: str) -> None:
-    connection = sqlite3.connect(db_path)
-    with connection:
-        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
-        connection.execute("INSERT INTO alembic_version VALUES (?)", (revision,))
-    connection.close()
+def _stamp(database: Database, revision: str) -> None:
+    with database.writer.begin() as connection:
+        connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"))
+        connection.execute(text("INSERT INTO alembic_version VALUES (:revision)"), {"revision": revision})
 
 
-def test_a_database_from_a_newer_version_is_refused(empty_database: Database, db_path: Path) -> None:
-    _stamp(db_path, "0999")
+def test_a_database_from_a_newer_version_is_refused(empty_database: Database) -> None:
+    _stamp(empty_database, "0999")
     with pytest.raises(NewerDatabaseError) as refused:
         upgrade_to_head(empty_database)
     message = str(refused.value)
     assert "newer version of DigiKnow Desk" in message
     assert "0999" in message
-    assert str(db_path) in message
+    assert empty_database.display_name in message
     assert _table_names(empty_database) == {"alembic_version"}
 
 
-def test_open_database_wraps_the_newer_version_refusal(tmp_path: Path, db_path: Path) -> None:
-    _stamp(db_path, "0999")
-    config = Config(data_dir=tmp_path / "data", db_url=database_url(str(db_path)))
+def test_open_database_wraps_the_newer_version_refusal(
+    tmp_path: Path, empty_database: Database, empty_database_url: str
+) -> None:
+    _stamp(empty_database, "0999")
+    config = Config(data_dir=tmp_path / "data", db_url=empty_database_url)
     with pytest.raises(DomainError, match="newer version of DigiKnow Desk.*Install the newest version"):
         open_database(config, create=False)
 
 
 def test_opening_a_database_from_before_statuses_works_them_out_once(
-    tmp_path: Path, db_path: Path, database: Database, clock: FakeClock
+    tmp_path: Path, database_url: str, database: Database, clock: FakeClock
 ) -> None:
     services = build_services(database, staff=setup_staff("Test Staff"), clock=clock)
     borrower = services.residents.add(ResidentDraft(name="Maureen Clarke", phone="0161 474 4444"))
@@ -277,7 +301,7 @@ def test_opening_a_database_from_before_statuses_works_them_out_once(
     database.dispose()
 
     # ...is finished by the next start, once.
-    config = Config(data_dir=tmp_path / "data", db_url=database_url(str(db_path)))
+    config = Config(data_dir=tmp_path / "data", db_url=database_url)
     for _start in range(2):
         reopened = open_database(config, create=False)
         try:
@@ -322,14 +346,16 @@ def test_upgrading_0004_fills_in_the_session_days_lengths_and_skills_summaries_i
     _migrate(database, "0004", down=True)
     upgrade_to_head(database)
 
-    with database.reader.connect() as connection:
-        kept = connection.execute(text("SELECT held_on, starts_at, minutes FROM session_champions")).one()
-        attended = connection.execute(text("SELECT held_on FROM session_attendees")).scalar_one()
-        topic = connection.execute(text("SELECT held_on FROM session_topics")).scalar_one()
-        summary = connection.execute(text("SELECT foundation, areas_alone FROM skills_checks")).one()
-    assert kept == (held_on.isoformat(), "14:15:00.000000", 45)  # 0005 and 0007 fill them in
-    assert attended == topic == held_on.isoformat()
-    assert summary == ("alone", 4)
+    with database.read() as session:  # read as the models read them: in their types, on both databases
+        champion_row = session.execute(
+            select(SessionChampionRow.held_on, SessionChampionRow.starts_at, SessionChampionRow.minutes)
+        ).one()
+        attended = session.execute(select(SessionAttendeeRow.held_on)).scalar_one()
+        topic = session.execute(select(SessionTopicRow.held_on)).scalar_one()
+        summary = session.execute(select(SkillsCheckRow.foundation, SkillsCheckRow.areas_alone)).one()
+    assert tuple(champion_row) == (held_on, time(14, 15), 45)  # 0005 and 0007 fill them in
+    assert attended == topic == held_on
+    assert tuple(summary) == (SkillLevel.ALONE, 4)
     services = build_services(database, staff=setup_staff("Test Staff"), clock=clock)
     month = SessionFilter(month=held_on, champion_id=champion.id)
     assert [s.held_on for s in services.sessions.sessions(month)] == [held_on]

@@ -113,8 +113,8 @@ def test_each_role_is_refused_every_method_it_may_not_use_before_anything_happen
     assert (
         refused
         == {
-            Role.CHAMPION: 87,
-            Role.DESK: 56,
+            Role.CHAMPION: 90,
+            Role.DESK: 59,
             Role.COORDINATOR: 18,
             Role.ADMINISTRATOR: 0,
         }[role]
@@ -203,7 +203,8 @@ def _actions(scene: _Scene) -> dict[Permission, Callable[[Services], object]]:
         Permission.SEE_AUDIT: lambda s: s.audit.entries(),
         Permission.MANAGE_ACCOUNTS: lambda s: s.accounts.accounts(),
         Permission.PROTECT_DATA: lambda s: s.data_protection.retention(),
-        Permission.BACKUP: lambda s: s.backups.backup_now(scene.tmp_path / f"backup-{uuid.uuid4().hex}.db"),
+        # Listing, not making one: a server database's backups are the server's (test_server_database).
+        Permission.BACKUP: lambda s: s.backups.list_backups(scene.tmp_path),
     }
 
 
