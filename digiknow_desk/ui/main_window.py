@@ -1,5 +1,6 @@
 """The main window: the areas the signed-in staff member's role may use, the scan box, who is signed in and
-which database is open; locking the desk (by hand, or when it sits unused) and switching user."""
+which database is open; locking the desk (by hand, or when it sits unused) and switching user; on a venue
+copy, syncing with the server; on a server, showing other desks' changes."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from digiknow_desk.services.backups import RestoredBackup
 from digiknow_desk.ui.audit_page import AuditPage
 from digiknow_desk.ui.backups_page import BackupsPage
 from digiknow_desk.ui.champions_page import ChampionsPage
+from digiknow_desk.ui.conflicts_page import ConflictsPage
 from digiknow_desk.ui.dashboard_page import DashboardPage
 from digiknow_desk.ui.data_protection_page import DataProtectionPage
 from digiknow_desk.ui.desk_page import DeskPage
@@ -48,6 +50,7 @@ from digiknow_desk.ui.residents_page import ResidentsPage
 from digiknow_desk.ui.sessions_page import SessionsPage
 from digiknow_desk.ui.settings_page import SettingsPage
 from digiknow_desk.ui.sign_in_dialog import AskSignIn, ChangePasswordDialog, ask_sign_in, demo_banner
+from digiknow_desk.ui.sync_control import ServerWatch, Tell, VenueSync, tell_staff
 from digiknow_desk.ui.tasks import TaskRunner
 from digiknow_desk.ui.users_page import UsersPage
 from digiknow_desk.ui.waitlist_page import WaitingListPage
@@ -57,16 +60,21 @@ SCAN_SHORTCUT = "F2"
 LOCK_SHORTCUT = "Ctrl+L"
 # How often a lock waits for a dialog it closed (or a progress dialog) to go before asking who signs in.
 _UNLOCK_RETRY_MS = 100
+# How often the window asks a server whether another desk changed something (one quick query), or re-reads
+# where a venue copy stands.
+WATCH_EVERY_MS = 5_000
 
 
 @dataclass(frozen=True)
 class Area:
-    """One area of the app: its title, its letter in the Go menu (Alt+G, then the letter) and the
-    permission a role needs to see it. The services check every call anyway; this decides what is shown."""
+    """One area of the app: its title, its letter in the Go menu (Alt+G, then the letter), the permission a
+    role needs to see it, and whether it is only for a server database. The services check every call
+    anyway; this decides what is shown."""
 
     title: str
     letter: str
     permission: Permission
+    server_only: bool = False
 
 
 # In the order of the buttons. Letters are unique in the Go menu, where S is the scan box's.
@@ -81,6 +89,7 @@ AREAS = (
     Area("Dashboard", "h", Permission.SEE_REPORTS),
     Area("Settings", "t", Permission.CHANGE_SETTINGS),
     Area("Audit", "a", Permission.SEE_AUDIT),
+    Area("Conflicts", "o", Permission.CHANGE_SETTINGS, server_only=True),
     Area("Users", "u", Permission.MANAGE_ACCOUNTS),
     Area("Data protection", "p", Permission.PROTECT_DATA),
     Area("Backups", "b", Permission.BACKUP),
@@ -89,13 +98,29 @@ GO_MENU_LETTERS = {area.title: area.letter for area in AREAS}
 # Ctrl+1 ... Ctrl+9, then Ctrl+0, reach the areas in button order; any beyond are in the Go menu.
 _AREA_KEYS = [f"Ctrl+{number}" for number in (1, 2, 3, 4, 5, 6, 7, 8, 9, 0)]
 
+# The pages whose lists another desk's changes (or a sync) can put out of date; each reads again with
+# refresh(): the page on show at once, the others when next shown (these read again whenever shown anyway).
+_LIST_PAGES = (
+    InventoryPage,
+    ResidentsPage,
+    LoansPage,
+    WaitingListPage,
+    UsersPage,
+    SessionsPage,
+    ChampionsPage,
+    DashboardPage,
+    AuditPage,
+    ConflictsPage,
+)
+_READ_WHEN_SHOWN = (SessionsPage, ChampionsPage, DashboardPage, AuditPage, ConflictsPage)
+
 _PageT = TypeVar("_PageT", bound=QWidget)
 ChangePassword = Callable[[Services, QWidget], bool]
 
 
-def areas_for(staff: StaffMember) -> list[Area]:
-    """The areas `staff`'s role may use, in button order."""
-    return [area for area in AREAS if staff.may(area.permission)]
+def areas_for(staff: StaffMember, *, on_server: bool) -> list[Area]:
+    """The areas `staff`'s role may use on this kind of database, in button order."""
+    return [area for area in AREAS if staff.may(area.permission) and (on_server or not area.server_only)]
 
 
 def ask_yes_no(parent: QWidget | None, title: str, question: str) -> bool:
@@ -131,6 +156,7 @@ class MainWindow(QMainWindow):
         confirm: Callable[[QWidget | None, str, str], bool] = ask_yes_no,
         sign_in: AskSignIn = ask_sign_in,
         change_password: ChangePassword = ChangePasswordDialog.ask,
+        tell: Tell = tell_staff,
     ) -> None:
         super().__init__()
         staff = services.accounts.signed_in()
@@ -187,6 +213,25 @@ class MainWindow(QMainWindow):
             ("Demo database: " if self._is_demo else "Database: ") + services.database.display_name
         )
         self._database_label.setAccessibleName("Open database")
+        # A venue copy says where it stands and syncs on request; a server is asked every few seconds whether
+        # another desk changed something.
+        venue_copy = services.sync.status().venue_copy
+        self._venue_sync = VenueSync(services, tasks, self, tell=tell) if venue_copy else None
+        self._server_watch = None if services.database.is_sqlite else ServerWatch(services, tasks, self)
+        if self._venue_sync is not None:
+            self._venue_sync.show_status()
+            self._venue_sync.synced.connect(lambda _words: self._show_changes_from_elsewhere())
+            self.statusBar().addPermanentWidget(self._venue_sync.status_label, 1)
+            self.statusBar().addPermanentWidget(self._venue_sync.button)
+        if self._server_watch is not None:
+            self._server_watch.changed.connect(self._show_changes_from_elsewhere)
+            self._server_watch.lost.connect(self.statusBar().showMessage)  # stays until the next notice
+            self._server_watch.back.connect(
+                lambda: self._show_notice("The server answers again: other desks' changes show here.")
+            )
+        self._watch_timer = QTimer(self)
+        self._watch_timer.setInterval(WATCH_EVERY_MS)
+        self._watch_timer.timeout.connect(self.look_for_changes)
         self.statusBar().addPermanentWidget(self._who_label)
         self.statusBar().addPermanentWidget(self._database_label)
 
@@ -197,11 +242,13 @@ class MainWindow(QMainWindow):
         self._unlock_retry.timeout.connect(self.ask_to_unlock)
 
         self._pages: dict[str, QWidget] = {}
+        self._stale: set[QWidget] = set()  # pages to read again when next shown
         self._work: QWidget | None = None
         self._menus: list[QMenu] = []
         self._work_actions: list[QAction] = []
         self._build_for(staff)
         self._idle_lock.arm()
+        self._start_watching()
         self.resize(1280, 800)
 
     # Building what the role may use
@@ -210,7 +257,9 @@ class MainWindow(QMainWindow):
         """Build the pages, buttons and menus for `staff`'s role, replacing any built for someone else."""
         old = self._work
         self._staff = staff
-        self._pages = {area.title: self._make_page(area.title) for area in areas_for(staff)}
+        areas = areas_for(staff, on_server=not self._services.database.is_sqlite)
+        self._pages = {area.title: self._make_page(area.title) for area in areas}
+        self._stale = set()
         self._areas = [area for area in AREAS if area.title in self._pages]
         self._wire_pages()
         self._work = self._build_work()
@@ -240,6 +289,7 @@ class MainWindow(QMainWindow):
             "Dashboard": lambda: DashboardPage(services, tasks, clock=clock),
             "Settings": lambda: SettingsPage(services, tasks),
             "Audit": lambda: AuditPage(services, tasks),
+            "Conflicts": lambda: ConflictsPage(services, tasks),
             "Users": lambda: UsersPage(services, tasks),
             "Data protection": lambda: DataProtectionPage(services, tasks),
             # After a restore the page reads nothing more; the window is rebuilt once its slot returns.
@@ -264,6 +314,7 @@ class MainWindow(QMainWindow):
                 | ChampionsPage
                 | DashboardPage
                 | AuditPage
+                | ConflictsPage
                 | UsersPage
                 | DataProtectionPage
                 | BackupsPage,
@@ -280,6 +331,8 @@ class MainWindow(QMainWindow):
             users.idle_lock_changed.connect(self._idle_lock.set_minutes)
         if protection := self._find(DataProtectionPage):
             protection.changed.connect(self._refresh_pages)
+        if conflicts := self._find(ConflictsPage):
+            conflicts.changed.connect(self._refresh_pages)
         if backups := self._find(BackupsPage):
             backups.restored.connect(self._remember_restore)
         settings = self._find(SettingsPage)
@@ -317,6 +370,7 @@ class MainWindow(QMainWindow):
             self._stack.addWidget(self._pages[area.title])
         column.addStretch()
         self._area_buttons.idClicked.connect(self.show_area)
+        self._stack.currentChanged.connect(self._read_again_if_stale)
         splitter = QSplitter()
         splitter.addWidget(self._navigation)
         splitter.addWidget(self._stack)
@@ -365,6 +419,10 @@ class MainWindow(QMainWindow):
         self._menus, self._work_actions = [], []
         staff = self._staff
         file_menu = self._menu("&File")
+        if self._venue_sync is not None:
+            file_menu.addAction(self._venue_sync.action)  # the window's own: it outlives these menus
+            self._work_actions.append(self._venue_sync.action)
+            file_menu.addSeparator()
         inventory = self._find(InventoryPage)
         if inventory is not None and staff.may(Permission.MANAGE_DEVICES):
             self._action(file_menu, "&Import devices from CSV…", "", inventory.import_devices)
@@ -455,6 +513,7 @@ class MainWindow(QMainWindow):
         self._is_locked = True
         self._lock_note = note
         self._idle_lock.disarm()
+        self._stop_watching()
         self._services.accounts.sign_out()
         self._close_dialogs()
         self._locked_note.setText(note)
@@ -515,6 +574,7 @@ class MainWindow(QMainWindow):
             self._tasks.wait_for_all(seconds=10)  # the last person's background work ends under their pages
             self._build_for(staff)
         self._idle_lock.arm()
+        self._start_watching()
         self.statusBar().showMessage(f"Signed in as {staff_words(staff)}.", 10_000)
         self.unlocked.emit(staff)
 
@@ -599,6 +659,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 10_000)
 
     def _refresh_pages(self) -> None:
+        if self._venue_sync is not None:
+            self._venue_sync.show_status()  # one more change waits to be sent
         for page in self._pages.values():
             if isinstance(
                 page,
@@ -611,6 +673,63 @@ class MainWindow(QMainWindow):
                 | DashboardPage,
             ):
                 page.refresh()
+
+    # Other desks and the server
+
+    @property
+    def venue_sync(self) -> VenueSync | None:
+        """The venue copy's Sync; None unless the database is a venue copy."""
+        return self._venue_sync
+
+    @property
+    def server_watch(self) -> ServerWatch | None:
+        """What asks the server about other desks' changes; None unless the database is a server."""
+        return self._server_watch
+
+    @property
+    def watch_timer(self) -> QTimer:
+        return self._watch_timer
+
+    def _start_watching(self) -> None:
+        if self._server_watch is not None:
+            self._server_watch.resume()
+        if self._venue_sync is not None or self._server_watch is not None:
+            self._watch_timer.start()
+
+    def _stop_watching(self) -> None:
+        self._watch_timer.stop()
+        if self._server_watch is not None:
+            self._server_watch.pause()
+
+    def look_for_changes(self) -> None:
+        """What the watch timer does: on a server, ask whether another desk changed something; on a venue
+        copy, read again how many changes wait to be sent."""
+        if self._is_locked:
+            return
+        if self._venue_sync is not None:
+            self._venue_sync.show_status()
+        if self._server_watch is not None:
+            self._server_watch.ask()
+
+    def _show_changes_from_elsewhere(self) -> None:
+        """Another desk changed something, or a sync brought changes: the page on show reads again now, the
+        other lists when next shown."""
+        current = self._stack.currentWidget()
+        self._stale = {
+            page
+            for page in self._pages.values()
+            if isinstance(page, _LIST_PAGES)
+            and not isinstance(page, _READ_WHEN_SHOWN)
+            and page is not current
+        }
+        if isinstance(current, _LIST_PAGES):
+            current.refresh()
+
+    def _read_again_if_stale(self, row: int) -> None:
+        page = self._stack.widget(row)
+        if page in self._stale and isinstance(page, _LIST_PAGES):
+            self._stale.discard(page)
+            page.refresh()
 
     def _open_at_desk(self, tag: str) -> None:
         self.go_to("Desk")
@@ -683,6 +802,7 @@ class MainWindow(QMainWindow):
             self.demo_requested.emit()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._stop_watching()
         self._idle_lock.stop_watching()
         self._unlock_retry.stop()
         self._tasks.cancel_all()
