@@ -34,7 +34,7 @@ from digiknow_desk.services.reports import ReportService
 from digiknow_desk.services.residents import ResidentService
 from digiknow_desk.services.sessions import SessionService
 from digiknow_desk.services.skills import SkillsService
-from digiknow_desk.services.sync import SyncService
+from digiknow_desk.services.sync import SyncService, forget_in_conflicts
 from digiknow_desk.services.venues import VenueService
 from digiknow_desk.services.wards import WardService
 from digiknow_desk.storage.backup import Backup, backup_before_upgrade
@@ -90,7 +90,7 @@ def build_services(
         accounts=AccountService(context),
         audit=AuditService(context),
         backups=BackupService(context),
-        data_protection=DataProtectionService(context),
+        data_protection=DataProtectionService(context, erasure_steps=ERASURE_STEPS),
         inventory=inventory,
         venues=venues,
         wards=WardService(context),
@@ -118,6 +118,8 @@ def computer_user() -> str:
         return "staff"
 
 
+# What erasure and retention reach beyond the records data_protection knows: the conflicts venue sync keeps.
+ERASURE_STEPS = (forget_in_conflicts,)
 _DB_HINT = "Use a SQLite file path (e.g. C:\\DigiKnow\\desk.db) or a URL such as postgresql://host/digiknow."
 
 
@@ -212,7 +214,11 @@ def run_duties(
             config.backup_dir.mkdir(parents=True, exist_ok=True)  # ours, in the app's data folder
         backup = BackupService(duties).backup_if_due(config.backup_dir, BACKUP_EVERY)
     # A venue copy receives the server's retention by sync; running it here would only clash with it.
-    retention = None if database.is_venue_copy else DataProtectionService(duties).run_retention()
+    retention = (
+        None
+        if database.is_venue_copy
+        else DataProtectionService(duties, erasure_steps=ERASURE_STEPS).run_retention()
+    )
     return DutiesDone(backup=backup, retention=retention)
 
 
@@ -236,7 +242,8 @@ def erase_again_after_restore(database: Database, kept: Path) -> ErasuresAfterRe
     finally:
         connection.close()
     protection = DataProtectionService(
-        ServiceContext(db=database, desk=Desk(setup_staff("DigiKnow Desk (after a restore)")))
+        ServiceContext(db=database, desk=Desk(setup_staff("DigiKnow Desk (after a restore)"))),
+        erasure_steps=ERASURE_STEPS,
     )
     again, refused = [], []
     for reference in erased:

@@ -41,11 +41,12 @@ def upgrade() -> None:
         sa.Column("received_to", sa.BigInteger(), nullable=False),
         sa.Column("last_sync_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_reference", sa.Integer(), nullable=False),
+        sa.Column("clear_file", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_state")),
     )
     op.execute(
-        "INSERT INTO sync_state (id, server, recording, txn, received_to, last_reference) "
-        "VALUES (1, '', false, 0, 0, 0)"
+        "INSERT INTO sync_state (id, server, recording, txn, received_to, last_reference, clear_file) "
+        "VALUES (1, '', false, 0, 0, 0, false)"
     )
     op.create_table(
         "sync_outbox",

@@ -212,6 +212,7 @@ class ResidentDraft:
             ("access_needs", 300),
             ("referral_partner", 120),
             ("language", 60),
+            ("ethnicity", 80),
         ):
             if len(getattr(self, name)) > limit:
                 problems[name] = f"Keep this under {limit} characters."

@@ -59,12 +59,10 @@ class ServiceContext:
     def may(self, permission: Permission) -> bool:
         return self.desk.staff is not None and self.desk.staff.may(permission)
 
-    def server_only(self, what: str) -> None:
+    def server_only(self, what: str, why: str = "this laptop receives it at its next sync") -> None:
         """Refuse, saying where to do it, what only the server does when this database is a venue copy."""
         if self.db.is_venue_copy:
-            raise DomainError(
-                f"{what} on the server, not on a venue copy: this laptop receives it at its next sync."
-            )
+            raise DomainError(f"{what} on the server, not on a venue copy: {why}.")
 
     def require(self, permission: Permission) -> StaffMember:
         staff = self.staff

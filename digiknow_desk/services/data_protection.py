@@ -237,9 +237,7 @@ class DataProtectionService:
     """Retention, erasure and subject access (administrators: Permission.PROTECT_DATA).
 
     `erasure_steps` run inside every anonymisation, after this module's own: a later store of residents'
-    data adds one here so that erasure reaches it too. Issue 7's sync queue is the first: its step must
-    delete the resident's changes still waiting to be sent (or replace them with the anonymised record),
-    so that an erased name is neither kept in the queue nor sent on to another desk afterwards.
+    data adds one here so that erasure reaches it too (app.ERASURE_STEPS: the conflicts venue sync keeps).
     `font_files` (regular, bold TrueType) replace Helvetica in the PDF, as for the desk documents.
     """
 
@@ -303,7 +301,7 @@ class DataProtectionService:
                 since = add_months(self._context.today(), -months)
                 rows = list(session.scalars(_inactive(since).limit(RETENTION_BATCH).with_for_update()))
                 for row in rows:
-                    self._anonymise(session, row, now)
+                    anonymise(session, row, now, self._erasure_steps)
                     audit.record(
                         session,
                         self._context,
@@ -340,7 +338,7 @@ class DataProtectionService:
             self._check_can_erase(session, row)
             withdrawn = self._withdraw_waits(session, row, now)
             said = _Scrubber(row)(reason)
-            counts = self._anonymise(session, row, now)
+            counts = anonymise(session, row, now, self._erasure_steps)
             audit.record(
                 session,
                 self._context,
@@ -454,102 +452,6 @@ class DataProtectionService:
             session.add(WaitEventRow(entry_id=entry.id, at=now, by=self._context.actor, what="withdrawn"))
         return len(waiting)
 
-    def _anonymise(self, session: Session, row: ResidentRow, now: datetime) -> _Anonymised:
-        """Remove what identifies the resident from every record kept about them (module docstring)."""
-        scrub = _Scrubber(row)
-        loans = list(session.scalars(select(LoanRow).where(LoanRow.resident_id == row.id)))
-        for loan in loans:
-            self._anonymise_loan(session, loan, row.reference, scrub)
-        entries = select(WaitEntryRow.id).where(WaitEntryRow.resident_id == row.id)
-        session.execute(
-            update(WaitEventRow)
-            .where(WaitEventRow.entry_id.in_(entries), WaitEventRow.reason != "")
-            .values(reason="")
-            .execution_options(synchronize_session=False)
-        )
-        session_ids = list(
-            session.scalars(
-                select(SessionAttendeeRow.session_id).where(SessionAttendeeRow.resident_id == row.id)
-            )
-        )
-        attendees = dict(
-            session.execute(
-                select(SessionAttendeeRow.session_id, func.count())
-                .where(SessionAttendeeRow.session_id.in_(session_ids))
-                .group_by(SessionAttendeeRow.session_id)
-            ).all()
-        )
-        for support in session.scalars(select(SessionRow).where(SessionRow.id.in_(session_ids))):
-            if attendees.get(support.id, 0) <= 1:
-                support.outcome, support.follow_up = "", ""
-            else:  # a group's notes are about the others too: only this resident leaves them
-                support.outcome, support.follow_up = scrub(support.outcome), scrub(support.follow_up)
-        checks = _count(session, select(SkillsCheckRow.id).where(SkillsCheckRow.resident_id == row.id))
-        session.execute(
-            update(SkillsCheckRow)
-            .where(SkillsCheckRow.resident_id == row.id, SkillsCheckRow.note != "")
-            .values(note="")
-            .execution_options(synchronize_session=False)
-        )
-        session.execute(delete(ResidentSearchTermRow).where(ResidentSearchTermRow.resident_id == row.id))
-        session.execute(delete(ResidentConsentRow).where(ResidentConsentRow.resident_id == row.id))
-        about_them = (AuditEntryRow.resident_id == row.id, AuditEntryRow.redacted.is_(False))
-        redacted = _count(session, select(AuditEntryRow.id).where(*about_them))
-        session.execute(
-            update(AuditEntryRow)
-            .where(*about_them)
-            .values(details="", subject="", redacted=True)
-            .execution_options(synchronize_session=False)
-        )
-        row.name = ANONYMISED_NAME
-        row.phone = row.email = row.address = row.postcode = ""
-        row.language = row.access_needs = row.ethnicity = ""
-        row.large_print = row.interpreter = False
-        row.updated_at = now
-        if row.anonymised_at is None:
-            row.anonymised_at = now
-        for step in self._erasure_steps:
-            step(session, row.id)
-        session.flush()
-        return _Anonymised(len(loans), len(session_ids), checks, redacted)
-
-    @staticmethod
-    def _anonymise_loan(session: Session, loan: LoanRow, reference: str, scrub: _Scrubber) -> None:
-        lost = loan.outcome in (LoanOutcome.LOST, LoanOutcome.STOLEN)
-        loan.late_reason = ""
-        # A lost or stolen loan's reason tells the resident's story; a returned device's fault is about
-        # the device, and only the resident's own details leave it.
-        loan.fault = "" if lost else scrub(loan.fault)
-        issued = session.scalars(
-            select(DeviceStatusEventRow).where(
-                DeviceStatusEventRow.device_id == loan.device_id,
-                DeviceStatusEventRow.reason.startswith(f"Issued to {reference}", autoescape=True),
-                DeviceStatusEventRow.at >= loan.issued_at,
-            )
-        )
-        for event in issued:
-            event.reason = f"Issued to {reference}"  # without the late reason the issue may have given
-        if loan.closed_at is None:
-            return
-        # The status change that closed the loan: the device's first move off loan from then on (one
-        # device's loans never overlap, and a move is never dated before the one it follows).
-        closing = session.scalar(
-            select(DeviceStatusEventRow)
-            .where(
-                DeviceStatusEventRow.device_id == loan.device_id,
-                DeviceStatusEventRow.from_status == DeviceStatus.ON_LOAN,
-                DeviceStatusEventRow.at >= loan.closed_at,
-            )
-            .order_by(DeviceStatusEventRow.at)
-            .limit(1)
-        )
-        if closing is not None:
-            closing.reason = loan.outcome.label if lost and loan.outcome else scrub(closing.reason)
-        for wipe in session.scalars(
-            select(WipeRow).where(WipeRow.device_id == loan.device_id, WipeRow.wiped_at >= loan.closed_at)
-        ):
-            wipe.notes = scrub(wipe.notes)
-
     def _gather(self, session: Session, row: ResidentRow) -> SubjectAccess:
         from digiknow_desk.reporting import subject_access as held
 
@@ -596,6 +498,104 @@ class DataProtectionService:
                 )
             ),
         )
+
+
+def anonymise(
+    session: Session, row: ResidentRow, now: datetime, erasure_steps: Sequence[ErasureStep] = ()
+) -> _Anonymised:
+    """Remove what identifies the resident from every record kept about them (module docstring). Safe
+    to repeat: venue sync runs it again on what a laptop sends about a resident erased meanwhile."""
+    scrub = _Scrubber(row)
+    loans = list(session.scalars(select(LoanRow).where(LoanRow.resident_id == row.id)))
+    for loan in loans:
+        _anonymise_loan(session, loan, row.reference, scrub)
+    entries = select(WaitEntryRow.id).where(WaitEntryRow.resident_id == row.id)
+    session.execute(
+        update(WaitEventRow)
+        .where(WaitEventRow.entry_id.in_(entries), WaitEventRow.reason != "")
+        .values(reason="")
+        .execution_options(synchronize_session=False)
+    )
+    session_ids = list(
+        session.scalars(select(SessionAttendeeRow.session_id).where(SessionAttendeeRow.resident_id == row.id))
+    )
+    attendees = dict(
+        session.execute(
+            select(SessionAttendeeRow.session_id, func.count())
+            .where(SessionAttendeeRow.session_id.in_(session_ids))
+            .group_by(SessionAttendeeRow.session_id)
+        ).all()
+    )
+    for support in session.scalars(select(SessionRow).where(SessionRow.id.in_(session_ids))):
+        if attendees.get(support.id, 0) <= 1:
+            support.outcome, support.follow_up = "", ""
+        else:  # a group's notes are about the others too: only this resident leaves them
+            support.outcome, support.follow_up = scrub(support.outcome), scrub(support.follow_up)
+    checks = _count(session, select(SkillsCheckRow.id).where(SkillsCheckRow.resident_id == row.id))
+    session.execute(
+        update(SkillsCheckRow)
+        .where(SkillsCheckRow.resident_id == row.id, SkillsCheckRow.note != "")
+        .values(note="")
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(delete(ResidentSearchTermRow).where(ResidentSearchTermRow.resident_id == row.id))
+    session.execute(delete(ResidentConsentRow).where(ResidentConsentRow.resident_id == row.id))
+    about_them = (AuditEntryRow.resident_id == row.id, AuditEntryRow.redacted.is_(False))
+    redacted = _count(session, select(AuditEntryRow.id).where(*about_them))
+    session.execute(
+        update(AuditEntryRow)
+        .where(*about_them)
+        .values(details="", subject="", redacted=True)
+        .execution_options(synchronize_session=False)
+    )
+    row.name = ANONYMISED_NAME
+    row.phone = row.email = row.address = row.postcode = ""
+    row.language = row.access_needs = row.ethnicity = ""
+    row.large_print = row.interpreter = False
+    row.updated_at = now
+    if row.anonymised_at is None:
+        row.anonymised_at = now
+    for step in erasure_steps:
+        step(session, row.id)
+    session.flush()
+    return _Anonymised(len(loans), len(session_ids), checks, redacted)
+
+
+def _anonymise_loan(session: Session, loan: LoanRow, reference: str, scrub: _Scrubber) -> None:
+    lost = loan.outcome in (LoanOutcome.LOST, LoanOutcome.STOLEN)
+    loan.late_reason = ""
+    # A lost or stolen loan's reason tells the resident's story; a returned device's fault is about
+    # the device, and only the resident's own details leave it.
+    loan.fault = "" if lost else scrub(loan.fault)
+    issued = session.scalars(
+        select(DeviceStatusEventRow).where(
+            DeviceStatusEventRow.device_id == loan.device_id,
+            DeviceStatusEventRow.reason.startswith(f"Issued to {reference}", autoescape=True),
+            DeviceStatusEventRow.at >= loan.issued_at,
+        )
+    )
+    for event in issued:
+        event.reason = f"Issued to {reference}"  # without the late reason the issue may have given
+    if loan.closed_at is None:
+        return
+    # The status change that closed the loan: the device's first move off loan from then on (one
+    # device's loans never overlap, and a move is never dated before the one it follows).
+    closing = session.scalar(
+        select(DeviceStatusEventRow)
+        .where(
+            DeviceStatusEventRow.device_id == loan.device_id,
+            DeviceStatusEventRow.from_status == DeviceStatus.ON_LOAN,
+            DeviceStatusEventRow.at >= loan.closed_at,
+        )
+        .order_by(DeviceStatusEventRow.at)
+        .limit(1)
+    )
+    if closing is not None:
+        closing.reason = loan.outcome.label if lost and loan.outcome else scrub(closing.reason)
+    for wipe in session.scalars(
+        select(WipeRow).where(WipeRow.device_id == loan.device_id, WipeRow.wiped_at >= loan.closed_at)
+    ):
+        wipe.notes = scrub(wipe.notes)
 
 
 def _own_details(details: str, reference: str) -> dict[str, Any]:

@@ -286,6 +286,9 @@ class InventoryService:
         """`count` new tags for blank labels, never handed out before (DK-00001, DK-00002, ...)."""
         if not 1 <= count <= 5000:
             raise ValidationError({"blank": "Print between 1 and 5,000 blank labels at a time."})
+        self._context.server_only(
+            "Print blank labels", "the server hands out their numbers, so no two venues print the same"
+        )
         with self._context.db.write() as session:
             # The migration seeds this row; locking it keeps two desks from taking the same numbers.
             counter = session.get(TagCounterRow, BLANK_TAG_PREFIX, with_for_update=True)
@@ -437,7 +440,13 @@ class InventoryService:
                 row.tag,
                 details=audit.changes(before, self._columns(draft)),
             )
-            row.kit_items = [DeviceKitItemRow(position=i, name=name) for i, name in enumerate(draft.kit)]
+            # Each line kept in its row (a venue copy's edit then touches only the lines that changed).
+            items = row.kit_items[: len(draft.kit)]
+            for item, name in zip(items, draft.kit, strict=False):
+                item.name = name
+            row.kit_items = items + [
+                DeviceKitItemRow(position=i, name=name) for i, name in enumerate(draft.kit) if i >= len(items)
+            ]
             session.flush()
             return self._device(session, row.id)
 

@@ -47,13 +47,13 @@ from digiknow_desk.domain.search_terms import (
 from digiknow_desk.domain.staff import Permission
 from digiknow_desk.services import audit
 from digiknow_desk.services.context import ServiceContext, requires
-from digiknow_desk.services.sync import check_reference_left
 from digiknow_desk.storage.models import (
     ResidentConsentRow,
     ResidentRow,
     ResidentSearchTermRow,
     SessionAttendeeRow,
     SessionChampionRow,
+    SyncStateRow,
     TagCounterRow,
     WardRow,
 )
@@ -329,7 +329,7 @@ class ResidentService:
             assert counter is not None, "migration 0002 seeds the resident reference counter"
             counter.last_number += 1
             if self._context.db.is_venue_copy:
-                check_reference_left(session, counter.last_number)
+                _check_reference_left(session, counter.last_number)
             reference = f"{REFERENCE_PREFIX}-{counter.last_number:05d}"
             row = ResidentRow(
                 reference=reference,
@@ -461,3 +461,14 @@ class ResidentService:
             session.add(
                 ResidentConsentRow(resident_id=resident_id, purpose=purpose, given_on=self._context.today())
             )
+
+
+def _check_reference_left(session: Session, number: int) -> None:
+    """Refuse a resident reference past the block the server gave this venue copy."""
+    state = session.get(SyncStateRow, 1)
+    assert state is not None, "migration 0009 adds the one sync_state row"
+    if number > state.last_reference:
+        raise DomainError(
+            "This venue copy has used every resident reference the server gave it. Sync (when online) to "
+            "get more, then register the resident."
+        )

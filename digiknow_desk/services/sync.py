@@ -29,10 +29,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from digiknow_desk.domain.errors import DomainError
@@ -41,11 +41,13 @@ from digiknow_desk.domain.search_terms import resident_terms
 from digiknow_desk.domain.staff import Permission
 from digiknow_desk.services import audit
 from digiknow_desk.services.context import ServiceContext, requires
+from digiknow_desk.services.data_protection import anonymise, clear_freed_text
 from digiknow_desk.services.inclusion import update_statuses
 from digiknow_desk.storage.database import Database
 from digiknow_desk.storage.encryption import check_new_passphrase
 from digiknow_desk.storage.migrate import HEAD_REVISION, current_revision, upgrade_to_head
 from digiknow_desk.storage.models import (
+    AuditEntryRow,
     Base,
     ResidentRow,
     ResidentSearchTermRow,
@@ -329,6 +331,10 @@ class SyncService:
                 kept = self._apply_batch(remote, copy, batch)
                 # Statuses worked out here are changes of the server's own, which the copy receives.
                 remote.execute(text("SELECT set_config('digiknow.sync_copy', '', true)"))
+                # What the laptop recorded about a resident erased here meanwhile loses their details too.
+                erased = _erased_residents(remote, [change for _txn, changes in batch for change in changes])
+                for resident in list(remote.scalars(select(ResidentRow).where(ResidentRow.id.in_(erased)))):
+                    anonymise(remote, resident, self._context.now(), (forget_in_conflicts,))
                 update_statuses(remote, self._context.now(), _residents_named(batch))
                 if batch:
                     copy.received_txn = batch[-1][0]
@@ -408,7 +414,7 @@ class SyncService:
             kept = self._apply_fast(remote, copy, batch)
             savepoint.commit()
             return kept
-        except IntegrityError:
+        except (IntegrityError, DataError):
             savepoint.rollback()
         in_conflict = _open_conflicts(remote, copy.id)
         kept = 0
@@ -425,7 +431,7 @@ class SyncService:
                 except _Conflicting as conflict:
                     savepoint.rollback()
                     reason = str(conflict)
-                except IntegrityError as error:
+                except (IntegrityError, DataError) as error:
                     savepoint.rollback()
                     reason = _rule_broken(error)
             kept += self._keep(
@@ -465,6 +471,14 @@ class SyncService:
         on (0). A resident's details are not kept if the server has erased them."""
         erased = _erased_residents(remote, changes)
         shown = [change.shown() for change in changes if not _names_erased(change, erased)]
+        # What staff did at the venue stays on the audit trail, whichever version is kept.
+        done = [
+            _without_id(change.after)
+            for change in changes
+            if change.table.name in SENT_UP_ONLY and change.after
+        ]
+        if done:
+            remote.execute(insert(Base.metadata.tables["audit_entries"]), done)
         if earlier is not None:
             earlier.venue_changes = json.dumps(json.loads(earlier.venue_changes) + shown)
             conflict = earlier
@@ -535,8 +549,8 @@ class SyncService:
             state = _state(session)
             state.received_to = horizon
             state.last_sync_at = self._context.now()
-        if received.erased:
-            _erase_locally(db, received.erased)
+        if received.clear_file:
+            _clear_file(db)
         return received.rows
 
     # On the server
@@ -636,8 +650,10 @@ class SyncService:
             venue = session.get(VenueRow, copy.venue_id) if copy is not None else None
             return _conflict(row, venue.name if venue else "", copy.computer if copy else "")
 
-    @staticmethod
-    def _apply_venue_version(session: Session, changes: list[dict[str, Any]]) -> None:
+    def _apply_venue_version(self, session: Session, changes: list[dict[str, Any]]) -> None:
+        """Apply the venue's changes over the server's rows as they are now: the fields the venue
+        changed take its values, the rest stay the server's (the audit entries went in when the
+        conflict was kept)."""
         savepoint = session.begin_nested()
         try:
             for shown in changes:
@@ -645,20 +661,32 @@ class SyncService:
                 if table.name in SENT_UP_ONLY:
                     continue
                 key = key_from_json(table, json.dumps(shown["key"]))
-                after = from_json(table, shown["after"])
-                if after is None:
+                found = (
+                    session.execute(select(table).where(_where_key(table, key)).with_for_update())
+                    .mappings()
+                    .first()
+                )
+                current = dict(found) if found is not None else None
+                before, after = from_json(table, shown["before"]), from_json(table, shown["after"])
+                row = _venue_wins(table, shown["op"], before, after, current)
+                if row is None:
                     session.execute(delete(table).where(_where_key(table, key)))
+                elif current is None:
+                    session.execute(insert(table).values(row))
                 else:
-                    _put(session, table, key, after)
-                    if table.name == "residents":
-                        _renew_search_terms(session, [after])
+                    session.execute(update(table).where(_where_key(table, key)).values(row))
+                if table.name == "residents" and row is not None:
+                    _renew_search_terms(session, [row])
             savepoint.commit()
-        except IntegrityError as error:
+        except (IntegrityError, DataError) as error:
             savepoint.rollback()
             raise DomainError(
                 f"The venue's version cannot be applied as things are now: {_rule_broken(error)}. "
                 "For a device issued twice, return the other loan first, then apply the venue's version."
             ) from error
+        except DomainError:
+            savepoint.rollback()
+            raise
 
 
 # Applying changes
@@ -723,6 +751,37 @@ def _next_state(change: _Change, current: Row | None) -> Row | None:
     )
     if clashing:
         raise _Conflicting(f"the {noun} was changed on the server meanwhile ({', '.join(clashing)})")
+    return {**current, **changed}
+
+
+def _venue_wins(
+    table: Table, op: str, before: Row | None, after: Row | None, current: Row | None
+) -> Row | None:
+    """The row after a coordinator keeps the venue's change over the server's row now (None: gone)."""
+    if op == "delete":
+        return None
+    assert after is not None
+    if op == "insert":
+        return after
+    assert before is not None
+    if current is None:
+        raise DomainError(
+            f"The {_noun(table)} is no longer on the server, so the venue's change to it cannot be applied."
+        )
+    changed = {name: value for name, value in after.items() if value != before.get(name)}
+    if UPDATED_AT in changed and current.get(UPDATED_AT) is not None:
+        changed[UPDATED_AT] = max(changed[UPDATED_AT], current[UPDATED_AT])
+    status = changed.get("status")
+    if status is not None and current.get("status") not in (before.get("status"), status):
+
+        def said(value: Any) -> str:
+            return str(getattr(value, "label", value))
+
+        raise DomainError(
+            f"{current.get('tag') or 'The ' + _noun(table)} is now '{said(current['status'])}' on the "
+            f"server, not '{said(before.get('status'))}' as when the venue changed it. Bring it back to "
+            "that first (a returned device is checked and wiped), then use the venue's version."
+        )
     return {**current, **changed}
 
 
@@ -849,7 +908,7 @@ def _put(session: Session, table: Table, key: Key, row: Row) -> None:
 @dataclass(frozen=True)
 class _Received:
     rows: int  # rows the copy changed to match the server
-    erased: list[uuid.UUID]  # residents the server has erased or anonymised since the copy last looked
+    clear_file: bool  # old text of a resident erased on the server is still to be cleared from the file
 
 
 def _apply_received(
@@ -907,9 +966,17 @@ def _apply_received(
             if ("residents", key) not in waiting and local_residents.get(key) != row
         ],
     )
+    if erased:
+        # The copy's own audit entries about them (never sent back down) are blanked as the server's were.
+        session.execute(
+            update(AuditEntryRow)
+            .where(AuditEntryRow.resident_id.in_(erased), AuditEntryRow.redacted.is_(False))
+            .values(details="", subject="", redacted=True)
+        )
+        state.clear_file = True
     state.recording = True
     session.flush()
-    return _Received(written, erased)
+    return _Received(written, state.clear_file)
 
 
 def _renew_search_terms(session: Session, residents: Sequence[Row]) -> None:
@@ -931,7 +998,7 @@ def _renew_search_terms(session: Session, residents: Sequence[Row]) -> None:
         session.execute(insert(ResidentSearchTermRow), words)
 
 
-def _rule_broken(error: IntegrityError) -> str:
+def _rule_broken(error: IntegrityError | DataError) -> str:
     message = str(getattr(error, "orig", error)).splitlines()[0]
     if "uq_loans_open_device" in message:
         return "the device is already on loan on the server"
@@ -1016,18 +1083,45 @@ def _names_erased(change: _Change, erased: set[uuid.UUID]) -> bool:
     )
 
 
-def _erase_locally(db: Database, resident_ids: list[uuid.UUID]) -> None:
-    """Residents erased on the server: blank this copy's own audit details about them, and clear the file."""
-    from digiknow_desk.services.data_protection import clear_freed_text
-    from digiknow_desk.storage.models import AuditEntryRow
+def _clear_file(db: Database) -> None:
+    """Clear the old text of residents erased on the server from the copy's file, and note it is done
+    (if the power goes first, the next sync does it)."""
+    if clear_freed_text(db):
+        with db.write() as session:
+            _state(session).clear_file = False
 
-    with db.write() as session:
-        session.execute(
-            update(AuditEntryRow)
-            .where(AuditEntryRow.resident_id.in_(resident_ids), AuditEntryRow.redacted.is_(False))
-            .values(details="", subject="", redacted=True)
+
+def forget_in_conflicts(session: Session, resident_id: uuid.UUID) -> int:
+    """The erasure step of venue sync (data_protection.ErasureStep): take the resident's rows out of the
+    conflicts kept on the server (what is left, and the summary, name them by reference at most). How
+    many conflicts changed."""
+    named = str(resident_id)
+    changed = 0
+    for conflict in session.scalars(
+        select(SyncConflictRow).where(
+            or_(SyncConflictRow.venue_changes.contains(named), SyncConflictRow.server_rows.contains(named))
         )
-    clear_freed_text(db)
+    ):
+        changes = [
+            change
+            for change in json.loads(conflict.venue_changes)
+            if not _shown_names(change["table"], change["after"] or change["before"], named)
+        ]
+        rows = [
+            row
+            for row in json.loads(conflict.server_rows)
+            if not _shown_names(row["table"], row["row"], named)
+        ]
+        conflict.venue_changes, conflict.server_rows = json.dumps(changes), json.dumps(rows)
+        changed += 1
+    return changed
+
+
+def _shown_names(table: str, row: Mapping[str, Any] | None, resident_id: str) -> bool:
+    """Whether a row as a conflict shows it (JSON) is the resident's own or about them."""
+    if row is None:
+        return False
+    return (row.get("id") if table == "residents" else row.get("resident_id")) == resident_id
 
 
 # References
@@ -1039,15 +1133,6 @@ def _take_references(remote: Session) -> tuple[int, int]:
     first = counter.last_number + 1
     counter.last_number += REFERENCE_BLOCK
     return first, counter.last_number
-
-
-def check_reference_left(session: Session, number: int) -> None:
-    """Refuse a resident reference past the block the server gave this venue copy."""
-    if number > _state(session).last_reference:
-        raise DomainError(
-            "This venue copy has used every resident reference the server gave it. Sync (when online) to "
-            "get more, then register the resident."
-        )
 
 
 def _set_references(session: Session, first: int, last: int) -> None:

@@ -371,7 +371,24 @@ def restore_from(database: Database, path: Path, keep_old_as: Path) -> RestoredB
     live = live_path(database)
     if path.exists() and live.exists() and os.path.samefile(path, live):
         raise BackupRefused("That is the database in use, not a backup. Choose a backup file.")
+    if database.is_venue_copy:
+        raise BackupRefused(
+            "This laptop is a venue copy: its data comes from the server, and a backup would take it "
+            "back behind what the server already has from it. To start again, sync (so nothing done "
+            "here is lost), then set the laptop up afresh with 'venue setup'."
+        )
     checked = validate_backup(database, path)
+    with closing(database.connect_file(path)) as backup:
+        tables = {row[0] for row in backup.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        copied = (
+            "sync_state" in tables
+            and backup.execute("SELECT 1 FROM sync_state WHERE copy_id IS NOT NULL").fetchone()
+        )
+    if copied:
+        raise BackupRefused(
+            f"{path.name} is a backup of a venue copy, whose data belongs to the server: it cannot be "
+            "restored. Set up a venue copy from the server with 'venue setup' instead."
+        )
     writer = database.writer.raw_connection()
     try:
         connection = writer.driver_connection

@@ -613,6 +613,9 @@ class SyncStateRow(Base):
     last_sync_at: Mapped[datetime | None]
     # Resident references are handed out by the server in blocks; the last number this copy may use.
     last_reference: Mapped[int] = mapped_column(Integer, default=0)
+    # A resident erased on the server reached this copy, and the old text is still to be cleared from
+    # the file (VACUUM runs outside a transaction, so a power cut can come between).
+    clear_file: Mapped[bool] = mapped_column(default=False)
 
 
 class SyncOutboxRow(Base):

@@ -132,6 +132,16 @@ def test_an_unknown_ward_is_refused(services: Services) -> None:
     assert services.residents.count() == 0
 
 
+def test_free_text_longer_than_the_database_keeps_is_refused_before_saving(services: Services) -> None:
+    with pytest.raises(ValidationError) as caught:
+        _add(services, ethnicity="x" * 81, language="y" * 61)
+    assert caught.value.problems == {
+        "ethnicity": "Keep this under 80 characters.",
+        "language": "Keep this under 60 characters.",
+    }
+    assert services.residents.count() == 0
+
+
 # The optional, sensitive questions
 
 SENSITIVE = ("disability", "on_benefits", "not_in_work_or_education", "care_leaver")

@@ -10,7 +10,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,10 +22,14 @@ from digiknow_desk.app import Services, build_services
 from digiknow_desk.domain.devices import DeviceDraft, DeviceType
 from digiknow_desk.domain.errors import DomainError
 from digiknow_desk.domain.loans import WipeChecklist, WipeMethod
-from digiknow_desk.domain.residents import ResidentDraft
+from digiknow_desk.domain.residents import ConsentPurpose, ResidentDraft
+from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheckDraft
 from digiknow_desk.domain.staff import setup_staff
 from digiknow_desk.domain.venues import VenueDraft
+from digiknow_desk.services import sync as sync_module
+from digiknow_desk.services.data_protection import ANONYMISED_NAME
 from digiknow_desk.services.sync import REFERENCE_BLOCK, SyncService
+from digiknow_desk.storage.backup import BackupRefused
 from digiknow_desk.storage.database import Database
 from digiknow_desk.storage.models import (
     AuditEntryRow,
@@ -33,7 +37,6 @@ from digiknow_desk.storage.models import (
     LoanRow,
     ResidentRow,
     ResidentSearchTermRow,
-    SyncConflictRow,
     SyncOutboxRow,
     SyncStateRow,
     TagCounterRow,
@@ -122,6 +125,14 @@ def outbox(database: Database) -> list[tuple[int, str, str]]:
 def open_loans(database: Database) -> list[uuid.UUID]:
     with database.read() as session:
         return list(session.scalars(select(LoanRow.id).where(LoanRow.closed_at.is_(None))))
+
+
+def everything_held(database: Database) -> str:
+    """Every row of every table, as text: to look for personal data anywhere in a database."""
+    with database.read() as session:
+        return "\n".join(
+            str(tuple(row)) for table in Base.metadata.sorted_tables for row in session.execute(select(table))
+        )
 
 
 def reference_of(services: Services, name: str) -> str:
@@ -356,6 +367,77 @@ def test_the_same_resident_edited_in_two_places_is_kept_as_a_conflict_until_reso
     assert contents(bramhall.database) == contents(network.server.database)
 
 
+def test_keeping_the_venues_version_changes_only_the_fields_the_venue_changed(network: Network) -> None:
+    bramhall = network.copy("Bramhall Library")
+    reference = reference_of(bramhall, "Mary Smith")
+    bramhall.residents.update(reference, ResidentDraft(name="Mary Smith", phone="07700 900123"))
+    network.clock.now += timedelta(minutes=1)
+    network.server.residents.update(
+        reference, ResidentDraft(name="Mary Smith", phone="0161 000 0000", email="mary@example.org")
+    )
+    bramhall.sync.sync()
+    network.server.residents.update(
+        reference,
+        ResidentDraft(name="Mary Smith", phone="0161 000 0000", email="mary@example.org", language="Polish"),
+    )
+
+    network.server.sync.resolve(network.server.sync.conflicts()[0].id, "venue")
+
+    resident = network.server.residents.get(reference)
+    assert (resident.phone, resident.email, resident.language) == (
+        "07700 900123",
+        "mary@example.org",
+        "Polish",
+    )
+
+
+def test_keeping_the_venues_loan_waits_for_the_device_to_be_wiped_and_keeps_the_servers_edits(
+    network: Network,
+) -> None:
+    bramhall, cheadle = network.copy("Bramhall Library"), network.copy("Cheadle Library")
+    bramhall.lending.issue("TAB-0001", reference_of(bramhall, "Mary Smith"))
+    second = cheadle.lending.issue("TAB-0001", reference_of(cheadle, "Ahmed Khan"))
+    bramhall.sync.sync()
+    cheadle.sync.sync()
+    conflict = network.server.sync.conflicts()[0]
+    with network.server.database.read() as session:  # Cheadle's issue is on the audit trail already
+        assert session.scalar(select(func.count()).where(AuditEntryRow.action == "loan.issued")) == 2
+    network.server.lending.return_device("TAB-0001")
+
+    with pytest.raises(DomainError, match="TAB-0001 is now 'Awaiting wipe' on the server.*wiped"):
+        network.server.sync.resolve(conflict.id, "venue")
+    network.server.lending.record_wipe("TAB-0001", WipeMethod.FACTORY_RESET, ALL_CHECKS)
+    device = network.server.inventory.get("TAB-0001")
+    network.clock.now += timedelta(minutes=5)
+    network.server.inventory.update(
+        device.id,
+        DeviceDraft(
+            tag="TAB-0001", device_type=DeviceType.TABLET, make="Lenovo", kit=("Charger",), notes="Cracked"
+        ),
+    )
+    network.server.sync.resolve(conflict.id, "venue")
+
+    assert open_loans(network.server.database) == [second.id]
+    assert network.server.inventory.get("TAB-0001").notes == "Cracked"
+    cheadle.sync.sync()
+    assert contents(cheadle.database) == contents(network.server.database)
+
+
+def test_a_device_edited_in_both_places_keeps_one_kit(network: Network) -> None:
+    bramhall = network.copy("Bramhall Library")
+    device = network.server.inventory.get("TAB-0004")
+    drafted: dict[str, Any] = {"tag": "TAB-0004", "device_type": DeviceType.TABLET, "make": "Lenovo"}
+    bramhall.inventory.update(device.id, DeviceDraft(**drafted, kit=("Charger",), notes="Cracked corner"))
+    network.clock.now += timedelta(minutes=1)
+    network.server.inventory.update(device.id, DeviceDraft(**drafted, kit=("Charger", "Case"), model="M10"))
+
+    assert bramhall.sync.sync().conflicts == 0
+
+    merged = network.server.inventory.get("TAB-0004")
+    assert (merged.kit, merged.notes, merged.model) == (("Charger", "Case"), "Cracked corner", "M10")
+    assert contents(bramhall.database) == contents(network.server.database)
+
+
 def test_edits_to_different_fields_of_one_device_both_apply(network: Network) -> None:
     bramhall = network.copy("Bramhall Library")
     device = network.server.inventory.get("TAB-0004")
@@ -431,13 +513,98 @@ def test_a_change_to_a_resident_erased_on_the_server_is_discarded_without_their_
     done = bramhall.sync.sync()
 
     assert done.conflicts == 1
-    with network.server.database.read() as session:
-        kept = (
-            session.scalars(select(SyncConflictRow.venue_changes)).one()
-            + session.scalars(select(SyncConflictRow.server_rows)).one()
-        )
-    assert "07700 900777" not in kept and "Li Wei" not in kept
+    assert "Li Wei" not in everything_held(network.server.database)
+    assert "07700 900777" not in everything_held(network.server.database)
     assert bramhall.residents.get(reference).phone == ""
+
+
+def test_what_a_copy_recorded_about_a_resident_erased_meanwhile_arrives_anonymised(network: Network) -> None:
+    reference = reference_of(network.server, "Li Wei")
+    network.server.residents.update(
+        reference, ResidentDraft(name="Li Wei", phone="07700 900999", consents=frozenset(ConsentPurpose))
+    )
+    bramhall = network.copy("Bramhall Library")
+    loan = bramhall.lending.issue("TAB-0001", reference)
+    levels = {area: SkillLevel.NOT_YET for area in SkillArea}
+    note = "Li Wei's carer rings 07700 111222"
+    bramhall.skills.record(
+        reference, SkillsCheckDraft(levels=levels, checked_on=date(2026, 3, 14), note=note)
+    )
+    network.server.lending.issue("TAB-0002", reference)
+    network.server.lending.return_device("TAB-0002")
+    network.server.data_protection.erase(reference, "Asked to be forgotten")
+
+    done = bramhall.sync.sync()
+
+    # The device went out, so the loan is kept (to the anonymised record); the rest loses their details.
+    assert done.conflicts == 0 and loan.id in open_loans(network.server.database)
+    held = everything_held(network.server.database)
+    assert "Li Wei" not in held and "111222" not in held
+    assert network.server.skills.checks_of(reference)[0].note == ""
+    assert contents(bramhall.database) == contents(network.server.database)
+    assert "Li Wei" not in everything_held(bramhall.database)
+
+
+def test_an_erasure_clears_a_conflict_kept_before_it_and_keeping_the_venue_cannot_bring_it_back(
+    network: Network,
+) -> None:
+    bramhall = network.copy("Bramhall Library")
+    reference = reference_of(bramhall, "Mary Smith")
+    bramhall.residents.update(reference, ResidentDraft(name="Mary Smith", phone="07700 900123"))
+    network.clock.now += timedelta(minutes=1)
+    network.server.residents.update(reference, ResidentDraft(name="Mary Smith", phone="0161 000 0000"))
+    assert bramhall.sync.sync().conflicts == 1
+    assert "07700 900123" in everything_held(network.server.database)
+
+    network.server.data_protection.erase(reference, "Asked to be forgotten")
+    assert "07700 900123" not in everything_held(network.server.database)
+    network.server.sync.resolve(network.server.sync.conflicts()[0].id, "venue")
+
+    resident = network.server.residents.get(reference)
+    assert (resident.name, resident.phone) == (ANONYMISED_NAME, "")
+
+
+def test_an_erasure_reaches_the_copys_file_though_the_sync_stopped_before_clearing_it(
+    network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bramhall = network.copy("Bramhall Library")
+    reference = reference_of(bramhall, "Li Wei")
+    bramhall.residents.update(reference, ResidentDraft(name="Li Wei", phone="07700 900999"))
+    bramhall.sync.sync()
+    network.server.data_protection.erase(reference, "Asked to be forgotten")
+
+    def power_cut(database: Database) -> bool:
+        raise KeyboardInterrupt("the power went")
+
+    monkeypatch.setattr(sync_module, "clear_freed_text", power_cut)
+    with pytest.raises(KeyboardInterrupt):
+        bramhall.sync.sync()
+    monkeypatch.undo()
+    assert bramhall.residents.get(reference).name == ANONYMISED_NAME  # the receive itself was kept
+    bramhall.sync.sync()
+
+    files = [Path(bramhall.database.display_name), Path(bramhall.database.display_name + "-wal")]
+    held = b"".join(path.read_bytes() for path in files if path.exists())
+    assert b"Li Wei" not in held and b"07700 900999" not in held
+    with bramhall.database.read() as session:
+        assert not session.get(SyncStateRow, 1).clear_file  # type: ignore[union-attr]
+
+
+def test_a_value_the_server_refuses_is_kept_as_a_conflict_and_later_work_still_goes_up(
+    network: Network,
+) -> None:
+    bramhall = network.copy("Bramhall Library")
+    with bramhall.database.write() as session:  # as an older version of the app might have let in
+        session.execute(update(ResidentRow).where(ResidentRow.name == "Jo Brown").values(ethnicity="x" * 100))
+    loan = bramhall.lending.issue("TAB-0001", reference_of(bramhall, "Mary Smith"))
+
+    done = bramhall.sync.sync()
+
+    assert (done.sent, done.conflicts) == (2, 1)
+    assert "refused it" in network.server.sync.conflicts()[0].summary
+    assert loan.id in open_loans(network.server.database)
+    assert bramhall.sync.sync().sent == 0
+    assert contents(bramhall.database) == contents(network.server.database)
 
 
 # What a venue copy leaves to the server
@@ -476,6 +643,10 @@ def test_erasure_retention_and_accounts_are_left_to_the_server(network: Network)
         bramhall.data_protection.run_retention()
     with pytest.raises(DomainError, match="on the server, not on a venue copy"):
         bramhall.accounts.set_idle_lock_minutes(10)
+    with pytest.raises(DomainError, match="Print blank labels on the server"):
+        bramhall.inventory.reserve_blank_tags(3)
+    with pytest.raises(BackupRefused, match="venue copy"):
+        bramhall.backups.restore(network.folder / "any-backup.db")
     assert bramhall.residents.get(reference).name == "Li Wei"
     assert outbox(bramhall.database) == []
 
