@@ -1557,10 +1557,12 @@ def _residents(args: argparse.Namespace, services: Services, config: Config, out
             f"{erased.audit_entries_redacted} audit entries; the anonymous counts stay.",
             file=out,
         )
-        if not erased.file_cleared:
+        if erased.file_cleared is None:
+            print("Venue laptops erase them at their next sync.", file=out)
+        elif not erased.file_cleared:
             print(
                 "The old text could not yet be cleared from the database file (another desk was reading "
-                "it, or it is a server database): erase again later, or see the README.",
+                "it): erase again later, or see the README.",
                 file=out,
             )
         return 0

@@ -122,7 +122,8 @@ class RetentionRun:
 class Erasure:
     """What erasing one resident removed. `file_cleared`: the old text is gone from the database file as
     well (SQLite); False when another desk was reading the database at that moment (its old pages are
-    cleared by erasing again later), and on PostgreSQL (see `clear_freed_text`)."""
+    cleared by erasing again later); None on a PostgreSQL server, which has no file of ours to clear
+    (see `clear_freed_text`)."""
 
     reference: str
     loans: int
@@ -130,7 +131,7 @@ class Erasure:
     skills_checks: int
     waiting_list_withdrawn: int
     audit_entries_redacted: int
-    file_cleared: bool
+    file_cleared: bool | None
 
 
 @dataclass(frozen=True)
@@ -354,7 +355,7 @@ class DataProtectionService:
             skills_checks=counts.skills_checks,
             waiting_list_withdrawn=withdrawn,
             audit_entries_redacted=counts.audit_entries,
-            file_cleared=clear_freed_text(self._context.db),
+            file_cleared=clear_freed_text(self._context.db) if self._context.db.is_sqlite else None,
         )
 
     # Subject access

@@ -43,6 +43,7 @@ from digiknow_desk.services import audit
 from digiknow_desk.services.context import ServiceContext, requires
 from digiknow_desk.services.data_protection import anonymise, clear_freed_text
 from digiknow_desk.services.inclusion import update_statuses
+from digiknow_desk.storage.checks import NotSaved
 from digiknow_desk.storage.database import Database
 from digiknow_desk.storage.encryption import check_new_passphrase
 from digiknow_desk.storage.migrate import HEAD_REVISION, current_revision, upgrade_to_head
@@ -299,6 +300,11 @@ class SyncService:
             raise DomainError(
                 f"The connection to the server was lost during the sync ({_first_line(error)}). What the "
                 "server already had is kept there, and the rest here: sync again when the network is back."
+            ) from error
+        except NotSaved as error:  # a write refused, here or on the server
+            raise DomainError(
+                f"The sync stopped part way. {error} What the server already had is kept there, and the "
+                "rest here."
             ) from error
         finally:
             server.dispose()

@@ -241,4 +241,29 @@ def write_problem(error: BaseException) -> str | None:
         )
     if primary in (SQLITE_CORRUPT, SQLITE_NOTADB) or "malformed" in text:
         return f"{not_saved}: the database file is damaged. Stop working in it: {RESTORE_HINT}."
+    return _server_problem(cause, not_saved)
+
+
+def _server_problem(cause: BaseException, not_saved: str) -> str | None:
+    """write_problem for a PostgreSQL server (psycopg's errors, by their SQLSTATE)."""
+    if not type(cause).__module__.startswith("psycopg"):
+        return None
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate == "53100":
+        return (
+            f"{not_saved}: the server's disk is full. Tell whoever looks after the server; do it again "
+            "once they have made room."
+        )
+    if sqlstate == "25006":
+        return (
+            f"{not_saved}: the server only lets DigiKnow Desk read just now (it may be a standby, or in "
+            "maintenance). Tell whoever looks after the server, and do it again later."
+        )
+    if sqlstate in ("40001", "40P01"):
+        return f"{not_saved}: another desk changed the same records at the same moment. Do it again."
+    if sqlstate is None or sqlstate.startswith(("08", "57P", "53300")):
+        return (
+            f"{not_saved}: the server could not be reached ({str(cause).strip().splitlines()[0]}). Check "
+            "the network, then do it again; if the server is down, tell whoever looks after it."
+        )
     return None

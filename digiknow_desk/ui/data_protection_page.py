@@ -106,6 +106,11 @@ def erasure_words(erasure: Erasure) -> str:
             f" {counted(erasure.audit_entries_redacted, 'audit entry', 'audit entries')} about them "
             "had their details removed."
         )
+    if erasure.file_cleared is None:
+        return text + (
+            " Venue laptops erase them at their next sync. The server's own backups keep the old details "
+            "until they age out, as its administrator has set."
+        )
     if erasure.file_cleared:
         text += " The old text is cleared from the database file too."
     else:

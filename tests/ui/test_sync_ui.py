@@ -355,3 +355,26 @@ def test_a_database_file_has_no_watch(services: Services, tasks: TaskRunner, qtb
     window = make_window(services, tasks, qtbot)
     assert (window.server_watch is None) is services.database.is_sqlite
     assert window.watch_timer.isActive() is not services.database.is_sqlite
+
+
+def test_another_desks_change_leaves_the_list_where_staff_had_scrolled_it(
+    network: Network, tasks: TaskRunner, qtbot: QtBot
+) -> None:
+    for number in range(3, 120):
+        network.server.inventory.add(DeviceDraft(tag=f"TAB-{number:04d}", device_type=DeviceType.TABLET))
+    window = make_window(network.server, tasks, qtbot)
+    window.go_to("Inventory")
+    window.show()
+    scrollbar = window.inventory_page.table.verticalScrollBar()
+    qtbot.waitUntil(lambda: scrollbar.maximum() > 0)
+    scrollbar.setValue(scrollbar.maximum() // 2)
+    where = scrollbar.value()
+    assert where > 0
+
+    network.open(network.url, "Desk at Central Library").inventory.add(
+        DeviceDraft(tag="LAP-0001", device_type=DeviceType.LAPTOP)
+    )
+    window.look_for_changes()
+
+    qtbot.waitUntil(lambda: window.inventory_page.count_text == "120 devices")
+    assert scrollbar.value() == where

@@ -9,9 +9,10 @@ import threading
 from multiprocessing.synchronize import Event
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import DatabaseError, IntegrityError
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 
 from digiknow_desk.app import Services
 from digiknow_desk.domain.residents import ResidentDraft
@@ -246,6 +247,22 @@ def test_a_missing_drive_is_explained(tmp_path: Path) -> None:
     assert "Check that the drive holding it is still connected" in problem
 
 
+@pytest.mark.parametrize(
+    ("error", "says"),
+    [
+        (psycopg.errors.DiskFull("could not extend file"), "the server's disk is full"),
+        (psycopg.errors.ReadOnlySqlTransaction("read-only transaction"), "only lets DigiKnow Desk read"),
+        (psycopg.errors.SerializationFailure("could not serialize"), "at the same moment. Do it again."),
+        (psycopg.errors.AdminShutdown("terminating connection"), "could not be reached (terminating"),
+        (psycopg.OperationalError("connection failed: no route to host"), "could not be reached"),
+    ],
+)
+def test_a_server_that_refuses_a_write_is_explained(error: Exception, says: str) -> None:
+    problem = write_problem(OperationalError("UPDATE ...", {}, error))
+    assert problem is not None
+    assert problem.startswith("This change was NOT saved: ") and says in problem
+
+
 def test_errors_that_are_not_about_the_file_are_left_alone(database: Database) -> None:
     with pytest.raises(IntegrityError) as clash, database.write() as session:
         session.execute(text("INSERT INTO settings (key, value) VALUES ('a', '1'), ('a', '2')"))
@@ -254,3 +271,4 @@ def test_errors_that_are_not_about_the_file_are_left_alone(database: Database) -
     assert write_problem(clash.value) is None
     assert write_problem(typo.value) is None
     assert write_problem(ValueError("database or disk")) is None
+    assert write_problem(psycopg.errors.UniqueViolation("duplicate key")) is None

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from digiknow_desk.app import Services, build_services
@@ -693,3 +694,25 @@ def test_a_connection_lost_during_a_sync_says_so_and_the_next_sync_finishes(
     bramhall.sync.sync()
     assert contents(bramhall.database) == contents(network.server.database)
     assert open_loans(network.server.database) == open_loans(bramhall.database)
+
+
+def test_a_server_that_refuses_writes_stops_the_sync_with_what_to_do_and_nothing_is_lost(
+    network: Network,
+) -> None:
+    bramhall = network.copy("Bramhall Library")
+    loan = bramhall.lending.issue("TAB-0001", reference_of(bramhall, "Mary Smith"))
+    name = make_url(network.url).database
+
+    def read_only(on: bool) -> None:
+        with network.server.database.write() as session:
+            session.execute(
+                text(f"ALTER DATABASE {name} SET default_transaction_read_only = {str(on).lower()}")
+            )
+
+    read_only(True)
+    with pytest.raises(DomainError, match="sync stopped part way.*only lets DigiKnow Desk read"):
+        bramhall.sync.sync()
+    read_only(False)
+
+    assert bramhall.sync.sync().sent == 1
+    assert open_loans(network.server.database) == [loan.id]
