@@ -34,7 +34,7 @@ from digiknow_desk.services.reports import ReportService
 from digiknow_desk.services.residents import ResidentService
 from digiknow_desk.services.sessions import SessionService
 from digiknow_desk.services.skills import SkillsService
-from digiknow_desk.services.sync import SyncService, forget_in_conflicts
+from digiknow_desk.services.sync import SyncService, forget_in_conflicts, prune_feed
 from digiknow_desk.services.venues import VenueService
 from digiknow_desk.services.wards import WardService
 from digiknow_desk.storage.backup import Backup, backup_before_upgrade
@@ -205,14 +205,17 @@ def run_duties(
     database: Database, config: Config, clock: Callable[[], datetime] = system_clock
 ) -> DutiesDone:
     """The app's own daily duties, whoever is signed in (they are not staff choices): a backup into the
-    backup folder when the last is a day old, and retention. Run at start-up and every hour by the GUI
-    (in the background), or from a scheduled task with `retention run` and `backup`."""
+    backup folder when the last is a day old (a file), or pruning the sync feed (a server); and
+    retention. Run at start-up and every hour by the GUI (in the background), or from a scheduled task
+    with `retention run` and `backup`."""
     duties = ServiceContext(db=database, desk=Desk(setup_staff("DigiKnow Desk (scheduled)")), clock=clock)
     backup = None
     if database.is_sqlite:
         if config.backup_dir_override is None:
             config.backup_dir.mkdir(parents=True, exist_ok=True)  # ours, in the app's data folder
         backup = BackupService(duties).backup_if_due(config.backup_dir, BACKUP_EVERY)
+    else:
+        prune_feed(database, clock())
     # A venue copy receives the server's retention by sync; running it here would only clash with it.
     retention = (
         None

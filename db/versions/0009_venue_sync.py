@@ -8,7 +8,8 @@ Create Date: 2026-11-26
   has sent and received. Recording is off: only setting up a venue copy turns it on.
 - sync_outbox (venue copies): every change made on the copy, with the row before and after.
 - sync_recheck (venue copies): rows sent, to read back from the server (a conflict's come back changed).
-- sync_feed (server): every committed change, by server transaction id, for copies to fetch.
+- sync_feed (server): every committed change, by server transaction id, for copies to fetch (kept
+  while a copy may still need it: see services/sync.py prune_feed).
 - sync_copies, sync_conflicts (server): the venue copies, and transactions from them kept aside
   because the rows they changed had changed here meanwhile.
 - Triggers on every shared table write the feed (PostgreSQL) or the outbox (SQLite, while recording).
@@ -42,11 +43,12 @@ def upgrade() -> None:
         sa.Column("last_sync_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_reference", sa.Integer(), nullable=False),
         sa.Column("clear_file", sa.Boolean(), nullable=False),
+        sa.Column("feed_from", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_state")),
     )
     op.execute(
-        "INSERT INTO sync_state (id, server, recording, txn, received_to, last_reference, clear_file) "
-        "VALUES (1, '', false, 0, 0, 0, false)"
+        "INSERT INTO sync_state (id, server, recording, txn, received_to, last_reference, clear_file, "
+        "feed_from) VALUES (1, '', false, 0, 0, 0, false, 0)"
     )
     op.create_table(
         "sync_outbox",
@@ -85,6 +87,7 @@ def upgrade() -> None:
         sa.Column("set_up_by", sa.String(length=120), nullable=False),
         sa.Column("set_up_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("received_txn", sa.Integer(), nullable=False),
+        sa.Column("received_to", sa.BigInteger(), nullable=False),
         sa.Column("last_sync_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["venue_id"], ["venues.id"], name=op.f("fk_sync_copies_venue_id_venues")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_copies")),

@@ -25,13 +25,13 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -68,6 +68,9 @@ from digiknow_desk.storage.venue_copy import copy_tables
 # Resident references a venue copy may hand out before it syncs again; a new block comes at a sync
 # once fewer than half are left.
 REFERENCE_BLOCK = 1000
+# How long the server keeps its change feed for a venue copy that has not synced (one that syncs keeps
+# what it needs kept, however long): a copy away longer is set up afresh, after sending its changes.
+FEED_KEPT_DAYS = 180
 # Local transactions sent in one server transaction: an interrupted sync loses at most one batch.
 SEND_BATCH = 200
 # The oldest server transaction still running: what a copy has is complete up to it.
@@ -286,14 +289,14 @@ class SyncService:
             )
         with db.read() as session:
             state = _state(session)
-            copy_id, stored = state.copy_id, state.server
+            copy_id, stored, received_to = state.copy_id, state.server, state.received_to
         assert copy_id is not None, "a venue copy has its id from the set-up"
         url = server_url or stored
         if not url:
             raise DomainError("Give the server's address with --server.")
         server = open_server(url)
         try:
-            sent, conflicts = self._send(server, copy_id)
+            sent, conflicts = self._send(server, copy_id, received_to)
             self._top_up_references(server, copy_id)
             received = self._receive(server, copy_id)
         except OperationalError as error:  # the network went during the sync
@@ -320,7 +323,7 @@ class SyncService:
         with db.read() as session:
             return session.scalar(select(func.max(SyncFeedRow.seq))) or 0
 
-    def _send(self, server: Database, copy_id: uuid.UUID) -> tuple[int, int]:
+    def _send(self, server: Database, copy_id: uuid.UUID, received_to: int) -> tuple[int, int]:
         sent = conflicts = 0
         while True:
             with server.write() as remote:
@@ -351,6 +354,7 @@ class SyncService:
                     )
                 conflicts += kept
                 copy.last_sync_at = self._context.now()
+                copy.received_to = received_to  # what the receive after this reads the feed from
                 received_txn = copy.received_txn
             self._forget_sent(received_txn)
             # The audit entries of signing in alone are not changes staff would count.
@@ -536,6 +540,12 @@ class SyncService:
         with server.read() as remote:
             remote.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             horizon = int(remote.scalar(text(_HORIZON)) or 0)
+            if received_to < _state(remote).feed_from:
+                raise DomainError(
+                    f"This laptop last synced more than {FEED_KEPT_DAYS} days ago, and the server no longer "
+                    "keeps a list of what changed since then. What was done here is on the server now; to "
+                    "carry on, set the laptop up afresh with 'venue setup'."
+                )
             feed = remote.execute(
                 select(SyncFeedRow.table_name, SyncFeedRow.row_key)
                 .where(SyncFeedRow.xid >= received_to, SyncFeedRow.origin != str(copy_id))
@@ -619,6 +629,10 @@ class SyncService:
                 leftover.unlink(missing_ok=True)
             raise
         local.dispose()
+        with db.write() as remote:  # the copy needs the feed from its snapshot on
+            registered = remote.get(SyncCopyRow, copy_id)
+            assert registered is not None, "registered above"
+            registered.received_to = counts.horizon
         return VenueCopyMade(venue_label, path, counts.rows, counts.residents, counts.devices)
 
     @requires(Permission.CHANGE_SETTINGS)
@@ -1128,6 +1142,27 @@ def _shown_names(table: str, row: Mapping[str, Any] | None, resident_id: str) ->
     if row is None:
         return False
     return (row.get("id") if table == "residents" else row.get("resident_id")) == resident_id
+
+
+def prune_feed(db: Database, now: datetime) -> int:
+    """On the server: delete the feed entries no venue copy will read again; how many. Kept: what any
+    copy that synced (or was set up) in the last FEED_KEPT_DAYS may still read, what transactions still
+    running may yet add to, and the newest entry (desks watch its number to see that something changed)."""
+    with db.write() as session:
+        recent = func.coalesce(SyncCopyRow.last_sync_at, SyncCopyRow.set_up_at) >= now - timedelta(
+            days=FEED_KEPT_DAYS
+        )
+        needed = session.scalar(select(func.min(SyncCopyRow.received_to)).where(recent))
+        horizon = int(session.scalar(text(_HORIZON)) or 0)
+        cut = horizon if needed is None else min(needed, horizon)
+        newest = session.scalar(select(func.max(SyncFeedRow.seq))) or 0
+        gone = cast(
+            "CursorResult[Any]",
+            session.execute(delete(SyncFeedRow).where(SyncFeedRow.xid < cut, SyncFeedRow.seq < newest)),
+        )
+        state = _state(session)
+        state.feed_from = max(state.feed_from, cut)
+        return gone.rowcount
 
 
 # References

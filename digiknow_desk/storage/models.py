@@ -616,6 +616,8 @@ class SyncStateRow(Base):
     # A resident erased on the server reached this copy, and the old text is still to be cleared from
     # the file (VACUUM runs outside a transaction, so a power cut can come between).
     clear_file: Mapped[bool] = mapped_column(default=False)
+    # On the server: the feed holds every change from this server transaction on (older ones pruned).
+    feed_from: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class SyncOutboxRow(Base):
@@ -669,6 +671,8 @@ class SyncCopyRow(Base):
     set_up_by: Mapped[str] = mapped_column(String(120))
     set_up_at: Mapped[datetime]
     received_txn: Mapped[int] = mapped_column(Integer, default=0)  # the copy's transactions up to here are in
+    # The oldest server transaction the copy may still read from the feed, as of its last sync.
+    received_to: Mapped[int] = mapped_column(BigInteger, default=0)
     last_sync_at: Mapped[datetime | None]
 
 

@@ -6,11 +6,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from digiknow_desk.app import Services, run_duties
 from digiknow_desk.config import Config
 from digiknow_desk.domain.residents import ConsentPurpose, ResidentDraft
 from digiknow_desk.domain.staff import Role, StaffMember
+from digiknow_desk.services import sync
+from digiknow_desk.storage.models import SyncFeedRow
 from tests.conftest import FakeClock
 
 
@@ -47,8 +50,11 @@ def test_duties_back_up_once_a_day_and_anonymise_the_long_inactive(
 
 @pytest.mark.postgresql_only("a server database is backed up by the server's own tools")
 def test_on_a_server_the_duties_anonymise_the_long_inactive_and_leave_backups_to_the_server(
-    services: Services, clock: FakeClock, tmp_path: Path
+    services: Services, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The feed's horizon is the oldest transaction anywhere on the server, which other test workers hold
+    # back; only this test writes to its database, so its own transaction will do.
+    monkeypatch.setattr(sync, "_HORIZON", "SELECT pg_current_xact_id()::text::bigint")
     config = Config(data_dir=tmp_path, db_url=services.database.url, backup_dir_override=tmp_path / "copies")
     old = _long_inactive_resident(services, clock)
 
@@ -57,3 +63,6 @@ def test_on_a_server_the_duties_anonymise_the_long_inactive_and_leave_backups_to
     clock.now += timedelta(days=2)
     assert run_duties(services.database, config, clock).backup is None
     assert not (tmp_path / "copies").exists()
+    # With no venue copies, the change feed keeps only its newest entry (that desks watch).
+    with services.database.read() as session:
+        assert session.scalar(select(func.count()).select_from(SyncFeedRow)) == 1

@@ -29,7 +29,7 @@ from digiknow_desk.domain.staff import setup_staff
 from digiknow_desk.domain.venues import VenueDraft
 from digiknow_desk.services import sync as sync_module
 from digiknow_desk.services.data_protection import ANONYMISED_NAME
-from digiknow_desk.services.sync import REFERENCE_BLOCK, SyncService
+from digiknow_desk.services.sync import FEED_KEPT_DAYS, REFERENCE_BLOCK, SyncService, prune_feed
 from digiknow_desk.storage.backup import BackupRefused
 from digiknow_desk.storage.database import Database
 from digiknow_desk.storage.models import (
@@ -38,6 +38,7 @@ from digiknow_desk.storage.models import (
     LoanRow,
     ResidentRow,
     ResidentSearchTermRow,
+    SyncFeedRow,
     SyncOutboxRow,
     SyncStateRow,
     TagCounterRow,
@@ -716,3 +717,41 @@ def test_a_server_that_refuses_writes_stops_the_sync_with_what_to_do_and_nothing
 
     assert bramhall.sync.sync().sent == 1
     assert open_loans(network.server.database) == [loan.id]
+
+
+def feed_size(network: Network) -> int:
+    with network.server.database.read() as session:
+        return session.scalar(select(func.count()).select_from(SyncFeedRow)) or 0
+
+
+def test_the_feed_keeps_what_copies_still_need_and_a_copy_away_too_long_is_told_to_start_afresh(
+    network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The horizon is the oldest transaction running anywhere on the server, which other test workers'
+    # transactions hold back; only this test writes to its database, so its own transaction will do.
+    monkeypatch.setattr(sync_module, "_HORIZON", "SELECT pg_current_xact_id()::text::bigint")
+    bramhall, cheadle = network.copy("Bramhall Library"), network.copy("Cheadle Library")
+    before_copies = feed_size(network)
+    network.server.lending.issue("TAB-0003", reference_of(network.server, "Jo Brown"))
+
+    assert prune_feed(network.server.database, network.clock()) >= before_copies - 1  # made before both
+    assert cheadle.sync.sync().received > 0  # what changed since its copy was kept for it
+    for _ in range(2):
+        bramhall.sync.sync()
+        cheadle.sync.sync()
+    watched = network.server.sync.latest_change()
+    prune_feed(network.server.database, network.clock())
+    assert feed_size(network) < before_copies
+    assert network.server.sync.latest_change() == watched  # desks watching see no change from pruning
+    assert contents(bramhall.database) == contents(network.server.database)
+
+    network.clock.now += timedelta(days=FEED_KEPT_DAYS + 1)
+    cheadle.sync.sync()  # Cheadle keeps syncing; Bramhall's laptop stays in a cupboard
+    network.server.lending.issue("TAB-0004", reference_of(network.server, "Mary Smith"))
+    prune_feed(network.server.database, network.clock())
+    assert cheadle.sync.sync().received > 0  # TAB-0004's loan, kept for Cheadle
+    loan = bramhall.lending.issue("TAB-0005", reference_of(bramhall, "Ahmed Khan"))
+
+    with pytest.raises(DomainError, match=f"more than {FEED_KEPT_DAYS} days.*on the server now.*venue setup"):
+        bramhall.sync.sync()
+    assert loan.id in open_loans(network.server.database)  # what was done there still went up
