@@ -69,6 +69,9 @@ class AccountService:
     @before_sign_in
     def create_first_administrator(self, username: str, display_name: str, password: str) -> StaffMember:
         """The first account of a new database; it is signed in at once. Refused once any account exists."""
+        self._context.server_only(
+            "Create the first administrator", "staff sign in with the server's accounts"
+        )
         with self._context.db.write() as session:
             if session.scalar(select(func.count()).select_from(StaffAccountRow)):
                 raise DomainError(

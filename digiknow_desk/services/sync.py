@@ -52,6 +52,7 @@ from digiknow_desk.storage.models import (
     Base,
     ResidentRow,
     ResidentSearchTermRow,
+    StaffAccountRow,
     SyncConflictRow,
     SyncCopyRow,
     SyncFeedRow,
@@ -585,6 +586,12 @@ class SyncService:
         if not path.parent.is_dir():
             raise DomainError(f"The folder {path.parent} does not exist; create it or choose another file.")
         with db.write() as remote:
+            if remote.scalar(select(func.count()).select_from(StaffAccountRow)) == 0:
+                raise DomainError(
+                    "The server has no staff accounts yet, and a venue copy signs staff in with the server's "
+                    "accounts. Create the first administrator on the server first (start DigiKnow Desk on "
+                    "the server's database), then set up the venue copy."
+                )
             venue = remote.scalar(
                 select(VenueRow).where(func.lower(VenueRow.name) == venue_name.strip().lower())
             )

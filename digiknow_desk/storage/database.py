@@ -109,11 +109,13 @@ class Database:
 
     @property
     def display_name(self) -> str:
-        """The database as shown to staff: the file path, or the server URL without the password."""
+        """The database as shown to staff: the file path, or the server's database and where it is."""
         url = make_url(self.url)
         if self.is_sqlite:
             return url.database or "(in memory)"
-        return url.render_as_string(hide_password=True)
+        host = url.host or ""  # empty (or a socket folder in `host=`): a server on this computer
+        where = f"{host}:{url.port}" if host and url.port else host or "this computer"
+        return f"{url.database} on {where}"
 
     @property
     def file(self) -> Path | None:

@@ -195,6 +195,9 @@ class Day:
 def a_day(postgres_server: PostgresServer, folder: Path, clock: FakeClock) -> Iterator[Day]:
     url = postgres_server.new_database(migrated=True)
     server = build_services(Database(url), staff=setup_staff("Coordinator"), clock=clock)
+    server.accounts.create_first_administrator(
+        "coordinator", "Coordinator", "kettle violin harbour"
+    )  # copies sign in with these
     copies: list[Services] = []
     try:
         for name in VENUES:

@@ -55,6 +55,9 @@ class Conflicts:
 def conflicts(postgres_server: PostgresServer, tmp_path: Path, clock: FakeClock) -> Iterator[Conflicts]:
     url = postgres_server.new_database(migrated=True)
     server = build_services(Database(url), staff=setup_staff("Coordinator"), clock=clock)
+    server.accounts.create_first_administrator(
+        "coordinator", "Coordinator", "kettle violin harbour"
+    )  # copies sign in with these
     for name in ("Bramhall Library", "Cheadle Library"):
         server.venues.add(VenueDraft(name=name, ward_code=WARD))
     server.inventory.add(DeviceDraft(tag="TAB-0001", device_type=DeviceType.TABLET, kit=("Charger",)))

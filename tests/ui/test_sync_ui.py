@@ -84,6 +84,9 @@ def network(postgres_server: PostgresServer, tmp_path: Path, clock: FakeClock) -
         url, build_services(Database(url), staff=setup_staff("Coordinator"), clock=clock), tmp_path, clock
     )
     made.opened.append(made.server)
+    made.server.accounts.create_first_administrator(
+        "coordinator", "Coordinator", "kettle violin harbour"
+    )  # copies sign in with these
     for name in ("Bramhall Library", "Cheadle Library"):
         made.server.venues.add(VenueDraft(name=name, ward_code=WARD))
     for number in (1, 2):

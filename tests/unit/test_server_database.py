@@ -75,3 +75,19 @@ def test_a_server_database_behind_this_version_is_upgraded_at_start_with_no_back
 
     assert current_revision(database) == HEAD_REVISION
     assert list(tmp_path.iterdir()) == []  # no data folder, no backups folder
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://sam:secret@db01.stockport.local/digiknow", "digiknow on db01.stockport.local"),
+        ("postgresql://sam@10.0.0.5:5433/digiknow", "digiknow on 10.0.0.5:5433"),
+        ("postgresql://postgres@/digiknow?host=/var/run/postgresql", "digiknow on this computer"),
+    ],
+)
+def test_staff_see_which_server_database_without_the_password_or_the_driver(url: str, shown: str) -> None:
+    database = Database(url)
+    try:
+        assert database.display_name == shown
+    finally:
+        database.dispose()

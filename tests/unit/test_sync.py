@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -38,6 +38,7 @@ from digiknow_desk.storage.models import (
     LoanRow,
     ResidentRow,
     ResidentSearchTermRow,
+    StaffAccountRow,
     SyncFeedRow,
     SyncOutboxRow,
     SyncStateRow,
@@ -86,6 +87,9 @@ def network(postgres_server: PostgresServer, tmp_path: Path, clock: FakeClock) -
     url = postgres_server.new_database(migrated=True)
     server_db = Database(url)
     server = build_services(server_db, staff=setup_staff("Coordinator"), clock=clock)
+    server.accounts.create_first_administrator(
+        "coordinator", "Coordinator", "kettle violin harbour"
+    )  # copies sign in with these
     for name in ("Bramhall Library", "Cheadle Library", "Central Library"):
         server.venues.add(VenueDraft(name=name, ward_code=WARD))
     for number in range(1, 7):
@@ -165,6 +169,30 @@ def test_a_venue_copy_starts_with_the_servers_data_and_records_each_change_with_
     with pytest.raises(DomainError):
         bramhall.lending.issue("TAB-0001", reference_of(bramhall, "Ahmed Khan"))  # already on loan
     assert outbox(bramhall.database) == recorded  # a refused change leaves nothing to send
+
+
+def test_a_venue_copy_needs_the_servers_staff_accounts_to_sign_in_with(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    url = postgres_server.new_database(migrated=True)
+    server = build_services(Database(url), staff=setup_staff("Coordinator"))
+    server.venues.add(VenueDraft(name="Bramhall Library", ward_code=WARD))
+    path = tmp_path / "bramhall.db"
+    try:
+        with pytest.raises(DomainError, match="no staff accounts yet.*first administrator on the server"):
+            server.sync.set_up_venue_copy("Bramhall Library", path, server_url=url)
+        assert not path.exists()
+    finally:
+        server.database.dispose()
+        postgres_server.drop(url)
+
+
+def test_a_venue_copy_makes_no_accounts_of_its_own(network: Network) -> None:
+    bramhall = network.copy("Bramhall Library")
+    with bramhall.database.write() as session:  # as if the server's accounts had not come yet
+        session.execute(delete(StaffAccountRow))
+    with pytest.raises(DomainError, match="Create the first administrator on the server"):
+        bramhall.accounts.create_first_administrator("sam.jones", "Sam Jones", "kettle violin harbour")
 
 
 def test_a_venue_copy_is_refused_for_an_unknown_venue_or_an_existing_file(network: Network) -> None:
