@@ -12,6 +12,8 @@ Create Date: 2026-11-26
   while a copy may still need it: see services/sync.py prune_feed).
 - sync_copies, sync_conflicts (server): the venue copies, and transactions from them kept aside
   because the rows they changed had changed here meanwhile.
+- device_kit_items: one line per place on a device (the same line added at two venues offline is then
+  a conflict, not two lines).
 - Triggers on every shared table write the feed (PostgreSQL) or the outbox (SQLite, while recording).
 """
 
@@ -44,11 +46,12 @@ def upgrade() -> None:
         sa.Column("last_reference", sa.Integer(), nullable=False),
         sa.Column("clear_file", sa.Boolean(), nullable=False),
         sa.Column("feed_from", sa.BigInteger(), nullable=False),
+        sa.Column("sent_txn", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_state")),
     )
     op.execute(
         "INSERT INTO sync_state (id, server, recording, txn, received_to, last_reference, clear_file, "
-        "feed_from) VALUES (1, '', false, 0, 0, 0, false, 0)"
+        "feed_from, sent_txn) VALUES (1, '', false, 0, 0, 0, false, 0, 0)"
     )
     op.create_table(
         "sync_outbox",
@@ -88,6 +91,7 @@ def upgrade() -> None:
         sa.Column("set_up_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("received_txn", sa.Integer(), nullable=False),
         sa.Column("received_to", sa.BigInteger(), nullable=False),
+        sa.Column("received_check", sa.String(length=64), nullable=False),
         sa.Column("last_sync_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["venue_id"], ["venues.id"], name=op.f("fk_sync_copies_venue_id_venues")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_copies")),
@@ -111,11 +115,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("copy_id", "txn", name=op.f("uq_sync_conflicts_copy_id")),
     )
     op.create_index(op.f("ix_sync_conflicts_resolved_at"), "sync_conflicts", ["resolved_at"], unique=False)
+    # One kit line per place on a device: the same line added at two venues is a conflict, not two lines.
+    op.create_index(
+        "uq_device_kit_items_device_id_position", "device_kit_items", ["device_id", "position"], unique=True
+    )
     create_change_triggers(op.get_bind())
 
 
 def downgrade() -> None:
     drop_change_triggers(op.get_bind())
+    op.drop_index("uq_device_kit_items_device_id_position", table_name="device_kit_items")
     if op.get_context().dialect.name == "postgresql":
         op.execute("DROP FUNCTION sync_feed_record()")
     op.drop_table("sync_conflicts")

@@ -20,6 +20,7 @@ How it fits together (see storage/sync_triggers.py for the triggers):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections import defaultdict
@@ -29,7 +30,23 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import (
+    Index,
+    String,
+    Table,
+    UniqueConstraint,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
@@ -77,11 +94,24 @@ SEND_BATCH = 200
 # The oldest server transaction still running: what a copy has is complete up to it.
 _HORIZON = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 UPDATED_AT = "updated_at"
+ERASED_NOTE = " The resident's data was erased on the server, so the venue's details were discarded."
 DERIVED_COLUMNS = frozenset({UPDATED_AT, "inclusion_status"})
 
 # Parents before children: the order rows are inserted in (deletes go the other way).
 _TABLES = [table for table in Base.metadata.sorted_tables if table.name not in NOT_SHARED]
 _RECEIVED_TABLES = [table for table in _TABLES if table.name not in SENT_UP_ONLY]
+# Columns each desk keeps for itself: an account's sign-in counters on the copy are the laptop's.
+_KEPT_HERE = {"staff_accounts": ("failed_sign_ins", "locked_until", "last_signed_in_at")}
+# The columns of each table under a unique rule (constraint or index) other than its key.
+_UNIQUE = {
+    table.name: {
+        column.name
+        for rule in [*table.constraints, *table.indexes]
+        if isinstance(rule, UniqueConstraint) or (isinstance(rule, Index) and rule.unique)
+        for column in rule.columns
+    }
+    for table in _RECEIVED_TABLES
+}
 
 
 @dataclass(frozen=True)
@@ -99,7 +129,7 @@ class SyncStatus:
 @dataclass(frozen=True)
 class SyncDone:
     sent: int  # local transactions the server now has (not counting those only of audit entries)
-    conflicts: int  # of them, kept aside as conflicts for a coordinator
+    conflicts: int  # of them, kept aside for a coordinator (as a new conflict, or with one they build on)
     received: int  # rows of the copy changed to match the server
     server: str
 
@@ -158,13 +188,7 @@ class _Change:
     @property
     def substantive(self) -> bool:
         """Whether it changes more than bookkeeping and derived fields (what a later change can build on)."""
-        if self.op != "update" or self.before is None or self.after is None:
-            return True
-        return any(
-            value != self.before.get(name)
-            for name, value in self.after.items()
-            if name not in DERIVED_COLUMNS
-        )
+        return _substantive(self.op, self.before, self.after)
 
     @property
     def place(self) -> tuple[str, str]:
@@ -290,14 +314,19 @@ class SyncService:
             )
         with db.read() as session:
             state = _state(session)
-            copy_id, stored, received_to = state.copy_id, state.server, state.received_to
+            copy_id, stored, received_to, sent_txn = (
+                state.copy_id,
+                state.server,
+                state.received_to,
+                state.sent_txn,
+            )
         assert copy_id is not None, "a venue copy has its id from the set-up"
         url = server_url or stored
         if not url:
             raise DomainError("Give the server's address with --server.")
         server = open_server(url)
         try:
-            sent, conflicts = self._send(server, copy_id, received_to)
+            sent, conflicts = self._send(server, copy_id, received_to, sent_txn)
             self._top_up_references(server, copy_id)
             received = self._receive(server, copy_id)
         except OperationalError as error:  # the network went during the sync
@@ -324,7 +353,7 @@ class SyncService:
         with db.read() as session:
             return session.scalar(select(func.max(SyncFeedRow.seq))) or 0
 
-    def _send(self, server: Database, copy_id: uuid.UUID, received_to: int) -> tuple[int, int]:
+    def _send(self, server: Database, copy_id: uuid.UUID, received_to: int, sent_txn: int) -> tuple[int, int]:
         sent = conflicts = 0
         while True:
             with server.write() as remote:
@@ -337,6 +366,9 @@ class SyncService:
                         "The server does not know this venue copy (it may have been set up from another "
                         "server). Set the laptop up again with 'venue setup'."
                     )
+                if copy.received_txn > sent_txn:
+                    self._check_same_file(copy)
+                    sent_txn = copy.received_txn
                 batch = self._outbox_after(copy.received_txn)
                 kept = self._apply_batch(remote, copy, batch)
                 # Statuses worked out here are changes of the server's own, which the copy receives.
@@ -348,6 +380,7 @@ class SyncService:
                 update_statuses(remote, self._context.now(), _residents_named(batch))
                 if batch:
                     copy.received_txn = batch[-1][0]
+                    copy.received_check = _digest(batch[-1][1])
                     venue = remote.get(VenueRow, copy.venue_id)
                     details = {"copy": str(copy.id), "transactions": len(batch), "conflicts": kept}
                     audit.record(
@@ -358,12 +391,27 @@ class SyncService:
                 copy.received_to = received_to  # what the receive after this reads the feed from
                 received_txn = copy.received_txn
             self._forget_sent(received_txn)
+            sent_txn = received_txn
             # The audit entries of signing in alone are not changes staff would count.
             sent += sum(
                 1 for _txn, changes in batch if any(c.table.name not in SENT_UP_ONLY for c in changes)
             )
             if len(batch) < SEND_BATCH:
                 return sent, conflicts
+
+    def _check_same_file(self, copy: SyncCopyRow) -> None:
+        """The server has transactions of this copy's that the copy does not know it sent: its last sync
+        was cut before it heard back (they are still in the outbox, the same), or its file was put back
+        from an older copy of itself (new work may then reuse their numbers, and would be lost)."""
+        waiting = self._outbox_after(copy.received_txn - 1)
+        if waiting and waiting[0][0] == copy.received_txn and _digest(waiting[0][1]) == copy.received_check:
+            return
+        raise DomainError(
+            "The server has more from this laptop than its database file knows it sent: the file was put "
+            "back from an older copy of itself. Nothing was sent, and nothing here was changed. Work done "
+            "since it was put back cannot be told apart from what the server has: note it, set the laptop "
+            "up afresh with 'venue setup', and enter it again."
+        )
 
     def _forget_sent(self, received_txn: int) -> None:
         """Delete from the outbox what the server has (committed there already), keeping which rows
@@ -379,6 +427,7 @@ class SyncService:
                 .on_conflict_do_nothing()
             )
             session.execute(delete(SyncOutboxRow).where(sent))
+            _state(session).sent_txn = received_txn
 
     def _outbox_after(self, received_txn: int) -> list[tuple[int, list[_Change]]]:
         with self._context.db.read() as session:
@@ -430,7 +479,7 @@ class SyncService:
         in_conflict = _open_conflicts(remote, copy.id)
         kept = 0
         for txn, changes in batch:
-            earlier = _joined(in_conflict, changes)
+            earlier = _joined(in_conflict, changes, lambda c: _current(remote, c))
             reason = "it builds on a change already kept as a conflict"
             if earlier is None:
                 savepoint = remote.begin_nested()
@@ -445,9 +494,10 @@ class SyncService:
                 except (IntegrityError, DataError) as error:
                     savepoint.rollback()
                     reason = _rule_broken(error)
-            kept += self._keep(
+            self._keep(
                 remote, copy, txn, changes, reason, earlier, in_conflict, lambda c: _current(remote, c)
             )
+            kept += 1
         return kept
 
     def _apply_fast(self, remote: Session, copy: SyncCopyRow, batch: list[tuple[int, list[_Change]]]) -> int:
@@ -455,7 +505,7 @@ class SyncService:
         in_conflict = _open_conflicts(remote, copy.id)
         kept = 0
         for txn, changes in batch:
-            earlier = _joined(in_conflict, changes)
+            earlier = _joined(in_conflict, changes, rows.row)
             reason = "it builds on a change already kept as a conflict"
             if earlier is None:
                 try:
@@ -463,7 +513,8 @@ class SyncService:
                     continue
                 except _Conflicting as conflict:
                     reason = str(conflict)
-            kept += self._keep(remote, copy, txn, changes, reason, earlier, in_conflict, rows.row)
+            self._keep(remote, copy, txn, changes, reason, earlier, in_conflict, rows.row)
+            kept += 1
         rows.write()
         return kept
 
@@ -477,19 +528,14 @@ class SyncService:
         earlier: SyncConflictRow | None,
         in_conflict: dict[tuple[str, str], SyncConflictRow],
         server_row: Callable[[_Change], Row | None],
-    ) -> int:
-        """Keep a transaction aside: as a new conflict (1), or added to the earlier conflict it builds
-        on (0). A resident's details are not kept if the server has erased them."""
+    ) -> None:
+        """Keep a transaction aside: as a new conflict, or added to the earlier conflict it builds on.
+        A resident's details are not kept if the server has erased them."""
         erased = _erased_residents(remote, changes)
-        shown = [change.shown() for change in changes if not _names_erased(change, erased)]
-        # What staff did at the venue stays on the audit trail, whichever version is kept.
-        done = [
-            _without_id(change.after)
-            for change in changes
-            if change.table.name in SENT_UP_ONLY and change.after
-        ]
-        if done:
-            remote.execute(insert(Base.metadata.tables["audit_entries"]), done)
+        # Nothing is kept of a transaction about a resident erased here: any of its rows (a late reason,
+        # a fault, a session's notes) may tell their story.
+        shown = [] if erased else [change.shown() for change in changes]
+        refused = self._record_audit(remote, changes)
         if earlier is not None:
             earlier.venue_changes = json.dumps(json.loads(earlier.venue_changes) + shown)
             conflict = earlier
@@ -497,13 +543,11 @@ class SyncService:
             server_rows = [
                 {"table": change.table.name, "key": change.key_shown, "row": to_json(server_row(change))}
                 for change in changes
-                if change.table.name not in SENT_UP_ONLY and not _names_erased(change, erased)
+                if change.table.name not in SENT_UP_ONLY and not erased
             ]
             summary = f"{_describe(remote, changes)}. Not applied: {reason}."
             if erased:
-                summary += (
-                    " The resident's data was erased on the server, so the venue's details were discarded."
-                )
+                summary += ERASED_NOTE
             conflict = SyncConflictRow(
                 copy_id=copy.id,
                 txn=txn,
@@ -513,11 +557,32 @@ class SyncService:
                 server_rows=json.dumps(server_rows),
             )
             remote.add(conflict)
+        if refused:
+            conflict.summary += f" Its audit entries could not be stored: {refused}."
         remote.flush()
         for change in changes:
-            if change.substantive:
+            if change.substantive and change.table.name not in SENT_UP_ONLY:
                 in_conflict[change.place] = conflict
-        return 0 if earlier is not None else 1
+
+    @staticmethod
+    def _record_audit(remote: Session, changes: list[_Change]) -> str:
+        """Put a kept transaction's audit entries on the server's trail (what staff did at the venue
+        stands, whichever version is kept); why not, if the server's database refused them."""
+        done = [
+            _without_id(change.after)
+            for change in changes
+            if change.table.name in SENT_UP_ONLY and change.after
+        ]
+        if not done:
+            return ""
+        savepoint = remote.begin_nested()
+        try:
+            remote.execute(insert(Base.metadata.tables["audit_entries"]), done)
+            savepoint.commit()
+        except (IntegrityError, DataError) as error:
+            savepoint.rollback()
+            return _rule_broken(error)
+        return ""
 
     def _top_up_references(self, server: Database, copy_id: uuid.UUID) -> None:
         with self._context.db.read() as session:
@@ -560,12 +625,19 @@ class SyncService:
                 for table in _RECEIVED_TABLES
                 if changed.get(table.name)
             }
-        with db.write() as session:
-            received = _apply_received(session, changed, rows)
-            session.execute(delete(SyncRecheckRow))
-            state = _state(session)
-            state.received_to = horizon
-            state.last_sync_at = self._context.now()
+        try:
+            with db.write() as session:
+                received = _apply_received(session, changed, rows)
+                session.execute(delete(SyncRecheckRow))
+                state = _state(session)
+                state.received_to = horizon
+                state.last_sync_at = self._context.now()
+        except IntegrityError as error:  # a rule this file keeps that the server's rows break as they come
+            raise DomainError(
+                f"What changed on the server could not be applied here ({_rule_broken(error)}); none of it "
+                "was. Sync again; if this keeps happening, set the laptop up afresh with 'venue setup' after "
+                "a sync has sent its work."
+            ) from error
         if received.clear_file:
             _clear_file(db)
         return received.rows
@@ -668,7 +740,13 @@ class SyncService:
             if row.resolved_at is not None:
                 raise DomainError(f"This conflict was already resolved by {row.resolved_by}.")
             if keep == "venue":
-                self._apply_venue_version(session, json.loads(row.venue_changes))
+                changes = json.loads(row.venue_changes)
+                if not changes:
+                    raise DomainError(
+                        "Nothing of the venue's version is kept (the resident's data was erased on the "
+                        "server): keep the server's version."
+                    )
+                self._apply_venue_version(session, changes)
             row.resolved_at = self._context.now()
             row.resolved_by = self._context.actor
             row.resolution = keep
@@ -719,27 +797,58 @@ class SyncService:
 # Applying changes
 
 
+def _digest(changes: list[_Change]) -> str:
+    """A transaction's changes in a few bytes: the same on the copy and the server."""
+    shown = json.dumps([change.shown() for change in changes], sort_keys=True)
+    return hashlib.sha256(shown.encode()).hexdigest()
+
+
 def _open_conflicts(remote: Session, copy_id: uuid.UUID) -> dict[tuple[str, str], SyncConflictRow]:
-    """The rows in this copy's unresolved conflicts: a later change to one of them joins its conflict."""
+    """The rows this copy's unresolved conflicts change (more than bookkeeping): a later change that
+    builds on the venue's version of one joins its conflict."""
     found: dict[tuple[str, str], SyncConflictRow] = {}
     query = select(SyncConflictRow).where(
         SyncConflictRow.copy_id == copy_id, SyncConflictRow.resolved_at.is_(None)
     )
     for conflict in remote.scalars(query):
         for change in json.loads(conflict.venue_changes):
-            found[(change["table"], json.dumps(change["key"]))] = conflict
+            if change["table"] not in SENT_UP_ONLY and _substantive(
+                change["op"], change["before"], change["after"]
+            ):
+                found[(change["table"], json.dumps(change["key"]))] = conflict
     return found
 
 
 def _joined(
-    in_conflict: dict[tuple[str, str], SyncConflictRow], changes: list[_Change]
+    in_conflict: dict[tuple[str, str], SyncConflictRow],
+    changes: list[_Change],
+    server_row: Callable[[_Change], Row | None],
 ) -> SyncConflictRow | None:
+    """The conflict a transaction builds on: it changes a row in one, from the venue's version of it
+    (a change made after the copy received the server's version goes ahead as any other)."""
     for change in changes:
-        if change.table.name not in SENT_UP_ONLY and change.substantive:
-            conflict = in_conflict.get(change.place)
-            if conflict is not None:
-                return conflict
+        if change.table.name in SENT_UP_ONLY or not change.substantive:
+            continue
+        conflict = in_conflict.get(change.place)
+        if conflict is not None and (
+            change.op == "insert" or not _same_substance(server_row(change), change.before)
+        ):
+            return conflict
     return None
+
+
+def _substantive(op: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> bool:
+    """Whether a change does more than bookkeeping and derived fields (what a later change can build on)."""
+    if op != "update" or before is None or after is None:
+        return True
+    return any(value != before.get(name) for name, value in after.items() if name not in DERIVED_COLUMNS)
+
+
+def _same_substance(row: Row | None, other: Row | None) -> bool:
+    """Whether two versions of a row agree but for bookkeeping and derived fields."""
+    if row is None or other is None:
+        return row is other
+    return all(value == other.get(name) for name, value in row.items() if name not in DERIVED_COLUMNS)
 
 
 def _current(session: Session, change: _Change) -> Row | None:
@@ -965,15 +1074,29 @@ def _apply_received(
             if key not in rows.get(table.name, {}):
                 session.execute(delete(table).where(_where_key(table, key)))
                 written += 1
+    changes = [
+        (table, key, before, after)
+        for table in _RECEIVED_TABLES
+        for key, row in rows.get(table.name, {}).items()
+        if (before := present.get(table.name, {}).get(key)) is not None
+        and before != (after := {**row, **{name: before[name] for name in _KEPT_HERE.get(table.name, ())}})
+    ]
+    # SQLite checks a unique value at once, row by row: a value moving to another row (a tag put on
+    # another device, two tags swapped) is freed from every row it leaves before any row takes it.
+    for number, (table, key, before, row) in enumerate(changes):
+        moving = {
+            name: literal(f"moving {number}", String())
+            for name in _UNIQUE[table.name]
+            if before[name] != row[name]
+        }
+        if moving:
+            session.execute(update(table).where(_where_key(table, key)).values(moving))
     erased = []
-    for table in _RECEIVED_TABLES:
-        local = present.get(table.name, {})
-        for key, row in rows.get(table.name, {}).items():
-            if key in local and local[key] != row:
-                session.execute(update(table).where(_where_key(table, key)).values(row))
-                written += 1
-                if table.name == "residents" and row["anonymised_at"] and not local[key]["anonymised_at"]:
-                    erased.append(row["id"])
+    for table, key, before, row in changes:
+        session.execute(update(table).where(_where_key(table, key)).values(row))
+        written += 1
+        if table.name == "residents" and row["anonymised_at"] and not before["anonymised_at"]:
+            erased.append(row["id"])
     for table in _RECEIVED_TABLES:
         local = present.get(table.name, {})
         new = [
@@ -1029,6 +1152,8 @@ def _rule_broken(error: IntegrityError | DataError) -> str:
     message = str(getattr(error, "orig", error)).splitlines()[0]
     if "uq_loans_open_device" in message:
         return "the device is already on loan on the server"
+    if "uq_device_kit_items_device_id_position" in message:
+        return "the device's kit was changed on the server meanwhile"
     if "residents" in message and "reference" in message:
         return "that resident reference is already taken on the server"
     return f"the server's database refused it ({message})"
@@ -1102,14 +1227,6 @@ def _erased_residents(session: Session, changes: list[_Change]) -> set[uuid.UUID
     )
 
 
-def _names_erased(change: _Change, erased: set[uuid.UUID]) -> bool:
-    row = change.after or change.before or {}
-    return (
-        bool(erased)
-        and (row.get("id") if change.table.name == "residents" else row.get("resident_id")) in erased
-    )
-
-
 def _clear_file(db: Database) -> None:
     """Clear the old text of residents erased on the server from the copy's file, and note it is done
     (if the power goes first, the next sync does it)."""
@@ -1119,9 +1236,8 @@ def _clear_file(db: Database) -> None:
 
 
 def forget_in_conflicts(session: Session, resident_id: uuid.UUID) -> int:
-    """The erasure step of venue sync (data_protection.ErasureStep): take the resident's rows out of the
-    conflicts kept on the server (what is left, and the summary, name them by reference at most). How
-    many conflicts changed."""
+    """The erasure step of venue sync (data_protection.ErasureStep): empty the conflicts kept on the server
+    that hold any row of the resident's (their summaries name them by reference at most). How many."""
     named = str(resident_id)
     changed = 0
     for conflict in session.scalars(
@@ -1129,18 +1245,15 @@ def forget_in_conflicts(session: Session, resident_id: uuid.UUID) -> int:
             or_(SyncConflictRow.venue_changes.contains(named), SyncConflictRow.server_rows.contains(named))
         )
     ):
-        changes = [
-            change
-            for change in json.loads(conflict.venue_changes)
-            if not _shown_names(change["table"], change["after"] or change["before"], named)
-        ]
-        rows = [
-            row
-            for row in json.loads(conflict.server_rows)
-            if not _shown_names(row["table"], row["row"], named)
-        ]
-        conflict.venue_changes, conflict.server_rows = json.dumps(changes), json.dumps(rows)
-        changed += 1
+        changes, rows = json.loads(conflict.venue_changes), json.loads(conflict.server_rows)
+        if any(_shown_names(c["table"], c["after"] or c["before"], named) for c in changes) or any(
+            _shown_names(row["table"], row["row"], named) for row in rows
+        ):
+            # Every row goes: any of them may tell the resident's story (a late reason, a fault).
+            conflict.venue_changes = conflict.server_rows = "[]"
+            if ERASED_NOTE not in conflict.summary:
+                conflict.summary += ERASED_NOTE
+            changed += 1
     return changed
 
 

@@ -127,6 +127,8 @@ class DeviceRow(Base):
 
 class DeviceKitItemRow(Base):
     __tablename__ = "device_kit_items"
+    # One line per place: a line added at two venues while both were offline is a conflict, not two lines.
+    __table_args__ = (Index("uq_device_kit_items_device_id_position", "device_id", "position", unique=True),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
@@ -618,6 +620,8 @@ class SyncStateRow(Base):
     clear_file: Mapped[bool] = mapped_column(default=False)
     # On the server: the feed holds every change from this server transaction on (older ones pruned).
     feed_from: Mapped[int] = mapped_column(BigInteger, default=0)
+    # On a venue copy: the server has its transactions up to this one (and the outbox no longer does).
+    sent_txn: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class SyncOutboxRow(Base):
@@ -673,6 +677,9 @@ class SyncCopyRow(Base):
     received_txn: Mapped[int] = mapped_column(Integer, default=0)  # the copy's transactions up to here are in
     # The oldest server transaction the copy may still read from the feed, as of its last sync.
     received_to: Mapped[int] = mapped_column(BigInteger, default=0)
+    # A digest of the copy's last transaction the server has: a copy's file put back from an older copy
+    # of itself is told apart from one whose last sync was cut short (services/sync.py).
+    received_check: Mapped[str] = mapped_column(String(64), default="")
     last_sync_at: Mapped[datetime | None]
 
 

@@ -7,6 +7,7 @@ take the `postgres_server` fixture directly instead of running once per backend.
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -74,12 +75,18 @@ class Network:
     copies: dict[str, Services] = field(default_factory=dict)
 
     def copy(self, venue: str) -> Services:
-        path = self.folder / f"{venue.replace(' ', '_').lower()}.db"
-        self.server.sync.set_up_venue_copy(venue, path, server_url=self.url)
-        database = Database("sqlite:///" + path.as_posix())
+        self.server.sync.set_up_venue_copy(venue, self._path(venue), server_url=self.url)
+        return self.reopen(venue)
+
+    def reopen(self, venue: str) -> Services:
+        """The venue's copy opened (again), as the app does."""
+        database = Database("sqlite:///" + self._path(venue).as_posix())
         services = build_services(database, staff=setup_staff(f"Desk at {venue}"), clock=self.clock)
         self.copies[venue] = services
         return services
+
+    def _path(self, venue: str) -> Path:
+        return self.folder / f"{venue.replace(' ', '_').lower()}.db"
 
 
 @pytest.fixture
@@ -588,7 +595,11 @@ def test_an_erasure_clears_a_conflict_kept_before_it_and_keeping_the_venue_canno
 
     network.server.data_protection.erase(reference, "Asked to be forgotten")
     assert "07700 900123" not in everything_held(network.server.database)
-    network.server.sync.resolve(network.server.sync.conflicts()[0].id, "venue")
+    conflict = network.server.sync.conflicts()[0]
+    assert conflict.changes == () and "data was erased on the server" in conflict.summary
+    with pytest.raises(DomainError, match="Nothing of the venue's version is kept.*keep the server's"):
+        network.server.sync.resolve(conflict.id, "venue")
+    network.server.sync.resolve(conflict.id, "server")
 
     resident = network.server.residents.get(reference)
     assert (resident.name, resident.phone) == (ANONYMISED_NAME, "")
@@ -783,3 +794,170 @@ def test_the_feed_keeps_what_copies_still_need_and_a_copy_away_too_long_is_told_
     with pytest.raises(DomainError, match=f"more than {FEED_KEPT_DAYS} days.*on the server now.*venue setup"):
         bramhall.sync.sync()
     assert loan.id in open_loans(network.server.database)  # what was done there still went up
+
+
+# What a second review found
+
+
+def retag(server: Services, old: str, new: str) -> None:
+    device = server.inventory.get(old)
+    server.inventory.update(
+        device.id, DeviceDraft(tag=new, device_type=DeviceType.TABLET, make="Lenovo", kit=("Charger",))
+    )
+
+
+def test_tags_swapped_on_the_server_reach_the_copy(network: Network) -> None:
+    bramhall = network.copy("Bramhall Library")
+    # The labels went on the wrong tablets: TAB-0001 and TAB-0002 are swapped by way of a spare tag.
+    retag(network.server, "TAB-0001", "TAB-0099")
+    retag(network.server, "TAB-0002", "TAB-0001")
+    retag(network.server, "TAB-0099", "TAB-0002")
+
+    bramhall.sync.sync()
+
+    assert contents(bramhall.database) == contents(network.server.database)
+
+
+def test_an_edit_made_on_the_servers_version_after_a_conflict_goes_up_whatever_is_kept(
+    network: Network,
+) -> None:
+    bramhall = network.copy("Bramhall Library")
+    reference = reference_of(bramhall, "Mary Smith")
+    bramhall.residents.update(reference, ResidentDraft(name="Mary Smith", phone="07700 900123"))
+    network.clock.now += timedelta(minutes=1)
+    network.server.residents.update(reference, ResidentDraft(name="Mary Smith", phone="0161 000 0000"))
+    assert bramhall.sync.sync().conflicts == 1
+    network.clock.now += timedelta(days=1)  # the next day, on the record as the server has it
+    bramhall.residents.update(
+        reference, ResidentDraft(name="Mary Smith", phone="0161 000 0000", email="mary@example.org")
+    )
+
+    assert bramhall.sync.sync().conflicts == 0
+    network.server.sync.resolve(network.server.sync.conflicts()[0].id, "server")
+    bramhall.sync.sync()
+
+    assert network.server.residents.get(reference).email == "mary@example.org"
+    assert bramhall.residents.get(reference).email == "mary@example.org"
+
+
+def test_an_edit_made_on_the_venues_version_joins_its_conflict_and_is_counted(network: Network) -> None:
+    bramhall = network.copy("Bramhall Library")
+    reference = reference_of(bramhall, "Mary Smith")
+    bramhall.residents.update(reference, ResidentDraft(name="Mary Smith", phone="07700 900123"))
+    bramhall.residents.update(
+        reference, ResidentDraft(name="Mary Smith", phone="07700 900123", email="mary@example.org")
+    )
+    network.clock.now += timedelta(minutes=1)
+    network.server.residents.update(reference, ResidentDraft(name="Mary Smith", phone="0161 000 0000"))
+
+    assert bramhall.sync.sync().conflicts == 2  # both edits kept aside, as one conflict
+    [conflict] = network.server.sync.conflicts()
+    assert [change.table for change in conflict.changes].count("residents") == 2
+    network.server.sync.resolve(conflict.id, "venue")
+    resident = network.server.residents.get(reference)
+    assert (resident.phone, resident.email) == ("07700 900123", "mary@example.org")
+
+
+def test_a_kept_double_issue_does_not_hold_back_a_later_edit_of_its_resident(network: Network) -> None:
+    bramhall, cheadle = network.copy("Bramhall Library"), network.copy("Cheadle Library")
+    reference = reference_of(cheadle, "Ahmed Khan")
+    bramhall.lending.issue("TAB-0001", reference_of(bramhall, "Mary Smith"))
+    cheadle.lending.issue("TAB-0001", reference)  # also works out Ahmed's inclusion status again
+    bramhall.sync.sync()
+    assert cheadle.sync.sync().conflicts == 1
+    network.clock.now += timedelta(days=1)
+    cheadle.residents.update(reference, ResidentDraft(name="Ahmed Khan", phone="07700 900555"))
+
+    assert cheadle.sync.sync().conflicts == 0
+    assert network.server.residents.get(reference).phone == "07700 900555"
+
+
+def test_erasure_empties_a_conflict_whose_rows_tell_the_residents_story(network: Network) -> None:
+    bramhall, cheadle = network.copy("Bramhall Library"), network.copy("Cheadle Library")
+    reference = reference_of(cheadle, "Li Wei")
+    bramhall.lending.issue("TAB-0001", reference_of(bramhall, "Mary Smith"))
+    story = "came in upset, her husband has dementia"
+    cheadle.lending.issue(
+        "TAB-0001", reference, issued_at=network.clock.now - timedelta(hours=3), late_reason=story
+    )
+    bramhall.sync.sync()
+    assert cheadle.sync.sync().conflicts == 1
+    assert story in everything_held(network.server.database)  # in the device's status change too
+
+    network.server.data_protection.erase(reference, "Asked to be forgotten")
+
+    assert story not in everything_held(network.server.database)
+    assert "data was erased on the server" in network.server.sync.conflicts()[0].summary
+
+
+def test_a_copy_file_put_back_from_an_older_copy_is_refused_before_anything_is_lost(network: Network) -> None:
+    bramhall = network.copy("Bramhall Library")
+    path = Path(bramhall.database.display_name)
+    bramhall.sync.sync()
+    bramhall.database.dispose()
+    older = path.with_name("older.db")
+    shutil.copy(path, older)
+    bramhall = network.reopen("Bramhall Library")
+    bramhall.lending.issue("TAB-0002", reference_of(bramhall, "Ahmed Khan"))
+    bramhall.sync.sync()
+    bramhall.database.dispose()
+    shutil.copy(older, path)  # the laptop's file put back from the older copy (a cloud drive's, say)
+    bramhall = network.reopen("Bramhall Library")
+    bramhall.lending.issue("TAB-0005", reference_of(bramhall, "Jo Brown"))
+    waiting = outbox(bramhall.database)
+
+    with pytest.raises(
+        DomainError, match="put back from an older copy of itself.*Nothing was sent.*venue setup"
+    ):
+        bramhall.sync.sync()
+    assert outbox(bramhall.database) == waiting
+
+
+def test_an_audit_entry_the_server_refuses_is_noted_and_the_rest_goes_up(network: Network) -> None:
+    bramhall = network.copy("Bramhall Library")
+    with bramhall.database.write() as session:  # as an older version of the app might have let in
+        session.execute(
+            insert(AuditEntryRow).values(
+                at=network.clock.now,
+                username="x",
+                staff_name="y" * 200,
+                machine="m",
+                action="resident.viewed",
+            )
+        )
+    loan = bramhall.lending.issue("TAB-0002", reference_of(bramhall, "Ahmed Khan"))
+
+    assert bramhall.sync.sync().conflicts == 1
+    assert "audit entries could not be stored" in network.server.sync.conflicts()[0].summary
+    assert loan.id in open_loans(network.server.database)
+    assert bramhall.sync.sync().sent == 0
+
+
+def test_the_same_kit_line_added_in_two_places_is_a_conflict_not_two_lines(network: Network) -> None:
+    bramhall = network.copy("Bramhall Library")
+    device = network.server.inventory.get("TAB-0004")
+    drafted: dict[str, Any] = {"tag": "TAB-0004", "device_type": DeviceType.TABLET, "make": "Lenovo"}
+    bramhall.inventory.update(device.id, DeviceDraft(**drafted, kit=("Charger", "Case")))
+    network.clock.now += timedelta(minutes=1)
+    network.server.inventory.update(device.id, DeviceDraft(**drafted, kit=("Charger", "Headphones")))
+
+    assert bramhall.sync.sync().conflicts == 1
+    assert "kit was changed on the server" in network.server.sync.conflicts()[0].summary
+    assert network.server.inventory.get("TAB-0004").kit == ("Charger", "Headphones")
+    assert contents(bramhall.database) == contents(network.server.database)
+
+
+def test_a_copys_sign_in_counters_stay_its_own_when_the_account_changes_on_the_server(
+    network: Network,
+) -> None:
+    bramhall = network.copy("Bramhall Library")
+    with bramhall.database.write() as session:  # three wrong passwords typed at the venue
+        session.execute(update(StaffAccountRow).values(failed_sign_ins=3))
+    with network.server.database.write() as session:
+        session.execute(update(StaffAccountRow).values(display_name="Coordinator (Bramhall)"))
+
+    bramhall.sync.sync()
+
+    with bramhall.database.read() as session:
+        account = session.execute(select(StaffAccountRow.display_name, StaffAccountRow.failed_sign_ins)).one()
+    assert tuple(account) == ("Coordinator (Bramhall)", 3)
