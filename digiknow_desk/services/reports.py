@@ -633,7 +633,8 @@ def _reach(session: Session, period: _Period) -> ReachFigures:
     for row in rows:
         ages[row.age_band] += row.residents
         partners[row.referral_partner.strip() or "Not recorded or self-referred"] += row.residents
-    named = partners.most_common(MOST_REFERRAL_SOURCES)
+    # The most first, and partners with as many by name: the same report from the same records, always.
+    named = sorted(partners.items(), key=lambda item: (-item[1], item[0]))[:MOST_REFERRAL_SOURCES]
     others = sum(partners.values()) - sum(count for _name, count in named)
 
     def counted(is_in_group: Callable[[Any], bool]) -> int:

@@ -34,11 +34,12 @@ class Cli:
 
     @property
     def shown(self) -> str:
-        """The database as the app names it to staff: the file's path, or the URL without a password."""
+        """The database as the app names it to staff: the file's path, or the server's database and where
+        it is (the test server is on this computer, through its socket)."""
         url = make_url(database_url(str(self.db)))
         if url.get_backend_name() == "sqlite":
             return str(url.database)
-        return url.render_as_string(hide_password=True)
+        return f"{url.database} on this computer"
 
     def __call__(self, *args: str, db: Path | str | None = None, use_db: bool = True) -> int:
         target = self.db if db is None else db
