@@ -45,8 +45,8 @@ def test_broken_references_are_reported_with_what_to_do(database: Database, db_p
         for number in range(3):
             connection.execute(
                 "INSERT INTO device_kit_items (id, device_id, position, name) "
-                "VALUES (?, 'gone', 0, 'Charger')",
-                (f"kit{number}",),
+                "VALUES (?, 'gone', ?, 'Charger')",
+                (f"kit{number}", number),
             )
 
     [problem] = quick_check(database, backups_folder=Path("/backups/digiknow"))
