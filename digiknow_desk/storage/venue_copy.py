@@ -58,10 +58,15 @@ def copy_tables(
     reader = threading.Thread(target=_read_server, args=(server, tables, before_copy, snapshot, batches))
     reader.start()
     counts = dict.fromkeys((table.name for table in tables), 0)
+    local.writer.dispose()  # its idle connections would keep the file from leaving WAL mode
+    local.reader.dispose()
     target = local.connect_file(local.file)
     try:
         target.execute("PRAGMA foreign_keys=OFF")  # the server's rows are consistent already
-        target.execute("PRAGMA synchronous=OFF")  # a new file: if this fails it is deleted
+        # A new file: if this fails it is deleted, so it is written straight, without a log to write
+        # first and copy in after, or waiting for the disk.
+        target.execute("PRAGMA journal_mode=OFF")
+        target.execute("PRAGMA synchronous=OFF")
         target.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
         target.execute("BEGIN IMMEDIATE")
         names = ", ".join(f"'{table.name}'" for table in tables)
@@ -85,7 +90,7 @@ def copy_tables(
             target.execute(sql)
         target.execute("COMMIT")
         target.execute("PRAGMA synchronous=FULL")
-        target.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        target.execute("PRAGMA journal_mode=WAL")
     finally:
         target.close()
         while reader.is_alive():  # let the reader finish (or notice) before the connection goes
