@@ -5,8 +5,8 @@ takes minutes. Here PostgreSQL writes each value already as SQLite stores it (a 
 digits, a timestamp as UTC text, a flag as 0 or 1), a second thread fetches the rows while sqlite3's
 executemany writes the ones before, and the copied tables' indexes and triggers are made again once
 the rows are in (quicker than keeping them up to date row by row; a unique index made again still
-refuses duplicates). The file is new, so it is written without waiting for the disk, and synced once
-at the end; if anything fails, the caller deletes it.
+refuses duplicates). The file is new, so it is written without a journal and without waiting for the
+disk, synced once at the end and put in WAL mode then; if anything fails, the caller deletes it.
 """
 
 from __future__ import annotations
