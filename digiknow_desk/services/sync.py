@@ -37,6 +37,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -58,7 +59,7 @@ from digiknow_desk.domain.search_terms import resident_terms
 from digiknow_desk.domain.staff import Permission
 from digiknow_desk.services import audit
 from digiknow_desk.services.context import ServiceContext, requires
-from digiknow_desk.services.data_protection import anonymise, clear_freed_text
+from digiknow_desk.services.data_protection import REMOVED, anonymise, clear_freed_text
 from digiknow_desk.services.inclusion import update_statuses
 from digiknow_desk.storage.checks import NotSaved
 from digiknow_desk.storage.database import Database
@@ -375,6 +376,8 @@ class SyncService:
                 remote.execute(text("SELECT set_config('digiknow.sync_copy', '', true)"))
                 # What the laptop recorded about a resident erased here meanwhile loses their details too.
                 erased = _erased_residents(remote, [change for _txn, changes in batch for change in changes])
+                if erased:
+                    _remove_free_text(remote, batch)
                 for resident in list(remote.scalars(select(ResidentRow).where(ResidentRow.id.in_(erased)))):
                     anonymise(remote, resident, self._context.now(), (forget_in_conflicts,))
                 update_statuses(remote, self._context.now(), _residents_named(batch))
@@ -1233,6 +1236,34 @@ def _clear_file(db: Database) -> None:
     if clear_freed_text(db):
         with db.write() as session:
             _state(session).clear_file = False
+
+
+# Free text a desk may write in a transaction about a resident: a late reason, a fault, notes.
+_FREE_TEXT = {
+    "loans": ("late_reason", "fault"),
+    "device_status_events": ("reason",),
+    "wipes": ("notes",),
+    "wait_events": ("reason",),
+    "sessions": ("outcome", "follow_up"),
+    "skills_checks": ("note",),
+}
+
+
+def _remove_free_text(session: Session, batch: list[tuple[int, list[_Change]]]) -> None:
+    """The free text a laptop wrote in its transactions about a resident erased here meanwhile goes
+    whole: the server no longer knows the name to take out of it."""
+    for _txn, changes in batch:
+        if not _erased_residents(session, changes):
+            continue
+        for change in changes:
+            columns = _FREE_TEXT.get(change.table.name, ())
+            if columns and change.after is not None:
+                table = change.table
+                session.execute(
+                    update(table)
+                    .where(_where_key(table, change.key))
+                    .values({name: case((table.c[name] == "", ""), else_=REMOVED) for name in columns})
+                )
 
 
 def forget_in_conflicts(session: Session, resident_id: uuid.UUID) -> int:

@@ -961,3 +961,24 @@ def test_a_copys_sign_in_counters_stay_its_own_when_the_account_changes_on_the_s
     with bramhall.database.read() as session:
         account = session.execute(select(StaffAccountRow.display_name, StaffAccountRow.failed_sign_ins)).one()
     assert tuple(account) == ("Coordinator (Bramhall)", 3)
+
+
+def test_free_text_a_copy_wrote_about_a_resident_erased_meanwhile_goes_whole(network: Network) -> None:
+    bramhall = network.copy("Bramhall Library")
+    reference = reference_of(bramhall, "Li Wei")
+    # Lent and back again while offline: the server never saw the loan, so the erasure went ahead.
+    bramhall.lending.issue(
+        "TAB-0001",
+        reference,
+        issued_at=network.clock.now - timedelta(hours=2),
+        late_reason="Wei's daughter brought her in",
+    )
+    bramhall.lending.return_device("TAB-0001", fault="Wei dropped it at her flat on Elm Road")
+    network.server.data_protection.erase(reference, "Asked to be forgotten")
+
+    assert bramhall.sync.sync().conflicts == 0
+
+    held = everything_held(network.server.database)
+    assert "daughter" not in held and "Elm Road" not in held
+    assert len(network.server.lending.loans_of(reference)) == 1  # the loan itself is kept
+    assert "Elm Road" not in everything_held(bramhall.database)
