@@ -1037,13 +1037,6 @@ class _Batch:
         )
 
 
-def _put(session: Session, table: Table, key: Key, row: Row) -> None:
-    if session.execute(select(*table.primary_key.columns).where(_where_key(table, key))).first() is None:
-        session.execute(insert(table).values(row))
-    else:
-        session.execute(update(table).where(_where_key(table, key)).values(row))
-
-
 @dataclass(frozen=True)
 class _Received:
     rows: int  # rows the copy changed to match the server
@@ -1198,28 +1191,28 @@ def _describe(session: Session, changes: list[_Change]) -> str:
     return f"A change to a {_noun(first.table)}"
 
 
+def _resident_named(table: str, row: Mapping[str, Any] | None) -> Any:
+    """The resident a row is, or is about (a loan, a session attendance, an audit entry); None if none.
+    For rows as changes carry them, or as conflicts show them (JSON: the id as text)."""
+    if row is None:
+        return None
+    return row.get("id") if table == "residents" else row.get("resident_id")
+
+
 def _residents_named(batch: list[tuple[int, list[_Change]]]) -> set[uuid.UUID]:
     """The residents a batch changed, or changed something of (a loan, a session, a skills check)."""
-    named = set()
-    for _txn, changes in batch:
-        for change in changes:
-            row = change.after or change.before or {}
-            if change.table.name == "residents":
-                named.add(row["id"])
-            elif row.get("resident_id") is not None and change.table.name not in SENT_UP_ONLY:
-                named.add(row["resident_id"])
-    return named
+    return {
+        named
+        for _txn, changes in batch
+        for change in changes
+        if change.table.name not in SENT_UP_ONLY
+        and (named := _resident_named(change.table.name, change.after or change.before)) is not None
+    }
 
 
 def _erased_residents(session: Session, changes: list[_Change]) -> set[uuid.UUID]:
-    """The residents these changes name whose personal data the server has erased."""
-    named = set()
-    for change in changes:
-        row = change.after or change.before or {}
-        if change.table.name == "residents":
-            named.add(row.get("id"))
-        elif "resident_id" in row:
-            named.add(row["resident_id"])
+    """The residents these changes name (the audit entries' too) whose personal data the server has erased."""
+    named = {_resident_named(change.table.name, change.after or change.before) for change in changes}
     named.discard(None)
     if not named:
         return set()
@@ -1277,8 +1270,8 @@ def forget_in_conflicts(session: Session, resident_id: uuid.UUID) -> int:
         )
     ):
         changes, rows = json.loads(conflict.venue_changes), json.loads(conflict.server_rows)
-        if any(_shown_names(c["table"], c["after"] or c["before"], named) for c in changes) or any(
-            _shown_names(row["table"], row["row"], named) for row in rows
+        if any(_resident_named(c["table"], c["after"] or c["before"]) == named for c in changes) or any(
+            _resident_named(row["table"], row["row"]) == named for row in rows
         ):
             # Every row goes: any of them may tell the resident's story (a late reason, a fault).
             conflict.venue_changes = conflict.server_rows = "[]"
@@ -1286,13 +1279,6 @@ def forget_in_conflicts(session: Session, resident_id: uuid.UUID) -> int:
                 conflict.summary += ERASED_NOTE
             changed += 1
     return changed
-
-
-def _shown_names(table: str, row: Mapping[str, Any] | None, resident_id: str) -> bool:
-    """Whether a row as a conflict shows it (JSON) is the resident's own or about them."""
-    if row is None:
-        return False
-    return (row.get("id") if table == "residents" else row.get("resident_id")) == resident_id
 
 
 def prune_feed(db: Database, now: datetime) -> int:

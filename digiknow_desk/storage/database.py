@@ -135,10 +135,6 @@ class Database:
                 return False
             return bool(connection.execute(text("SELECT recording FROM sync_state WHERE id = 1")).scalar())
 
-    def forget_venue_copy(self) -> None:
-        """Read whether this is a venue copy again (after setting one up)."""
-        self._venue_copy = None
-
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction that commits when the block ends normally and rolls back otherwise. A full disk

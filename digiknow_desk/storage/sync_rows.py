@@ -18,16 +18,12 @@ from typing import Any
 from sqlalchemy import Boolean, Date, Enum, Table, Time, Uuid
 from sqlalchemy.dialects import sqlite
 
-from digiknow_desk.storage.models import Base, UtcDateTime
+from digiknow_desk.storage.models import UtcDateTime
 
 Row = dict[str, Any]
 Key = tuple[Any, ...]
 
 _SQLITE = sqlite.dialect()
-
-
-def table_of(name: str) -> Table:
-    return Base.metadata.tables[name]
 
 
 def key_of(table: Table, row: Mapping[str, Any]) -> Key:

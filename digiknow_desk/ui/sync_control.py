@@ -94,10 +94,6 @@ class VenueSync(QObject):
         self.status_label.setAccessibleName("Venue copy sync")
         self.status_label.setTextFormat(Qt.TextFormat.PlainText)
 
-    @property
-    def is_syncing(self) -> bool:
-        return self._task is not None
-
     def show_status(self) -> None:
         """Read where the copy stands again (a quick read of this laptop's own file)."""
         status = self._services.sync.status()

@@ -23,14 +23,14 @@ from sqlalchemy.exc import OperationalError
 from digiknow_desk.app import Services, build_services
 from digiknow_desk.domain.devices import DeviceDraft, DeviceType
 from digiknow_desk.domain.errors import DomainError
-from digiknow_desk.domain.loans import WipeChecklist, WipeMethod
+from digiknow_desk.domain.loans import Loan, WipeChecklist, WipeMethod
 from digiknow_desk.domain.residents import ConsentPurpose, ResidentDraft
 from digiknow_desk.domain.skills import SkillArea, SkillLevel, SkillsCheckDraft
 from digiknow_desk.domain.staff import setup_staff
 from digiknow_desk.domain.venues import VenueDraft
 from digiknow_desk.services import sync as sync_module
 from digiknow_desk.services.data_protection import ANONYMISED_NAME
-from digiknow_desk.services.sync import FEED_KEPT_DAYS, REFERENCE_BLOCK, SyncService, prune_feed
+from digiknow_desk.services.sync import FEED_KEPT_DAYS, REFERENCE_BLOCK, Conflict, SyncService, prune_feed
 from digiknow_desk.storage.backup import BackupRefused
 from digiknow_desk.storage.database import Database
 from digiknow_desk.storage.models import (
@@ -331,6 +331,28 @@ def test_an_interrupted_sync_resumes_with_nothing_lost_or_doubled(
 # Conflicts
 
 
+def double_issue(network: Network) -> tuple[Services, Loan, Conflict]:
+    """TAB-0001 lent at Bramhall and at Cheadle while both were offline, both synced: Cheadle's copy,
+    its loan, and the conflict it is kept in."""
+    bramhall, cheadle = network.copy("Bramhall Library"), network.copy("Cheadle Library")
+    bramhall.lending.issue("TAB-0001", reference_of(bramhall, "Mary Smith"))
+    second = cheadle.lending.issue("TAB-0001", reference_of(cheadle, "Ahmed Khan"))
+    bramhall.sync.sync()
+    cheadle.sync.sync()
+    return cheadle, second, network.server.sync.conflicts()[0]
+
+
+def phone_changed_in_two_places(network: Network) -> tuple[Services, str]:
+    """Mary Smith's phone changed at Bramhall (not yet synced), then on the server: the copy, and her
+    reference."""
+    bramhall = network.copy("Bramhall Library")
+    reference = reference_of(bramhall, "Mary Smith")
+    bramhall.residents.update(reference, ResidentDraft(name="Mary Smith", phone="07700 900123"))
+    network.clock.now += timedelta(minutes=1)
+    network.server.residents.update(reference, ResidentDraft(name="Mary Smith", phone="0161 000 0000"))
+    return bramhall, reference
+
+
 def test_a_device_issued_at_two_venues_offline_is_one_conflict_with_both_loans_kept(network: Network) -> None:
     bramhall, cheadle = network.copy("Bramhall Library"), network.copy("Cheadle Library")
     first = bramhall.lending.issue("TAB-0001", reference_of(bramhall, "Mary Smith"))
@@ -355,12 +377,7 @@ def test_a_device_issued_at_two_venues_offline_is_one_conflict_with_both_loans_k
 
 
 def test_resolving_a_double_issue_for_the_venue_needs_the_other_loan_returned_first(network: Network) -> None:
-    bramhall, cheadle = network.copy("Bramhall Library"), network.copy("Cheadle Library")
-    bramhall.lending.issue("TAB-0001", reference_of(bramhall, "Mary Smith"))
-    second = cheadle.lending.issue("TAB-0001", reference_of(cheadle, "Ahmed Khan"))
-    bramhall.sync.sync()
-    cheadle.sync.sync()
-    conflict = network.server.sync.conflicts()[0]
+    cheadle, second, conflict = double_issue(network)
 
     with pytest.raises(DomainError, match="return the other loan first"):
         network.server.sync.resolve(conflict.id, "venue")
@@ -431,12 +448,7 @@ def test_keeping_the_venues_version_changes_only_the_fields_the_venue_changed(ne
 def test_keeping_the_venues_loan_waits_for_the_device_to_be_wiped_and_keeps_the_servers_edits(
     network: Network,
 ) -> None:
-    bramhall, cheadle = network.copy("Bramhall Library"), network.copy("Cheadle Library")
-    bramhall.lending.issue("TAB-0001", reference_of(bramhall, "Mary Smith"))
-    second = cheadle.lending.issue("TAB-0001", reference_of(cheadle, "Ahmed Khan"))
-    bramhall.sync.sync()
-    cheadle.sync.sync()
-    conflict = network.server.sync.conflicts()[0]
+    cheadle, second, conflict = double_issue(network)
     with network.server.database.read() as session:  # Cheadle's issue is on the audit trail already
         assert session.scalar(select(func.count()).where(AuditEntryRow.action == "loan.issued")) == 2
     network.server.lending.return_device("TAB-0001")
@@ -585,11 +597,7 @@ def test_what_a_copy_recorded_about_a_resident_erased_meanwhile_arrives_anonymis
 def test_an_erasure_clears_a_conflict_kept_before_it_and_keeping_the_venue_cannot_bring_it_back(
     network: Network,
 ) -> None:
-    bramhall = network.copy("Bramhall Library")
-    reference = reference_of(bramhall, "Mary Smith")
-    bramhall.residents.update(reference, ResidentDraft(name="Mary Smith", phone="07700 900123"))
-    network.clock.now += timedelta(minutes=1)
-    network.server.residents.update(reference, ResidentDraft(name="Mary Smith", phone="0161 000 0000"))
+    bramhall, reference = phone_changed_in_two_places(network)
     assert bramhall.sync.sync().conflicts == 1
     assert "07700 900123" in everything_held(network.server.database)
 
@@ -821,11 +829,7 @@ def test_tags_swapped_on_the_server_reach_the_copy(network: Network) -> None:
 def test_an_edit_made_on_the_servers_version_after_a_conflict_goes_up_whatever_is_kept(
     network: Network,
 ) -> None:
-    bramhall = network.copy("Bramhall Library")
-    reference = reference_of(bramhall, "Mary Smith")
-    bramhall.residents.update(reference, ResidentDraft(name="Mary Smith", phone="07700 900123"))
-    network.clock.now += timedelta(minutes=1)
-    network.server.residents.update(reference, ResidentDraft(name="Mary Smith", phone="0161 000 0000"))
+    bramhall, reference = phone_changed_in_two_places(network)
     assert bramhall.sync.sync().conflicts == 1
     network.clock.now += timedelta(days=1)  # the next day, on the record as the server has it
     bramhall.residents.update(
