@@ -207,7 +207,8 @@ class _Change:
         }
 
 
-def _server_label(url: str) -> str:
+def _url_without_password(url: str) -> str:
+    """What the copy keeps of the server's address to sync with next time."""
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -229,13 +230,13 @@ def open_server(url: str) -> Database:
     except OperationalError as error:
         server.dispose()
         raise DomainError(
-            f"Could not reach the server {_server_label(url)} ({_first_line(error)}). Check the network "
+            f"Could not reach the server ({server.display_name}): {_first_line(error)}. Check the network "
             "and the address; the work done here is kept and goes up at the next sync."
         ) from error
     if revision != HEAD_REVISION:
         server.dispose()
         raise DomainError(
-            f"The server {_server_label(url)} has the data of DigiKnow Desk schema {revision or 'none'}, "
+            f"The server ({server.display_name}) has the data of DigiKnow Desk schema {revision or 'none'}, "
             f"this copy {HEAD_REVISION}: the same version of DigiKnow Desk must run on both."
         )
     return server
@@ -342,7 +343,7 @@ class SyncService:
             ) from error
         finally:
             server.dispose()
-        return SyncDone(sent, conflicts, received, _server_label(url))
+        return SyncDone(sent, conflicts, received, server.display_name)
 
     @requires(Permission.SIGNED_IN)
     def latest_change(self) -> int | None:
@@ -701,7 +702,7 @@ class SyncService:
                 state = _state(session)
                 state.copy_id = copy_id
                 state.venue_id = venue_id
-                state.server = _server_label(server_url)
+                state.server = _url_without_password(server_url)
                 state.received_to = counts.horizon
                 state.last_sync_at = self._context.now()
                 state.recording = True
